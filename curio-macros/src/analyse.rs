@@ -1,0 +1,230 @@
+//! Rejections: every construct the lowering cannot handle is reported as a
+//! `syn::Error` at its own span, with a hint of the fix. All problems in one
+//! function are collected and reported together.
+
+use std::collections::HashSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Block, Expr, Ident};
+
+use crate::scan::{bindings, expr_has_await};
+
+/// Collects every rejection in `body`. `name` is the task's own name (for
+/// the recursion check); `locals` are the names bound anywhere in the body
+/// or parameters.
+pub fn check_body(body: &Block, name: Option<&Ident>, locals: &HashSet<String>) -> Vec<syn::Error> {
+    let mut checker = Checker { name, locals, errors: Vec::new(), context: None };
+    checker.visit_block(body);
+    checker.errors
+}
+
+/// Every name bound by a `let`, a pattern or a parameter in `body`.
+pub fn local_names<'a>(body: &Block, params: impl Iterator<Item = &'a syn::Pat>) -> HashSet<String> {
+    struct Names(HashSet<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_pat(&mut self, p: &'ast syn::Pat) {
+            self.0.extend(bindings(p).into_iter().map(|b| b.ident.to_string()));
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut names = Names(HashSet::new());
+    params.for_each(|p| names.visit_pat(p));
+    names.visit_block(body);
+    names.0
+}
+
+/// Why an `.await` here cannot be lowered.
+#[derive(Clone, Copy)]
+enum Context {
+    Closure,
+    AsyncBlock,
+    NestedFn,
+    Guard,
+    LetChain,
+}
+
+struct Checker<'a> {
+    name: Option<&'a Ident>,
+    locals: &'a HashSet<String>,
+    errors: Vec<syn::Error>,
+    context: Option<Context>,
+}
+
+impl Checker<'_> {
+    fn within(&mut self, context: Context, f: impl FnOnce(&mut Self)) {
+        let saved = self.context.replace(context);
+        f(self);
+        self.context = saved;
+    }
+
+    fn error(&mut self, span: proc_macro2::Span, message: &str) {
+        self.errors.push(syn::Error::new(span, message));
+    }
+
+    /// `.await` tokens hidden in a macro's arguments.
+    fn macro_tokens(&mut self, tokens: &TokenStream) {
+        let mut previous_dot = false;
+        for tt in tokens.clone() {
+            match &tt {
+                TokenTree::Ident(i) if i == "await" && previous_dot => self.error(
+                    i.span(),
+                    "`.await` inside a macro call cannot be lowered: the macro's arguments are opaque tokens\n\
+                     help: bind the awaited value first: `let value = ….await;` then use `value` in the macro",
+                ),
+                TokenTree::Group(g) => self.macro_tokens(&g.stream()),
+                _ => {}
+            }
+            previous_dot = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.');
+        }
+    }
+
+    /// A `let` chain may await only in its first condition.
+    fn check_let_chain(&mut self, cond: &Expr) {
+        fn operands(e: &Expr, out: &mut Vec<Expr>) {
+            match e {
+                Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                    operands(&b.left, out);
+                    operands(&b.right, out);
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        let mut parts = Vec::new();
+        operands(cond, &mut parts);
+        if parts.iter().any(|p| matches!(p, Expr::Let(_))) {
+            for part in parts.iter().skip(1) {
+                if expr_has_await(part) {
+                    self.within(Context::LetChain, |c| c.visit_expr(part));
+                }
+            }
+        }
+    }
+
+    fn check_awaited(&mut self, base: &Expr) {
+        // A task awaiting itself has an infinitely large state.
+        if let (Some(name), Expr::Call(call)) = (self.name, base) {
+            if let Expr::Path(p) = &*call.func {
+                let last = p.path.segments.last().map(|s| &s.ident);
+                let own = p.path.segments.len() == 1
+                    || (p.path.segments.len() == 2 && p.path.segments[0].ident == "Self");
+                if own && last == Some(name) {
+                    self.error(
+                        base.span(),
+                        &format!(
+                            "a task that awaits itself needs a box: its state would contain itself\n\
+                             help: write `curio::boxed({}).await`",
+                            quote::quote!(#base)
+                        ),
+                    );
+                }
+            }
+        }
+        // A sub-coroutine holding a borrow of a local would point into the
+        // very state that stores the local.
+        struct Borrows<'b>(&'b HashSet<String>, Vec<(proc_macro2::Span, String)>);
+        impl<'ast> Visit<'ast> for Borrows<'_> {
+            fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+                let mut root = &*r.expr;
+                while let Expr::Field(f) = root {
+                    root = &f.base;
+                }
+                if let Expr::Path(p) = root {
+                    if let Some(ident) = p.path.get_ident() {
+                        if self.0.contains(&ident.to_string()) || ident == "__curio_self" {
+                            self.1.push((r.span(), ident.to_string()));
+                        }
+                    }
+                }
+                syn::visit::visit_expr_reference(self, r);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        let mut borrows = Borrows(self.locals, Vec::new());
+        borrows.visit_expr(base);
+        for (span, local) in borrows.1 {
+            self.error(
+                span,
+                &format!(
+                    "the awaited coroutine borrows the local `{local}`, which is stored in the same task state\n\
+                     help: pass an owned value or a cheap handle (`{local}.clone()`), or move `{local}` in"
+                ),
+            );
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Checker<'_> {
+    fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+        let span = a.await_token.span();
+        match self.context {
+            Some(Context::Closure) => self.error(
+                span,
+                "`.await` inside a closure cannot be lowered: the closure is not part of the task's state machine\n\
+                 help: await before the closure and capture the value, or make the closure a `#[curio::task] async fn`",
+            ),
+            Some(Context::AsyncBlock) => self.error(
+                span,
+                "`.await` inside an `async` block cannot be lowered: `async` blocks are Rust futures, not curio coroutines\n\
+                 help: use `curio::coroutine!({ … })` for an inline coroutine",
+            ),
+            Some(Context::NestedFn) => self.error(
+                span,
+                "`.await` inside a nested function cannot be lowered by the outer task\n\
+                 help: mark the nested function `#[curio::task] async fn`",
+            ),
+            Some(Context::Guard) => self.error(
+                span,
+                "`.await` in a match guard cannot be lowered: a failing guard would have to re-enter the match\n\
+                 help: await before the `match` and test the value in the guard",
+            ),
+            Some(Context::LetChain) => self.error(
+                span,
+                "`.await` in a `let` chain after its first condition cannot be lowered\n\
+                 help: await before the `if`, or nest the conditions",
+            ),
+            None => self.check_awaited(&a.base),
+        }
+        syn::visit::visit_expr_await(self, a);
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.within(Context::Closure, |s| syn::visit::visit_expr_closure(s, c));
+    }
+
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        self.within(Context::AsyncBlock, |s| syn::visit::visit_expr_async(s, a));
+    }
+
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        self.within(Context::NestedFn, |s| syn::visit::visit_item(s, i));
+    }
+
+    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        self.visit_pat(&arm.pat);
+        if let Some((_, guard)) = &arm.guard {
+            self.within(Context::Guard, |s| s.visit_expr(guard));
+        }
+        self.visit_expr(&arm.body);
+    }
+
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        self.check_let_chain(&i.cond);
+        syn::visit::visit_expr_if(self, i);
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.check_let_chain(&w.cond);
+        syn::visit::visit_expr_while(self, w);
+    }
+
+    fn visit_expr_yield(&mut self, y: &'ast syn::ExprYield) {
+        self.error(y.span(), "`yield` is not supported in a task: suspend with `.await` on a trap");
+        syn::visit::visit_expr_yield(self, y);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.macro_tokens(&m.tokens);
+    }
+}

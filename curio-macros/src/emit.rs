@@ -1,0 +1,264 @@
+//! Emission: the state enum, the step closure and the traceback walker.
+//!
+//! The shape, for a task with one `.await`:
+//!
+//! ```text
+//! enum __CurioState<T0, T1, T2> {
+//!     Start { __curio_arg0: T0 },
+//!     /// line 3: `sleep(1.0).await`
+//!     Await1Sleep { __curio_sub: T1, n: T2 },
+//!     Done,
+//! }
+//! machine(Start { .. }, move |state, input| loop { match state {
+//!     Start => run the body until the first `.await`: store the live locals
+//!              and the awaited coroutine in `Await1Sleep`, continue;
+//!     Await1Sleep { sub, .. } => drive `sub` in place; on a trap, return it;
+//!              on its return, move the locals out and run the continuation;
+//!     Done => panic,
+//! }}, walker)
+//! ```
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::visit_mut::VisitMut;
+use syn::{parse_quote, Block, Expr, Ident, Stmt, Type};
+
+use crate::lower::State;
+use crate::normalise::operands_mut;
+use crate::scan::await_id;
+
+/// Everything the emitter needs.
+pub struct Machine<'a> {
+    /// For tracebacks: the function name, or `coroutine!`.
+    pub function: &'a str,
+    /// `Start` fields and the values that initialise them.
+    pub inits: &'a [(Ident, Expr)],
+    /// The body with the suspension points still as `.await`s.
+    pub start: Block,
+    pub states: Vec<State>,
+    /// The output type, when known (tasks always; blocks when given).
+    pub output: Option<&'a Type>,
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// The expression that builds the coroutine.
+pub fn machine(m: Machine<'_>) -> TokenStream {
+    let state = ident("__CurioState");
+    let mut generics: Vec<Ident> = Vec::new();
+    let mut fresh = || {
+        let g = format_ident!("T{}", generics.len());
+        generics.push(g.clone());
+        g
+    };
+
+    // The enum: fields in drop order (the awaited coroutine first, then the
+    // locals in reverse declaration order), one type parameter each.
+    let start_fields: Vec<TokenStream> = m.inits.iter().map(|(f, _)| { let g = fresh(); quote!(#f: #g) }).collect();
+    let mut variants = Vec::new();
+    for s in &m.states {
+        let variant = &s.site.variant;
+        let doc = format!(" line {}: `{}.await`", s.site.line, s.site.awaiting);
+        let sub = fresh();
+        let fields: Vec<TokenStream> = s.stored.iter().rev().map(|st| { let f = &st.field; let g = fresh(); quote!(#f: #g) }).collect();
+        variants.push(quote! { #[doc = #doc] #variant { __curio_sub: #sub, #(#fields,)* } });
+    }
+
+    let mut finish = Finish { states: &m.states, state: &state };
+    let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
+    let start_slots = m.inits.iter().map(|(f, _)| f);
+    let mut start = m.start.clone();
+    finish.visit_block_mut(&mut start);
+
+    let arms = m.states.iter().map(|s| {
+        let variant = &s.site.variant;
+        let mut resume = s.resume.clone();
+        finish.visit_block_mut(&mut resume);
+        let slots = s.stored.iter().map(|st| { let (f, slot) = (&st.field, st.slot()); quote!(#f: #slot) });
+        quote! {
+            #state::#variant { __curio_sub, .. } => {
+                let __curio_value = match __curio_input.drive(__curio_sub) {
+                    ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
+                    ::curio::__private::Step::Return(__curio_value) => __curio_value,
+                };
+                let #state::#variant { #(#slots,)* .. } = ::core::mem::replace(__curio_state, #state::Done) else {
+                    ::core::unreachable!()
+                };
+                return ::curio::__private::Step::Return(#resume);
+            }
+        }
+    });
+
+    let walks = m.states.iter().map(|s| {
+        let variant = &s.site.variant;
+        let (function, line, column, awaiting) = (m.function, s.site.line as u32, s.site.column as u32, &s.site.awaiting);
+        quote! {
+            #state::#variant { __curio_sub, .. } => {
+                static HERE: ::curio::__private::Location = ::curio::__private::Location {
+                    function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
+                };
+                ::curio::__private::walk_sub(&HERE, __curio_sub, __curio_visit)
+            }
+        }
+    });
+
+    let output = match m.output {
+        Some(t) => quote!(#t),
+        None => quote!(_),
+    };
+    let start_arm = quote! {
+        #state::Start { .. } => {
+            __curio_input.expect_start();
+            let #state::Start { #(#start_slots,)* } = ::core::mem::replace(__curio_state, #state::Done) else {
+                ::core::unreachable!()
+            };
+            return ::curio::__private::Step::Return(#start);
+        }
+    };
+    let done_arm = quote!(#state::Done => ::curio::__private::resumed_after_completion(),);
+    let step = if m.states.is_empty() {
+        quote! {
+            move |__curio_state, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+                match __curio_state { #start_arm #done_arm }
+            }
+        }
+    } else {
+        quote! {
+            move |__curio_state, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+                '__curio_dispatch: loop {
+                    match __curio_state { #start_arm #(#arms)* #done_arm }
+                }
+            }
+        }
+    };
+    let walk = if m.states.is_empty() {
+        quote!(|_, _| {})
+    } else {
+        quote! {
+            |__curio_state, __curio_visit| match __curio_state {
+                #(#walks)*
+                _ => {}
+            }
+        }
+    };
+    quote! {
+        enum #state<#(#generics),*> {
+            Start { #(#start_fields,)* },
+            #(#variants,)*
+            Done,
+        }
+        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk)
+    }
+}
+
+/// Turns a continuation into final code: remaining `.await`s become
+/// suspensions, code after a certain suspension is dropped, and `?` and
+/// `return` complete the coroutine.
+struct Finish<'a> {
+    states: &'a [State],
+    state: &'a Ident,
+}
+
+impl Finish<'_> {
+    fn suspend(&self, id: usize, base: &Expr) -> Expr {
+        let s = &self.states[id];
+        let (state, variant) = (self.state, &s.site.variant);
+        let fields = s.stored.iter().map(|st| { let (f, i) = (&st.field, &st.ident); quote!(#f: #i) });
+        parse_quote! {{
+            *__curio_state = #state::#variant { __curio_sub: #base, #(#fields,)* };
+            __curio_input = ::curio::__private::Input::start();
+            continue '__curio_dispatch;
+        }}
+    }
+}
+
+impl VisitMut for Finish<'_> {
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        let mut keep = b.stmts.len();
+        for (index, stmt) in b.stmts.iter_mut().enumerate() {
+            let certain = stmt_suspends(stmt);
+            self.visit_stmt_mut(stmt);
+            if certain {
+                keep = index + 1;
+                break;
+            }
+        }
+        b.stmts.truncate(keep);
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        let deferred = matches!(
+            e,
+            Expr::Block(_) | Expr::Unsafe(_) | Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_)
+        );
+        if !deferred {
+            // An operand that certainly suspends ends the evaluation of the
+            // whole expression: nothing after it runs in this arm, and what
+            // ran before it was pure.
+            if let Some(op) = operands_mut(e).into_iter().find(|op| expr_suspends(op)) {
+                self.visit_expr_mut(op);
+                let suspension = op.clone();
+                *e = suspension;
+                return;
+            }
+        }
+        match e {
+            Expr::Await(a) => {
+                self.visit_expr_mut(&mut a.base);
+                let id = await_id(a).expect("every `.await` was numbered");
+                *e = self.suspend(id, &a.base);
+            }
+            Expr::Try(t) => {
+                self.visit_expr_mut(&mut t.expr);
+                let (inner, span) = (&t.expr, t.question_token.span);
+                *e = syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner))).expect("a macro call");
+            }
+            Expr::Return(r) => {
+                if let Some(value) = &mut r.expr {
+                    self.visit_expr_mut(value);
+                }
+                let value = r.expr.as_ref().map_or_else(|| quote!(()), |v| quote!(#v));
+                let span = r.return_token.span;
+                *e = syn::parse2(quote_spanned!(span=> return ::curio::__private::Step::Return(#value)))
+                    .expect("a return expression");
+            }
+            Expr::Closure(_) | Expr::Async(_) => {}
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Whether completing `s` normally requires passing a suspension point.
+fn stmt_suspends(s: &Stmt) -> bool {
+    match s {
+        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| expr_suspends(&i.expr)),
+        Stmt::Expr(e, _) => expr_suspends(e),
+        _ => false,
+    }
+}
+
+fn block_suspends(b: &Block) -> bool {
+    b.stmts.iter().any(stmt_suspends)
+}
+
+fn expr_suspends(e: &Expr) -> bool {
+    match e {
+        Expr::Await(_) => true,
+        Expr::Block(b) => block_suspends(&b.block),
+        Expr::Unsafe(u) => block_suspends(&u.block),
+        Expr::If(i) => {
+            expr_suspends(&i.cond)
+                || i.else_branch.as_ref().is_some_and(|(_, otherwise)| block_suspends(&i.then_branch) && expr_suspends(otherwise))
+        }
+        Expr::Match(m) => expr_suspends(&m.expr) || (!m.arms.is_empty() && m.arms.iter().all(|a| expr_suspends(&a.body))),
+        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_) => false,
+        other => {
+            let mut copy = other.clone();
+            operands_mut(&mut copy).into_iter().any(|op| expr_suspends(op))
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The pipeline: parse, analyse, normalise, lower, emit; on error, the
+//! errors plus a fallback with the same signature, so callers see the
+//! real problem and not a cascade.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::visit::Visit;
+use syn::{parse_quote, Block, Expr, Ident, ItemFn, Stmt, Type};
+
+use crate::analyse::{check_body, local_names};
+use crate::parse::{self, Receiver, TaskSig};
+use crate::{emit, lower, normalise};
+
+/// `#[curio::task]`.
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return syn::Error::new_spanned(attr, "`#[curio::task]` takes no arguments").to_compile_error();
+    }
+    let item: ItemFn = match syn::parse2(item) {
+        Ok(item) => item,
+        Err(e) => return e.to_compile_error(),
+    };
+    match lower_task(item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => fallback(&item, error),
+    }
+}
+
+/// `curio::coroutine!`.
+pub fn block(input: TokenStream) -> TokenStream {
+    let input: BlockInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(e) => return e.to_compile_error(),
+    };
+    match lower_block(input) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let errors = error.to_compile_error();
+            quote!({ #errors ::curio::__private::rejected::<()>() })
+        }
+    }
+}
+
+fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
+    errors.into_iter().reduce(|mut all, e| {
+        all.combine(e);
+        all
+    })
+}
+
+fn lower_task(item: ItemFn) -> syn::Result<TokenStream> {
+    let name = item.sig.ident.clone();
+    let locals = local_names(&item.block, typed_patterns(&item));
+    let mut errors = check_body(&item.block, Some(&name), &locals);
+    let sig = match parse::signature(item) {
+        Ok(sig) => Some(sig),
+        Err(e) => {
+            errors.insert(0, e);
+            None
+        }
+    };
+    if let Some(error) = combine(errors) {
+        return Err(error);
+    }
+    let sig = sig.expect("no errors, so the signature parsed");
+
+    // The root block: parameters become the first `let`s of the body, so
+    // they are locals like any other and drop after them.
+    let mut inits: Vec<(Ident, Expr)> = Vec::new();
+    let mut lets: Vec<Stmt> = Vec::new();
+    if sig.receiver != Receiver::None {
+        let field = Ident::new("__curio_arg_self", Span::call_site());
+        let me = parse::self_ident();
+        let (value, mutability) = match sig.receiver {
+            Receiver::Cloned => (parse_quote!(::core::clone::Clone::clone(self)), None),
+            Receiver::Owned { mutable } => (parse_quote!(self), mutable.then(|| quote!(mut))),
+            Receiver::None => unreachable!(),
+        };
+        lets.push(parse_quote!(let #mutability #me = #field;));
+        inits.push((field, value));
+    }
+    for p in &sig.params {
+        let (pat, ty) = (&p.pat, &p.ty);
+        let field = format_ident!("__curio_arg{}", inits.len(), span = Span::call_site());
+        lets.push(parse_quote!(let #pat: #ty = #field;));
+        let arg = &p.arg;
+        inits.push((field, parse_quote!(#arg)));
+    }
+    let mut body = (*sig.item.block).clone();
+    normalise::rename_self(&mut body);
+    lets.append(&mut body.stmts);
+    body.stmts = lets;
+
+    let machine = build(&name.to_string(), &inits, body, Some(&sig.output))?;
+    Ok(signature_with(&sig, machine))
+}
+
+fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
+    item.sig.inputs.iter().filter_map(|arg| match arg {
+        syn::FnArg::Typed(pt) => Some(&*pt.pat),
+        syn::FnArg::Receiver(_) => None,
+    })
+}
+
+/// Normalise, lower and emit a root block.
+fn build(function: &str, inits: &[(Ident, Expr)], mut root: Block, output: Option<&Type>) -> syn::Result<TokenStream> {
+    let sites = normalise::normalise(&mut root);
+    let repeated = repeated_names(&root);
+    let states = lower::lower(&root, &sites, &repeated)?;
+    Ok(emit::machine(emit::Machine { function, inits, start: root, states, output }))
+}
+
+/// Names bound more than once: their state fields get a numeric suffix.
+fn repeated_names(body: &Block) -> HashSet<String> {
+    struct Count(HashMap<String, usize>);
+    impl<'ast> Visit<'ast> for Count {
+        fn visit_pat(&mut self, p: &'ast syn::Pat) {
+            for b in crate::scan::bindings(p) {
+                *self.0.entry(b.ident.to_string()).or_default() += 1;
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut count = Count(HashMap::new());
+    count.visit_block(body);
+    count.0.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name).collect()
+}
+
+/// The generated function: the original signature without `async`,
+/// returning `impl Coroutine`.
+fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
+    let item = &sig.item;
+    let (attrs, vis) = (&item.attrs, &item.vis);
+    let s = &item.sig;
+    let (constness, unsafety, abi, ident, generics) = (&s.constness, &s.unsafety, &s.abi, &s.ident, &s.generics);
+    let where_clause = &generics.where_clause;
+    let receiver = match sig.receiver {
+        Receiver::None => quote!(),
+        Receiver::Owned { .. } => match s.inputs.first() {
+            Some(syn::FnArg::Receiver(r)) if r.colon_token.is_some() => {
+                let ty = &r.ty;
+                quote!(self: #ty,)
+            }
+            _ => quote!(self,),
+        },
+        Receiver::Cloned => quote!(&self,),
+    };
+    let params = sig.params.iter().map(|p| {
+        let (arg, ty) = (&p.arg, &p.ty);
+        quote!(#arg: #ty)
+    });
+    let output = &sig.output;
+    let bound = (sig.receiver == Receiver::Cloned).then(|| quote!(+ 'static));
+    quote! {
+        #(#attrs)*
+        #[allow(unreachable_code, unused_mut, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        #vis #constness #unsafety #abi fn #ident #generics (#receiver #(#params),*)
+            -> impl ::curio::Coroutine<Output = #output> #bound #where_clause
+        {
+            #body
+        }
+    }
+}
+
+/// On error: the errors, and a function with the same shape whose body
+/// cannot run, so uses of the task type-check.
+fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let mut sig = item.sig.clone();
+    sig.asyncness = None;
+    let output: Type = match &sig.output {
+        syn::ReturnType::Type(_, ty) if !quote!(#ty).to_string().contains("impl") => (**ty).clone(),
+        _ => parse_quote!(()),
+    };
+    sig.output = parse_quote!(-> impl ::curio::Coroutine<Output = #output>);
+    let (attrs, vis) = (&item.attrs, &item.vis);
+    quote! {
+        #errors
+        #(#attrs)*
+        #[allow(unused_variables)]
+        #vis #sig { ::curio::__private::rejected() }
+    }
+}
+
+/// `coroutine!({ … })` or `coroutine!(-> Type { … })`.
+struct BlockInput {
+    output: Option<Type>,
+    block: Block,
+}
+
+impl Parse for BlockInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let output = if input.peek(syn::Token![->]) {
+            input.parse::<syn::Token![->]>()?;
+            Some(input.parse::<Type>()?)
+        } else {
+            None
+        };
+        if !input.peek(syn::token::Brace) {
+            return Err(input.error(
+                "expected a block: `coroutine!({ … })` or `coroutine!(-> Output { … })`",
+            ));
+        }
+        let block = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the coroutine's block"));
+        }
+        Ok(BlockInput { output, block })
+    }
+}
+
+fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
+    let locals = local_names(&input.block, std::iter::empty());
+    if let Some(error) = combine(check_body(&input.block, None, &locals)) {
+        return Err(error);
+    }
+    // Captured variables move into the `Start` state, so the body may move
+    // them out again; anything the scan misses is captured by the closure.
+    let mut inits = Vec::new();
+    let mut lets: Vec<Stmt> = Vec::new();
+    for name in free_variables(&input.block, &locals) {
+        let field = format_ident!("__curio_arg{}", inits.len(), span = Span::call_site());
+        lets.push(parse_quote!(#[allow(unused_mut)] let mut #name = #field;));
+        inits.push((field, parse_quote!(#name)));
+    }
+    let mut root = input.block;
+    lets.append(&mut root.stmts);
+    root.stmts = lets;
+    let machine = build("coroutine!", &inits, root, input.output.as_ref())?;
+    Ok(quote!({
+        #[allow(unreachable_code, unused_mut, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        let __curio_coroutine = { #machine };
+        __curio_coroutine
+    }))
+}
+
+/// Lower-case single-name paths used as values and bound nowhere inside.
+fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
+    struct Free<'a> {
+        bound: &'a HashSet<String>,
+        seen: Vec<Ident>,
+    }
+    impl<'ast> Visit<'ast> for Free<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            match e {
+                // A callee is a function name, not a captured value.
+                Expr::Call(c) if matches!(&*c.func, Expr::Path(_)) => {
+                    c.args.iter().for_each(|a| self.visit_expr(a));
+                }
+                Expr::Path(p) if p.qself.is_none() => {
+                    if let Some(ident) = p.path.get_ident() {
+                        let name = ident.to_string();
+                        let value_like = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') && name != "self";
+                        if value_like && !self.bound.contains(&name) && !self.seen.iter().any(|s| *s == name) {
+                            self.seen.push(ident.clone());
+                        }
+                    }
+                }
+                Expr::Macro(_) => {}
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+    }
+    let mut free = Free { bound, seen: Vec::new() };
+    free.visit_block(block);
+    free.seen
+}

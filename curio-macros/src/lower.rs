@@ -1,0 +1,397 @@
+//! Lowering: one continuation per suspension point.
+//!
+//! # The idea
+//!
+//! Rust has no `goto`, so a state machine cannot jump into the middle of a
+//! loop. Instead, for each `.await` we build its *continuation*: the code
+//! that runs after it, written again as ordinary structured Rust. Walking
+//! from the function body down to the `.await`, every enclosing construct
+//! contributes a frame:
+//!
+//! * a block keeps its remaining statements, after re-binding the locals it
+//!   had declared before the `.await` (restored from the state, in
+//!   declaration order, so they drop exactly where they would have);
+//! * an `if` or `match` whose branch holds the `.await` becomes that branch
+//!   (the decision was already taken), with its pattern bindings restored;
+//! * a `loop` becomes "finish this iteration, then loop as before";
+//! * any other expression is rebuilt with the `.await` replaced by its
+//!   result; normalisation made sure everything it evaluated earlier is
+//!   pure, so evaluating it again is the same.
+//!
+//! The code in a continuation is the user's own code, so borrows, drops,
+//! `break`s and shadowing behave exactly as rustc says. The price is size:
+//! code after several `.await`s appears in several continuations.
+//!
+//! # What a state stores
+//!
+//! A local in scope at the `.await` is stored when the continuation
+//! mentions it or when nothing before the `.await` may have moved it (see
+//! [`crate::scan`]). A local shadowed by a later binding while still alive
+//! cannot be named at the `.await`; it is dropped there (documented).
+
+use std::collections::HashSet;
+
+use proc_macro2::Span;
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{parse_quote, Block, Expr, Ident, Stmt};
+
+use crate::normalise::{operands_mut, AwaitSite};
+use crate::scan::{await_id, binds_by_value, bindings, cond_bindings, expr_has, scan_stmts, stmt_has, Binding};
+
+/// A local stored in a state.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// The binding's name in the user's code.
+    pub ident: Ident,
+    /// The state field that holds it.
+    pub field: Ident,
+    /// Declaration position along the path (for ordering).
+    order: usize,
+}
+
+impl Stored {
+    /// The local the continuation destructures the field into.
+    pub fn slot(&self) -> Ident {
+        let field = self.field.to_string();
+        format_ident!("__curio_{}", field.trim_start_matches("__curio_"), span = Span::call_site())
+    }
+}
+
+/// One suspension point, lowered.
+pub struct State {
+    pub site: AwaitSite,
+    /// Stored locals, in declaration order.
+    pub stored: Vec<Stored>,
+    /// The continuation: what runs when the awaited coroutine returns
+    /// `__curio_value`; the stored locals are read from their slots.
+    pub resume: Block,
+}
+
+/// Lowers every suspension point of the normalised `body`.
+pub fn lower(body: &Block, sites: &[AwaitSite], repeated: &HashSet<String>) -> syn::Result<Vec<State>> {
+    let mut states = Vec::with_capacity(sites.len());
+    let mut errors: Vec<syn::Error> = Vec::new();
+    for site in sites {
+        let mut cont = Cont { id: site.id, stack: Vec::new(), stored: Vec::new(), repeated, errors: Vec::new(), next: 0, loops: 0 };
+        let resume = cont.block(body, Vec::new());
+        cont.stored.sort_by_key(|s| s.order);
+        errors.append(&mut cont.errors);
+        states.push(State { site: site.clone(), stored: cont.stored, resume });
+    }
+    match errors.into_iter().reduce(|mut all, e| {
+        all.combine(e);
+        all
+    }) {
+        Some(e) => Err(e),
+        None => Ok(states),
+    }
+}
+
+/// A local declared before the `.await` on the path to it.
+struct Candidate {
+    binding: Binding,
+    /// Something before the `.await` may have moved it.
+    moved: bool,
+    /// A later binding hides it at the `.await`.
+    shadowed: bool,
+    /// `let r = &x;`: the local borrows another local.
+    borrows: Option<(Span, String)>,
+    order: usize,
+}
+
+struct Cont<'a> {
+    id: usize,
+    /// Candidates of the enclosing frames, outermost first.
+    stack: Vec<Candidate>,
+    stored: Vec<Stored>,
+    repeated: &'a HashSet<String>,
+    errors: Vec<syn::Error>,
+    next: usize,
+    /// Loop frames built so far, for unique labels.
+    loops: usize,
+}
+
+fn split_tail(b: &Block) -> (&[Stmt], Option<&Expr>) {
+    match b.stmts.split_last() {
+        Some((Stmt::Expr(e, None), rest)) => (rest, Some(e)),
+        _ => (&b.stmts[..], None),
+    }
+}
+
+/// `let r = &x` / `let r = &mut x.field`: the root local borrowed.
+fn borrowed_local(init: &Expr) -> Option<(Span, String)> {
+    let Expr::Reference(r) = init else { return None };
+    let mut root = &*r.expr;
+    while let Expr::Field(f) = root {
+        root = &f.base;
+    }
+    match root {
+        Expr::Path(p) => p.path.get_ident().map(|i| (syn::spanned::Spanned::span(init), i.to_string())),
+        _ => None,
+    }
+}
+
+impl Cont<'_> {
+    fn candidate(&mut self, binding: Binding, borrows: Option<(Span, String)>) -> Candidate {
+        self.next += 1;
+        Candidate { binding, moved: false, shadowed: false, borrows, order: self.next }
+    }
+
+    /// Marks what `before` (the statements ahead of the `.await` in this
+    /// block) does to the candidates of enclosing frames.
+    fn mark_outer(&mut self, before: &[Stmt]) {
+        for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+            let usage = scan_stmts(before, None, &c.binding.ident);
+            c.moved |= usage.moved;
+            c.shadowed |= usage.shadowed;
+        }
+    }
+
+    /// A pattern (arm, `if let`) binds these names around the `.await`:
+    /// the scrutinee may be moved, and same-named outer locals are hidden.
+    fn mark_pattern(&mut self, scrutinee: Option<&Expr>, by_value: bool, names: &[Binding]) {
+        for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+            if let Some(Expr::Path(p)) = scrutinee {
+                if by_value && p.path.is_ident(&c.binding.ident) {
+                    c.moved = true;
+                }
+            }
+            if names.iter().any(|b| b.ident == c.binding.ident) {
+                c.shadowed = true;
+            }
+        }
+    }
+
+    /// The continuation of a block containing the `.await`; `declared` are
+    /// bindings in scope at the block's start (a pattern's).
+    fn block(&mut self, b: &Block, declared: Vec<Binding>) -> Block {
+        let (stmts, tail) = split_tail(b);
+        let hole = stmts.iter().position(|s| stmt_has(s, self.id)).unwrap_or(stmts.len());
+        let before = &stmts[..hole];
+        self.mark_outer(before);
+
+        let base = self.stack.len();
+        for binding in declared {
+            let mut c = self.candidate(binding, None);
+            let usage = scan_stmts(before, None, &c.binding.ident);
+            (c.moved, c.shadowed) = (usage.moved, usage.shadowed);
+            self.stack.push(c);
+        }
+        for (index, stmt) in before.iter().enumerate() {
+            let Stmt::Local(local) = stmt else { continue };
+            let borrows = local.init.as_ref().and_then(|i| borrowed_local(&i.expr));
+            for binding in bindings(&local.pat) {
+                let mut c = self.candidate(binding, borrows.clone());
+                let usage = scan_stmts(&before[index + 1..], None, &c.binding.ident);
+                (c.moved, c.shadowed) = (usage.moved, usage.shadowed);
+                self.stack.push(c);
+            }
+        }
+
+        let mut after: Vec<Stmt> = Vec::new();
+        if hole < stmts.len() {
+            after.push(self.stmt(&stmts[hole]));
+            after.extend(stmts[hole + 1..].iter().cloned());
+            after.extend(tail.map(|t| Stmt::Expr(t.clone(), None)));
+        } else if let Some(t) = tail {
+            after.push(Stmt::Expr(self.expr(t), None));
+        }
+
+        let own = self.stack.split_off(base);
+        let mut restores: Vec<Stmt> = Vec::new();
+        for c in own {
+            if c.shadowed {
+                continue;
+            }
+            let ident = &c.binding.ident;
+            let used = scan_stmts(&after, None, ident).mentioned;
+            if !used && c.moved {
+                continue;
+            }
+            if let Some((span, root)) = &c.borrows {
+                self.errors.push(syn::Error::new(
+                    *span,
+                    format!(
+                        "`{ident}` borrows the local `{root}` and is still in use after an `.await`; \
+                         a task's state cannot point into itself\n\
+                         help: clone or copy what you need from `{root}`, or borrow it again after the `.await`"
+                    ),
+                ));
+            }
+            let name = ident.to_string();
+            let field = if self.repeated.contains(&name) {
+                format_ident!("{}_{}", name.trim_start_matches("r#"), c.order, span = Span::call_site())
+            } else {
+                ident.clone()
+            };
+            let stored = Stored { ident: ident.clone(), field, order: c.order };
+            let slot = stored.slot();
+            let mutability = c.binding.mutable.then(|| quote!(mut));
+            let by_ref = c.binding.by_ref.then(|| quote!(ref));
+            // Kept only for its drop: silence the unused-variable lint.
+            let quiet = (!used).then(|| quote!(#[allow(unused_variables)]));
+            restores.push(parse_quote! { #quiet let #by_ref #mutability #ident = #slot; });
+            self.stored.push(stored);
+        }
+        restores.extend(after);
+        Block { brace_token: b.brace_token, stmts: restores }
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Stmt {
+        match s {
+            Stmt::Local(local) => {
+                let mut local = local.clone();
+                let init = local.init.as_mut().expect("a `let` holding an `.await` has an initialiser");
+                if expr_has(&init.expr, self.id) {
+                    *init.expr = self.expr(&init.expr);
+                    Stmt::Local(local)
+                } else {
+                    let (_, diverge) = init.diverge.as_ref().expect("the `.await` is in the `else` block");
+                    Stmt::Expr(self.expr(diverge), Some(Default::default()))
+                }
+            }
+            Stmt::Expr(e, semi) => Stmt::Expr(self.expr(e), *semi),
+            other => other.clone(),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Expr {
+        match e {
+            Expr::Await(a) if await_id(a) == Some(self.id) => parse_quote!(__curio_value),
+            Expr::Block(b) => {
+                let mut b = b.clone();
+                b.block = self.block(&b.block, Vec::new());
+                Expr::Block(b)
+            }
+            Expr::Unsafe(u) => {
+                let mut u = u.clone();
+                u.block = self.block(&u.block, Vec::new());
+                Expr::Unsafe(u)
+            }
+            Expr::If(i) if !expr_has(&i.cond, self.id) => {
+                if self.block_has(&i.then_branch) {
+                    let names = cond_bindings(&i.cond);
+                    self.mark_cond(&i.cond, &names);
+                    let block = self.block(&i.then_branch, names);
+                    Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block })
+                } else {
+                    let (_, otherwise) = i.else_branch.as_ref().expect("the `.await` is in the `else` branch");
+                    self.expr(otherwise)
+                }
+            }
+            Expr::Match(m) if !expr_has(&m.expr, self.id) => {
+                let arm = m.arms.iter().find(|arm| expr_has(&arm.body, self.id)).expect("an arm holds the `.await`");
+                let names = bindings(&arm.pat);
+                self.mark_pattern(Some(&m.expr), binds_by_value(&arm.pat), &names);
+                let body: Block = match &*arm.body {
+                    Expr::Block(b) if b.label.is_none() => b.block.clone(),
+                    other => parse_quote!({ #other }),
+                };
+                let block = self.block(&body, names);
+                Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block })
+            }
+            Expr::Loop(l) => {
+                // Finish this iteration, then loop as before. The rest of the
+                // iteration runs outside the loop (so its moves are not moves
+                // "in a loop"); its `continue` leaves `'next`, its `break`
+                // leaves the whole construct with the loop's value.
+                let mut rest = self.block(&l.body, Vec::new());
+                self.loops += 1;
+                let done = syn::Lifetime::new(&format!("'__curio_loop{}", self.loops), Span::call_site());
+                let next = syn::Lifetime::new(&format!("'__curio_next{}", self.loops), Span::call_site());
+                let mut redirect = Redirect { label: l.label.as_ref().map(|l| &l.name), done: &done, next: &next, depth: 0 };
+                redirect.visit_block_mut(&mut rest);
+                let (label, body) = (&l.label, &l.body);
+                parse_quote! {
+                    #done: {
+                        #next: #rest
+                        #label loop #body
+                    }
+                }
+            }
+            other => {
+                let mut rebuilt = other.clone();
+                for op in operands_mut(&mut rebuilt) {
+                    if expr_has(op, self.id) {
+                        *op = self.expr(op);
+                        break;
+                    }
+                }
+                rebuilt
+            }
+        }
+    }
+
+    fn block_has(&self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| stmt_has(s, self.id))
+    }
+
+    /// The `let`s of a condition whose `then` block holds the `.await`.
+    fn mark_cond(&mut self, cond: &Expr, names: &[Binding]) {
+        let mut lets = Vec::new();
+        collect_lets(cond, &mut lets);
+        for l in &lets {
+            self.mark_pattern(Some(&l.expr), binds_by_value(&l.pat), names);
+        }
+        if lets.is_empty() {
+            self.mark_pattern(None, false, names);
+        }
+    }
+}
+
+fn collect_lets<'e>(cond: &'e Expr, out: &mut Vec<&'e syn::ExprLet>) {
+    match cond {
+        Expr::Let(l) => out.push(l),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            collect_lets(&b.left, out);
+            collect_lets(&b.right, out);
+        }
+        Expr::Paren(p) => collect_lets(&p.expr, out),
+        _ => {}
+    }
+}
+
+/// Redirects the `break`s and `continue`s of one loop, found in the rest of
+/// an iteration that now runs outside it, to the labelled blocks around it.
+struct Redirect<'a> {
+    label: Option<&'a syn::Lifetime>,
+    done: &'a syn::Lifetime,
+    next: &'a syn::Lifetime,
+    /// Nesting depth of inner loops: unlabelled jumps there are theirs.
+    depth: usize,
+}
+
+impl Redirect<'_> {
+    fn ours(&self, label: &Option<syn::Lifetime>) -> bool {
+        match label {
+            None => self.depth == 0,
+            Some(l) => self.label == Some(l),
+        }
+    }
+}
+
+impl VisitMut for Redirect<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Break(b) if self.ours(&b.label) => {
+                if let Some(value) = &mut b.expr {
+                    self.visit_expr_mut(value);
+                }
+                b.label = Some(self.done.clone());
+            }
+            Expr::Continue(c) if self.ours(&c.label) => {
+                let next = self.next;
+                *e = parse_quote!(break #next);
+            }
+            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                self.depth += 1;
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.depth -= 1;
+            }
+            Expr::Closure(_) | Expr::Async(_) => {}
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}

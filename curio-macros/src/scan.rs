@@ -1,0 +1,436 @@
+//! Small syntactic queries shared by the phases: where the `.await`s are,
+//! which names a pattern binds, and how a block uses a local afterwards.
+//!
+//! # Which locals a state stores
+//!
+//! A proc macro sees no types, so "does this local need to live across the
+//! `.await`" is answered from syntax, erring on the side of keeping a value:
+//! a local is stored when the code after the `.await` mentions it, or when
+//! nothing before the `.await` may have moved it. The second rule is what
+//! keeps a lock guard held across an `.await` even though it is never
+//! mentioned again: it is dropped where rustc would drop it, at the end of
+//! its scope. A mention is a possible move when the local stands alone in a
+//! by-value position (an argument, an operand, `let y = x`, `x?`, a `move`
+//! closure, a match that binds by value) or is the receiver of a method
+//! named `into*`, `unwrap*` or `expect*` (Rust's naming convention for
+//! methods that consume `self`).
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::Visit;
+use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
+
+/// The id the normaliser gave an `.await`, kept in a marker attribute.
+pub fn await_id(a: &ExprAwait) -> Option<usize> {
+    a.attrs.iter().find(|at| at.path().is_ident("__curio_await")).and_then(|at| {
+        at.parse_args::<syn::LitInt>().ok().and_then(|lit| lit.base10_parse().ok())
+    })
+}
+
+/// Whether `.await` `id` (or, with `None`, any `.await`) occurs in `node`,
+/// outside closures, async blocks and nested items.
+pub struct HasAwait {
+    pub id: Option<usize>,
+    pub found: bool,
+}
+
+impl<'ast> Visit<'ast> for HasAwait {
+    fn visit_expr_await(&mut self, a: &'ast ExprAwait) {
+        if self.id.is_none() || await_id(a) == self.id {
+            self.found = true;
+        }
+        syn::visit::visit_expr_await(self, a);
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` contains any `.await` of this task.
+pub fn expr_has_await(e: &Expr) -> bool {
+    let mut v = HasAwait { id: None, found: false };
+    v.visit_expr(e);
+    v.found
+}
+
+/// Whether `s` contains any `.await` of this task.
+pub fn stmt_has_await(s: &Stmt) -> bool {
+    let mut v = HasAwait { id: None, found: false };
+    v.visit_stmt(s);
+    v.found
+}
+
+/// Whether `e` contains `.await` number `id`.
+pub fn expr_has(e: &Expr, id: usize) -> bool {
+    let mut v = HasAwait { id: Some(id), found: false };
+    v.visit_expr(e);
+    v.found
+}
+
+/// Whether `s` contains `.await` number `id`.
+pub fn stmt_has(s: &Stmt, id: usize) -> bool {
+    let mut v = HasAwait { id: Some(id), found: false };
+    v.visit_stmt(s);
+    v.found
+}
+
+/// One binding a pattern introduces.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub ident: Ident,
+    pub mutable: bool,
+    pub by_ref: bool,
+}
+
+/// The bindings of `pat`, in source order.
+pub fn bindings(pat: &Pat) -> Vec<Binding> {
+    struct Collect(Vec<Binding>);
+    impl<'ast> Visit<'ast> for Collect {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            // A lone uppercase identifier is a unit struct or variant, not a binding.
+            let name = p.ident.to_string();
+            let constant = p.subpat.is_none()
+                && p.mutability.is_none()
+                && p.by_ref.is_none()
+                && name.starts_with(|c: char| c.is_ascii_uppercase());
+            if !constant {
+                self.0.push(Binding {
+                    ident: p.ident.clone(),
+                    mutable: p.mutability.is_some(),
+                    by_ref: p.by_ref.is_some(),
+                });
+            }
+            syn::visit::visit_pat_ident(self, p);
+        }
+        fn visit_expr(&mut self, _: &'ast Expr) {}
+    }
+    let mut c = Collect(Vec::new());
+    c.visit_pat(pat);
+    c.0
+}
+
+fn binds(pat: &Pat, name: &Ident) -> bool {
+    bindings(pat).iter().any(|b| b.ident == *name)
+}
+
+/// Whether matching `pat` may move out of the scrutinee (it binds by value).
+pub fn binds_by_value(pat: &Pat) -> bool {
+    bindings(pat).iter().any(|b| !b.by_ref)
+}
+
+/// The bindings introduced by an `if`/`while` condition (`let` chains).
+pub fn cond_bindings(cond: &Expr) -> Vec<Binding> {
+    match cond {
+        Expr::Let(l) => bindings(&l.pat),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            let mut all = cond_bindings(&b.left);
+            all.extend(cond_bindings(&b.right));
+            all
+        }
+        Expr::Paren(p) => cond_bindings(&p.expr),
+        _ => Vec::new(),
+    }
+}
+
+/// How some code uses one local.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// The local is named at all.
+    pub mentioned: bool,
+    /// Some mention may move the local (see the module docs).
+    pub moved: bool,
+    /// A `let` (or pattern) in the scanned statements rebinds the name, so
+    /// the rest of the scope cannot see the local.
+    pub shadowed: bool,
+}
+
+/// Scans `stmts` (then `tail`) of one block for uses of `name`, stopping at
+/// a `let` that shadows it.
+pub fn scan_stmts(stmts: &[Stmt], tail: Option<&Expr>, name: &Ident) -> Usage {
+    let mut s = Scanner { name, usage: Usage::default() };
+    if !s.stmts(stmts) {
+        if let Some(t) = tail {
+            s.expr(t, Ctx::Value);
+        }
+    } else {
+        s.usage.shadowed = true;
+    }
+    s.usage
+}
+
+/// Scans one expression for uses of `name`.
+#[cfg(test)]
+pub fn scan_expr(e: &Expr, name: &Ident) -> Usage {
+    let mut s = Scanner { name, usage: Usage::default() };
+    s.expr(e, Ctx::Value);
+    s.usage
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// The value is consumed (moved or copied).
+    Value,
+    /// The expression is used as a place (borrowed, assigned, read through).
+    Place,
+}
+
+struct Scanner<'a> {
+    name: &'a Ident,
+    usage: Usage,
+}
+
+impl Scanner<'_> {
+    /// Returns true when a `let` shadowed the name.
+    fn stmts(&mut self, stmts: &[Stmt]) -> bool {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        self.expr(&init.expr, Ctx::Value);
+                        if let Some((_, diverge)) = &init.diverge {
+                            self.expr(diverge, Ctx::Value);
+                        }
+                    }
+                    if binds(&local.pat, self.name) {
+                        return true;
+                    }
+                }
+                Stmt::Expr(e, _) => self.expr(e, Ctx::Value),
+                Stmt::Macro(m) => self.tokens(&m.mac.tokens),
+                Stmt::Item(_) => {}
+            }
+        }
+        false
+    }
+
+    fn block(&mut self, b: &syn::Block) {
+        let (tail, stmts) = match b.stmts.split_last() {
+            Some((Stmt::Expr(e, None), rest)) => (Some(e), rest),
+            _ => (None, &b.stmts[..]),
+        };
+        if !self.stmts(stmts) {
+            if let Some(t) = tail {
+                self.expr(t, Ctx::Value);
+            }
+        }
+    }
+
+    fn mention(&mut self, ctx: Ctx) {
+        self.usage.mentioned = true;
+        if ctx == Ctx::Value {
+            self.usage.moved = true;
+        }
+    }
+
+    fn is_name(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name))
+    }
+
+    /// A conditional's bindings hide the name in the guarded block.
+    fn guarded(&mut self, cond: &Expr, body: &syn::Block) {
+        self.expr(cond, Ctx::Value);
+        if !cond_bindings(cond).iter().any(|b| b.ident == *self.name) {
+            self.block(body);
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, ctx: Ctx) {
+        use syn::BinOp::*;
+        match e {
+            Expr::Path(_) if self.is_name(e) => self.mention(ctx),
+            Expr::Path(_) | Expr::Lit(_) | Expr::Continue(_) => {}
+            Expr::Call(c) => {
+                self.expr(&c.func, Ctx::Place);
+                c.args.iter().for_each(|a| self.expr(a, Ctx::Value));
+            }
+            Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                let consumes = ["into", "unwrap", "expect"].iter().any(|p| method.starts_with(p));
+                self.expr(&m.receiver, if consumes { Ctx::Value } else { Ctx::Place });
+                m.args.iter().for_each(|a| self.expr(a, Ctx::Value));
+            }
+            Expr::Binary(b) => {
+                let left = match b.op {
+                    Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) => Ctx::Place,
+                    AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+                    | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+                    | ShrAssign(_) => Ctx::Place,
+                    _ => Ctx::Value,
+                };
+                let right = match b.op {
+                    Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) => Ctx::Place,
+                    _ => Ctx::Value,
+                };
+                self.expr(&b.left, left);
+                self.expr(&b.right, right);
+            }
+            Expr::Assign(a) => {
+                self.expr(&a.left, Ctx::Place);
+                self.expr(&a.right, Ctx::Value);
+            }
+            Expr::Unary(u) => {
+                let inner = if matches!(u.op, syn::UnOp::Deref(_)) { Ctx::Place } else { Ctx::Value };
+                self.expr(&u.expr, inner);
+            }
+            Expr::Reference(r) => self.expr(&r.expr, Ctx::Place),
+            Expr::RawAddr(r) => self.expr(&r.expr, Ctx::Place),
+            Expr::Field(f) => self.expr(&f.base, Ctx::Place),
+            Expr::Index(i) => {
+                self.expr(&i.expr, Ctx::Place);
+                self.expr(&i.index, Ctx::Value);
+            }
+            Expr::Paren(p) => self.expr(&p.expr, ctx),
+            Expr::Group(g) => self.expr(&g.expr, ctx),
+            Expr::Block(b) => self.block(&b.block),
+            Expr::Unsafe(b) => self.block(&b.block),
+            Expr::Const(b) => self.block(&b.block),
+            Expr::Loop(l) => self.block(&l.body),
+            Expr::If(i) => {
+                self.guarded(&i.cond, &i.then_branch);
+                if let Some((_, e)) = &i.else_branch {
+                    self.expr(e, Ctx::Value);
+                }
+            }
+            Expr::While(w) => self.guarded(&w.cond, &w.body),
+            Expr::Let(l) => {
+                let scrutinee = if binds_by_value(&l.pat) { Ctx::Value } else { Ctx::Place };
+                self.expr(&l.expr, scrutinee);
+            }
+            Expr::Match(m) => {
+                let by_value = m.arms.iter().any(|arm| binds_by_value(&arm.pat));
+                self.expr(&m.expr, if by_value { Ctx::Value } else { Ctx::Place });
+                for arm in &m.arms {
+                    if binds(&arm.pat, self.name) {
+                        continue;
+                    }
+                    if let Some((_, guard)) = &arm.guard {
+                        self.expr(guard, Ctx::Value);
+                    }
+                    self.expr(&arm.body, Ctx::Value);
+                }
+            }
+            Expr::ForLoop(f) => {
+                self.expr(&f.expr, Ctx::Value);
+                if !binds(&f.pat, self.name) {
+                    self.block(&f.body);
+                }
+            }
+            Expr::Closure(c) => {
+                if c.inputs.iter().any(|p| binds(p, self.name)) {
+                    return;
+                }
+                let before = self.usage;
+                self.expr(&c.body, Ctx::Place);
+                if c.capture.is_some() && self.usage.mentioned && !before.mentioned {
+                    self.usage.moved = true;
+                }
+            }
+            Expr::Async(a) => {
+                let before = self.usage;
+                self.block(&a.block);
+                if a.capture.is_some() && self.usage.mentioned && !before.mentioned {
+                    self.usage.moved = true;
+                }
+            }
+            Expr::Macro(m) => self.tokens(&m.mac.tokens),
+            Expr::Return(r) => r.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
+            Expr::Break(b) => b.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
+            Expr::Yield(y) => y.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
+            Expr::Try(t) => self.expr(&t.expr, Ctx::Value),
+            Expr::Await(a) => self.expr(&a.base, Ctx::Value),
+            Expr::Cast(c) => self.expr(&c.expr, Ctx::Value),
+            Expr::Tuple(t) => t.elems.iter().for_each(|e| self.expr(e, Ctx::Value)),
+            Expr::Array(a) => a.elems.iter().for_each(|e| self.expr(e, Ctx::Value)),
+            Expr::Repeat(r) => self.expr(&r.expr, Ctx::Value),
+            Expr::Range(r) => {
+                r.start.iter().for_each(|e| self.expr(e, Ctx::Value));
+                r.end.iter().for_each(|e| self.expr(e, Ctx::Value));
+            }
+            Expr::Struct(s) => {
+                s.fields.iter().for_each(|f| self.expr(&f.expr, Ctx::Value));
+                s.rest.iter().for_each(|e| self.expr(e, Ctx::Value));
+            }
+            other => {
+                // Anything else: count plain mentions, conservatively as uses.
+                struct Any<'a>(&'a Ident, bool);
+                impl<'ast> Visit<'ast> for Any<'_> {
+                    fn visit_path(&mut self, p: &'ast syn::Path) {
+                        self.1 |= p.is_ident(self.0);
+                    }
+                }
+                let mut any = Any(self.name, false);
+                any.visit_expr(other);
+                if any.1 {
+                    self.mention(Ctx::Place);
+                }
+            }
+        }
+    }
+
+    /// Macro arguments are tokens: an identifier equal to the name, or an
+    /// inline format argument (`"{name}"`), is a mention (not a move).
+    fn tokens(&mut self, tokens: &TokenStream) {
+        for tt in tokens.clone() {
+            match tt {
+                TokenTree::Ident(i) if i == *self.name => self.mention(Ctx::Place),
+                TokenTree::Group(g) => self.tokens(&g.stream()),
+                TokenTree::Literal(l) => {
+                    let text = l.to_string();
+                    if text.starts_with('"') || text.starts_with('r') {
+                        let name = self.name.to_string();
+                        if format_mentions(&text, &name) {
+                            self.mention(Ctx::Place);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a format string literal names `name` as an inline argument.
+fn format_mentions(text: &str, name: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if rest.starts_with('{') {
+            rest = &rest[1..];
+            continue;
+        }
+        let end = rest.find(['}', ':']).unwrap_or(rest.len());
+        if rest[..end].trim() == name {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_arguments_are_mentions() {
+        assert!(format_mentions("\"{n} left\"", "n"));
+        assert!(format_mentions("\"{n:>3}\"", "n"));
+        assert!(!format_mentions("\"{{n}}\"", "n"));
+        assert!(!format_mentions("\"{name}\"", "n"));
+    }
+
+    #[test]
+    fn moves_and_borrows_are_told_apart() {
+        let x: Ident = syn::parse_quote!(x);
+        let moved = |src: &str| scan_expr(&syn::parse_str(src).unwrap(), &x).moved;
+        assert!(moved("f(x)"));
+        assert!(moved("x.into_bytes()"));
+        assert!(moved("x?"));
+        assert!(moved("move || x.len()"));
+        assert!(!moved("x.len()"));
+        assert!(!moved("&x"));
+        assert!(!moved("x == y"));
+        assert!(!moved("x.field"));
+        assert!(!moved("println!(\"{x}\")"));
+        assert!(scan_expr(&syn::parse_str("println!(\"{x}\")").unwrap(), &x).mentioned);
+        assert!(!scan_expr(&syn::parse_str("|x| x + 1").unwrap(), &x).mentioned);
+    }
+}

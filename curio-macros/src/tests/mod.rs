@@ -1,0 +1,33 @@
+//! Expansion snapshots: representative tasks, expanded and formatted with
+//! `prettyplease`, committed under `snapshots/` and reviewed like code.
+
+use proc_macro2::TokenStream;
+
+/// Expands `#[curio::task]` on `item` and formats the result.
+pub fn expand(item: &str) -> String {
+    let item: TokenStream = item.parse().expect("valid tokens");
+    let out = crate::expand::task(TokenStream::new(), item);
+    match syn::parse2::<syn::File>(out.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => out.to_string(),
+    }
+}
+
+/// Expands `coroutine!` on `input`, wrapped in a function for formatting.
+pub fn expand_block(input: &str) -> String {
+    let input: TokenStream = input.parse().expect("valid tokens");
+    let out = crate::expand::block(input);
+    let file: syn::File = syn::parse_quote!(fn block_form() { let _ = #out; });
+    prettyplease::unparse(&file)
+}
+
+mod snapshots;
+
+#[test]
+#[ignore = "debug helper: CURIO_SHOW=path cargo test -p curio-macros show -- --ignored --nocapture"]
+fn show() {
+    if let Ok(path) = std::env::var("CURIO_SHOW") {
+        let src = std::fs::read_to_string(path).unwrap();
+        println!("{}", expand(&src));
+    }
+}

@@ -1,0 +1,196 @@
+//! The protocol between a task and the kernel: [`Coroutine`], [`Step`], [`Value`].
+//!
+//! # Send and throw
+//!
+//! Python's Curio drives a coroutine with `coro.send(value)` and
+//! `coro.throw(exc)`. Each call runs the coroutine until it either finishes
+//! (`StopIteration`) or suspends on a *trap*, a small request to the kernel.
+//! Here the same two calls are [`Coroutine::resume`] and [`Coroutine::throw`],
+//! and the two outcomes are the two variants of [`Step`]:
+//!
+//! ```
+//! use curio::{Coroutine, Step, Trap, Value};
+//!
+//! #[curio::task]
+//! async fn main_task() -> curio::Result<&'static str> {
+//!     curio::traps::sleep(10.0).await?;
+//!     Ok("Awake at last!")
+//! }
+//!
+//! let mut c = main_task();
+//! // The first resume runs up to the sleep trap, like `c.send(None)`.
+//! let Step::Trap(request) = c.resume(Value::None) else { panic!() };
+//! assert_eq!(request, Trap::Sleep { seconds: 10.0, absolute: false });
+//! // The kernel satisfies the request, then resumes the task.
+//! let Step::Return(out) = c.resume(Value::None) else { panic!() };
+//! assert_eq!(out.unwrap(), "Awake at last!");
+//! ```
+//!
+//! # Rules every coroutine follows
+//!
+//! * The first call is `resume(Value::None)`; it starts the body.
+//! * After `Step::Trap(t)` the driver satisfies `t` and calls `resume` with
+//!   the reply, or `throw` with an error that surfaces at the suspended
+//!   `.await` (for a leaf trap, as `Err(error)`).
+//! * After `Step::Return(_)` the coroutine is finished; calling it again
+//!   panics.
+//! * Dropping a suspended coroutine drops its live locals and the awaited
+//!   sub-coroutine, exactly as dropping a suspended `async fn` future would.
+
+use crate::{Error, Trap};
+
+/// What one call of [`Coroutine::resume`] or [`Coroutine::throw`] produced.
+#[derive(Debug, PartialEq)]
+#[must_use = "a trap must be satisfied and a return value used"]
+pub enum Step<T> {
+    /// The coroutine is suspended on this kernel request.
+    Trap(Trap),
+    /// The coroutine finished with this output.
+    Return(T),
+}
+
+impl<T> Step<T> {
+    /// The output, if the coroutine finished.
+    pub fn into_return(self) -> Option<T> {
+        match self {
+            Step::Return(out) => Some(out),
+            Step::Trap(_) => None,
+        }
+    }
+
+    /// The trap, if the coroutine suspended.
+    pub fn into_trap(self) -> Option<Trap> {
+        match self {
+            Step::Trap(trap) => Some(trap),
+            Step::Return(_) => None,
+        }
+    }
+}
+
+/// What the kernel sends back into a suspended coroutine: the reply to its
+/// trap. Leaf trap coroutines turn it into a typed result.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Value {
+    /// No reply (Python's `send(None)`); also the value that starts a coroutine.
+    #[default]
+    None,
+    /// A boolean reply.
+    Bool(bool),
+    /// An integer reply (a count, an id).
+    Int(i64),
+    /// A clock reading or another floating point reply, in seconds.
+    Float(f64),
+}
+
+/// A source position of a suspension point: where a coroutine is waiting.
+///
+/// Generated coroutines have one static `Location` per `.await`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The function (or `coroutine!` block) that contains the `.await`.
+    pub function: &'static str,
+    /// The source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The 1-based line of the `.await`.
+    pub line: u32,
+    /// The 1-based column of the `.await`.
+    pub column: u32,
+    /// The awaited expression, as written (`sleep(1.0)`).
+    pub awaiting: &'static str,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{} in {}, awaiting {}",
+            self.file, self.line, self.column, self.function, self.awaiting
+        )
+    }
+}
+
+/// A resumable computation driven by `resume` (send) and `throw`.
+///
+/// Write one with `#[curio::task]` or [`coroutine!`](crate::coroutine);
+/// hand-write one only for a new leaf trap.
+pub trait Coroutine {
+    /// What the coroutine returns when it finishes.
+    type Output;
+
+    /// Continues the coroutine with the kernel's reply (Python's `send`).
+    ///
+    /// # Panics
+    /// When the coroutine has already returned.
+    fn resume(&mut self, value: Value) -> Step<Self::Output>;
+
+    /// Raises `error` at the current suspension point (Python's `throw`).
+    /// The error is delivered to the innermost awaited coroutine; a leaf trap
+    /// returns it as `Err(error)` from its `.await`.
+    ///
+    /// # Panics
+    /// When the coroutine has not started (the kernel always resumes a task
+    /// before it can throw into it) or has already returned.
+    fn throw(&mut self, error: Error) -> Step<Self::Output>;
+
+    /// Visits the chain of suspension points, outermost first, down through
+    /// awaited sub-coroutines (Curio's `traceback()`). Leaf traps visit
+    /// nothing.
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        let _ = visit;
+    }
+
+    /// The innermost suspension point (Curio's `where()`), if suspended in
+    /// generated code.
+    fn location(&self) -> Option<&'static Location> {
+        let mut innermost = None;
+        self.traceback(&mut |loc| innermost = Some(loc));
+        innermost
+    }
+}
+
+impl<C: Coroutine + ?Sized> Coroutine for &mut C {
+    type Output = C::Output;
+    fn resume(&mut self, value: Value) -> Step<C::Output> {
+        (**self).resume(value)
+    }
+    fn throw(&mut self, error: Error) -> Step<C::Output> {
+        (**self).throw(error)
+    }
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        (**self).traceback(visit)
+    }
+}
+
+impl<C: Coroutine + ?Sized> Coroutine for Box<C> {
+    type Output = C::Output;
+    fn resume(&mut self, value: Value) -> Step<C::Output> {
+        (**self).resume(value)
+    }
+    fn throw(&mut self, error: Error) -> Step<C::Output> {
+        (**self).throw(error)
+    }
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        (**self).traceback(visit)
+    }
+}
+
+/// A boxed, type-erased coroutine.
+pub type BoxCoroutine<T> = Box<dyn Coroutine<Output = T>>;
+
+/// Boxes a coroutine, erasing its type. A task that awaits itself needs this:
+/// `boxed(factorial(n - 1)).await`.
+///
+/// # Examples
+/// ```
+/// use curio::{boxed, Coroutine, Step, Value};
+///
+/// #[curio::task]
+/// async fn factorial(n: u64) -> u64 {
+///     if n <= 1 { 1 } else { n * boxed(factorial(n - 1)).await }
+/// }
+/// assert_eq!(factorial(5).resume(Value::None), Step::Return(120));
+/// ```
+pub fn boxed<C: Coroutine + 'static>(coroutine: C) -> BoxCoroutine<C::Output> {
+    Box::new(coroutine)
+}

@@ -1,0 +1,67 @@
+//! # curio for Rust
+//!
+//! A port of David Beazley's [Curio](https://curio.readthedocs.io): a
+//! coroutine kernel that is a *queuing system*. Every blocking `.await`
+//! ends in a [`Trap`], a tiny system call, and the kernel drives tasks with
+//! [`Coroutine::resume`] (Python's `send()`) and [`Coroutine::throw`].
+//!
+//! A task is an ordinary `async fn` marked [`#[curio::task]`](task). The
+//! macro rewrites it into an explicit state machine: no `Future`, no
+//! `Waker`, no `Pin`. You can drive one by hand and watch the traps:
+//!
+//! ```
+//! use curio::{Coroutine, Step, Trap, Value};
+//!
+//! #[curio::task]
+//! async fn greeting(name: String) -> String {
+//!     format!("Hello {name}")
+//! }
+//!
+//! #[curio::task]
+//! async fn sleepy() -> curio::Result<()> {
+//!     println!("Yawn. Getting sleepy.");
+//!     curio::traps::sleep(10.0).await?;
+//!     println!("Awake at last!");
+//!     Ok(())
+//! }
+//!
+//! // A task that never blocks finishes on the first resume.
+//! let mut g = greeting("Dave".to_string());
+//! assert_eq!(g.resume(Value::None), Step::Return("Hello Dave".to_string()));
+//!
+//! // A task that sleeps hands the kernel its request, then finishes.
+//! let mut c = sleepy();
+//! assert_eq!(c.resume(Value::None), Step::Trap(Trap::Sleep { seconds: 10.0, absolute: false }));
+//! assert!(matches!(c.resume(Value::None), Step::Return(Ok(()))));
+//! ```
+//!
+//! This crate is the runtime; users depend on the `curio` facade, which
+//! re-exports it.
+#![warn(missing_docs)]
+
+extern crate self as curio;
+
+mod coroutine;
+mod error;
+mod machine;
+pub mod trap;
+
+pub use coroutine::{boxed, BoxCoroutine, Coroutine, Location, Step, Value};
+pub use curio_macros::{coroutine, task};
+pub use error::{Error, Result};
+pub use trap::Trap;
+
+/// The leaf trap coroutines: the only way into the kernel.
+pub mod traps {
+    pub use crate::trap::{clock, io_release, read_wait, sleep, wake_at, write_wait, TrapCall};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::__curio_try as r#try;
+    pub use crate::machine::{
+        machine, rejected, resumed_after_completion, walk_sub, Branch, FromResidual, Input, Machine,
+        Rejected,
+    };
+    pub use crate::{Coroutine, Location, Step, Value};
+}

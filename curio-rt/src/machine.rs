@@ -1,0 +1,199 @@
+//! Support for generated code: the state-machine adapter and `?` lowering.
+//!
+//! `#[curio::task]` declares a function-local generic `enum` of states and a
+//! step closure over `&mut` that enum. [`machine`] pairs the two (plus a
+//! walker for tracebacks) into a [`Coroutine`]. Because the enum is generic
+//! and the closure is type-checked in the same function, rustc infers the
+//! type of every stored local: users never annotate.
+//!
+//! Nothing here is a stable API; generated code names it through
+//! `::curio::__private`.
+
+use std::ops::ControlFlow;
+
+use crate::{Coroutine, Error, Location, Step, Value};
+
+/// How a generated coroutine is being continued.
+#[derive(Debug)]
+pub enum Input {
+    /// `resume(value)`.
+    Resume(Value),
+    /// `throw(error)`.
+    Throw(Error),
+}
+
+impl Input {
+    /// The input that starts a freshly awaited sub-coroutine.
+    #[inline(always)]
+    pub fn start() -> Self {
+        Input::Resume(Value::None)
+    }
+
+    /// Continues `sub` with this input, in place.
+    #[inline(always)]
+    pub fn drive<C: Coroutine + ?Sized>(self, sub: &mut C) -> Step<C::Output> {
+        match self {
+            Input::Resume(value) => sub.resume(value),
+            Input::Throw(error) => sub.throw(error),
+        }
+    }
+
+    /// Checks that a coroutine that has not started is being resumed.
+    #[inline(always)]
+    pub fn expect_start(&self) {
+        if let Input::Throw(error) = self {
+            panic!("throw({error}) into a coroutine that has not started: resume it first");
+        }
+    }
+}
+
+/// A generated state machine: `state`, the `step` function over it, and the
+/// `walk` function that reports its suspension points.
+pub struct Machine<S, F, W> {
+    state: S,
+    step: F,
+    walk: W,
+}
+
+/// Builds a [`Machine`]. The argument order matters for inference: `step`
+/// is type-checked before `walk`, so `walk` can call methods on the stored
+/// sub-coroutines.
+#[inline(always)]
+pub fn machine<S, T, F, W>(state: S, step: F, walk: W) -> Machine<S, F, W>
+where
+    F: FnMut(&mut S, Input) -> Step<T>,
+    W: Fn(&S, &mut dyn FnMut(&'static Location)),
+{
+    Machine { state, step, walk }
+}
+
+impl<S, T, F, W> Coroutine for Machine<S, F, W>
+where
+    F: FnMut(&mut S, Input) -> Step<T>,
+    W: Fn(&S, &mut dyn FnMut(&'static Location)),
+{
+    type Output = T;
+
+    #[inline]
+    fn resume(&mut self, value: Value) -> Step<T> {
+        (self.step)(&mut self.state, Input::Resume(value))
+    }
+
+    #[inline]
+    fn throw(&mut self, error: Error) -> Step<T> {
+        (self.step)(&mut self.state, Input::Throw(error))
+    }
+
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        (self.walk)(&self.state, visit)
+    }
+}
+
+/// Visits `here`, then the suspension points of `sub`.
+#[inline]
+pub fn walk_sub<C: Coroutine + ?Sized>(
+    here: &'static Location,
+    sub: &C,
+    visit: &mut dyn FnMut(&'static Location),
+) {
+    visit(here);
+    sub.traceback(visit);
+}
+
+/// Called when a finished coroutine is resumed again.
+#[cold]
+#[track_caller]
+pub fn resumed_after_completion() -> ! {
+    panic!("coroutine resumed after completion")
+}
+
+/// The stable stand-in for the `Try` trait: what `?` does to its operand.
+pub trait Branch {
+    /// The value `?` produces on success.
+    type Output;
+    /// What `?` returns on failure, before conversion.
+    type Residual;
+    /// Splits the operand into continue / break.
+    fn branch(self) -> ControlFlow<Self::Residual, Self::Output>;
+}
+
+/// The stable stand-in for `FromResidual`: how the function's return type
+/// absorbs the failure of a `?`.
+pub trait FromResidual<R> {
+    /// Converts the residual, applying `From` to errors as `?` does.
+    fn from_residual(residual: R) -> Self;
+}
+
+impl<T, E> Branch for Result<T, E> {
+    type Output = T;
+    type Residual = Result<std::convert::Infallible, E>;
+    #[inline(always)]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Ok(v) => ControlFlow::Continue(v),
+            Err(e) => ControlFlow::Break(Err(e)),
+        }
+    }
+}
+
+impl<T> Branch for Option<T> {
+    type Output = T;
+    type Residual = Option<std::convert::Infallible>;
+    #[inline(always)]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Some(v) => ControlFlow::Continue(v),
+            None => ControlFlow::Break(None),
+        }
+    }
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>> for Result<T, F> {
+    #[inline(always)]
+    fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
+        match residual {
+            Err(e) => Err(From::from(e)),
+        }
+    }
+}
+
+impl<T> FromResidual<Option<std::convert::Infallible>> for Option<T> {
+    #[inline(always)]
+    fn from_residual(_: Option<std::convert::Infallible>) -> Self {
+        None
+    }
+}
+
+/// `?` inside generated code: continue with the value, or complete the
+/// coroutine with the converted failure.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __curio_try {
+    ($e:expr) => {
+        match $crate::__private::Branch::branch($e) {
+            ::core::ops::ControlFlow::Continue(value) => value,
+            ::core::ops::ControlFlow::Break(residual) => {
+                return $crate::__private::Step::Return($crate::__private::FromResidual::from_residual(residual));
+            }
+        }
+    };
+}
+
+/// The body of a task the macro rejected: it type-checks so that callers
+/// see only the macro's error, and it can never run.
+pub struct Rejected<T>(std::marker::PhantomData<T>);
+
+/// See [`Rejected`].
+pub fn rejected<T>() -> Rejected<T> {
+    Rejected(std::marker::PhantomData)
+}
+
+impl<T> Coroutine for Rejected<T> {
+    type Output = T;
+    fn resume(&mut self, _: Value) -> Step<T> {
+        unreachable!("a task rejected by #[curio::task] cannot run")
+    }
+    fn throw(&mut self, _: Error) -> Step<T> {
+        unreachable!("a task rejected by #[curio::task] cannot run")
+    }
+}

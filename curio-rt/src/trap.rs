@@ -1,0 +1,130 @@
+//! [`Trap`]: the kernel's system calls, and the leaf coroutines that issue them.
+//!
+//! As in Curio's `traps.py`, every blocking operation ends in one of these.
+//! A leaf is a three-state hand-written coroutine: the first `resume` yields
+//! the trap, the second returns the kernel's reply, and a `throw` returns
+//! the error as `Err`, so it surfaces at the `.await` that is suspended.
+
+use std::os::fd::RawFd;
+
+use crate::{Coroutine, Error, Location, Result, Step, Value};
+
+/// A request from a task to the kernel, one variant per kernel service.
+///
+/// Small and allocation-free: it is returned on every task switch. The
+/// kernel issue adds the variants that need kernel types (spawn, cancel,
+/// scheduler wait/wake, future wait).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Trap {
+    /// Sleep for `seconds` (or until the clock reads `seconds`, if `absolute`).
+    /// Curio's `_sleep(clock, absolute)`.
+    Sleep {
+        /// Duration, or deadline when `absolute`.
+        seconds: f64,
+        /// Whether `seconds` is a deadline on the kernel clock.
+        absolute: bool,
+    },
+    /// Wait until the file descriptor is readable (`_read_wait`).
+    ReadWait(RawFd),
+    /// Wait until the file descriptor is writable (`_write_wait`).
+    WriteWait(RawFd),
+    /// Forget any registration of the file descriptor (`_io_release`).
+    IoRelease(RawFd),
+    /// Ask which tasks wait on the file descriptor (`_io_waiting`).
+    IoWaiting(RawFd),
+    /// Ask for the kernel clock (`_clock`).
+    Clock,
+    /// Ask for the current task (`_get_current`).
+    GetCurrent,
+    /// Ask for the kernel (`_get_kernel`).
+    GetKernel,
+    /// Push a timeout deadline on the task's timeout stack (`_set_timeout`).
+    SetTimeout(Option<f64>),
+    /// Pop a timeout deadline, restoring the previous one (`_unset_timeout`).
+    UnsetTimeout(Option<f64>),
+}
+
+/// The leaf coroutine behind every trap function: yields `trap` once, then
+/// converts the kernel's reply with `reply`.
+#[derive(Debug)]
+#[must_use = "a trap does nothing unless awaited"]
+pub struct TrapCall<T> {
+    trap: Option<Trap>,
+    reply: fn(Value) -> Result<T>,
+    done: bool,
+}
+
+impl<T> TrapCall<T> {
+    /// A leaf coroutine that issues `trap` and converts the reply with `reply`.
+    pub fn new(trap: Trap, reply: fn(Value) -> Result<T>) -> Self {
+        TrapCall { trap: Some(trap), reply, done: false }
+    }
+
+    fn finish(&mut self) {
+        assert!(!self.done, "trap coroutine resumed after it returned");
+        self.done = true;
+    }
+}
+
+impl<T> Coroutine for TrapCall<T> {
+    type Output = Result<T>;
+
+    fn resume(&mut self, value: Value) -> Step<Result<T>> {
+        if let Some(trap) = self.trap.take() {
+            return Step::Trap(trap);
+        }
+        self.finish();
+        Step::Return((self.reply)(value))
+    }
+
+    fn throw(&mut self, error: Error) -> Step<Result<T>> {
+        assert!(self.trap.is_none(), "throw into a trap that was never issued: resume it first");
+        self.finish();
+        Step::Return(Err(error))
+    }
+
+    fn traceback(&self, _visit: &mut dyn FnMut(&'static Location)) {}
+}
+
+fn unit(_: Value) -> Result<()> {
+    Ok(())
+}
+
+fn float(value: Value) -> Result<f64> {
+    match value {
+        Value::Float(x) => Ok(x),
+        Value::None => Ok(0.0),
+        other => Err(Error::protocol(format!("expected a clock reading, got {other:?}"))),
+    }
+}
+
+/// Sleeps for `seconds`; returns the clock when woken (Curio's `_sleep`).
+pub fn sleep(seconds: f64) -> TrapCall<f64> {
+    TrapCall::new(Trap::Sleep { seconds, absolute: false }, float)
+}
+
+/// Sleeps until the kernel clock reads `clock` (Curio's `_sleep(clock, True)`).
+pub fn wake_at(clock: f64) -> TrapCall<f64> {
+    TrapCall::new(Trap::Sleep { seconds: clock, absolute: true }, float)
+}
+
+/// Reads the kernel clock (Curio's `_clock`).
+pub fn clock() -> TrapCall<f64> {
+    TrapCall::new(Trap::Clock, float)
+}
+
+/// Waits until `fd` is readable (Curio's `_read_wait`).
+pub fn read_wait(fd: RawFd) -> TrapCall<()> {
+    TrapCall::new(Trap::ReadWait(fd), unit)
+}
+
+/// Waits until `fd` is writable (Curio's `_write_wait`).
+pub fn write_wait(fd: RawFd) -> TrapCall<()> {
+    TrapCall::new(Trap::WriteWait(fd), unit)
+}
+
+/// Releases the kernel's registration of `fd` (Curio's `_io_release`).
+pub fn io_release(fd: RawFd) -> TrapCall<()> {
+    TrapCall::new(Trap::IoRelease(fd), unit)
+}

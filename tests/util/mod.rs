@@ -1,0 +1,71 @@
+//! Shared helpers for the integration tests: a trace log, drop-logging
+//! values and a scripted driver.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+
+use curio::{Coroutine, Error, Step, Trap, Value};
+
+thread_local! {
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Appends one event to this thread's trace.
+pub fn log(event: impl Into<String>) {
+    LOG.with(|l| l.borrow_mut().push(event.into()));
+}
+
+/// Takes this thread's trace.
+pub fn take_log() -> Vec<String> {
+    LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
+}
+
+/// A value that logs its drop.
+#[derive(Debug)]
+pub struct Noisy(pub &'static str);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        log(format!("drop {}", self.0));
+    }
+}
+
+/// What a scripted driver does at each trap.
+pub enum Reply {
+    Resume(Value),
+    Throw(Error),
+}
+
+/// Drives `co` to completion: resumes with `Value::None` at the start, then
+/// with the scripted replies in order (`Value::None` when they run out).
+/// Each trap is logged.
+pub fn drive<C: Coroutine>(co: &mut C, replies: Vec<Reply>) -> C::Output {
+    let mut replies = replies.into_iter();
+    let mut step = co.resume(Value::None);
+    loop {
+        match step {
+            Step::Return(out) => return out,
+            Step::Trap(trap) => {
+                log(format!("trap {}", describe(&trap)));
+                step = match replies.next() {
+                    Some(Reply::Throw(e)) => co.throw(e),
+                    Some(Reply::Resume(v)) => co.resume(v),
+                    None => co.resume(Value::None),
+                };
+            }
+        }
+    }
+}
+
+/// Runs `co` to completion, answering every trap with `Value::None`.
+pub fn run<C: Coroutine>(mut co: C) -> C::Output {
+    drive(&mut co, Vec::new())
+}
+
+/// A short text for a trap.
+pub fn describe(trap: &Trap) -> String {
+    match trap {
+        Trap::Sleep { seconds, .. } => format!("sleep {seconds}"),
+        other => format!("{other:?}"),
+    }
+}
