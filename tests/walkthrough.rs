@@ -18,14 +18,26 @@ async fn main_task() -> curio::Result<&'static str> {
 #[test]
 fn a_task_that_never_blocks_finishes_on_the_first_resume() {
     let mut g = greeting("Dave".to_string());
-    assert_eq!(g.resume(Value::None), Step::Return("Hello Dave".to_string()));
+    assert_eq!(
+        g.resume(Value::None),
+        Step::Return("Hello Dave".to_string())
+    );
 }
 
 #[test]
 fn a_sleeping_task_yields_its_trap_then_finishes() {
     let mut c = main_task();
-    assert_eq!(c.resume(Value::None).into_trap(), Some(Trap::Sleep { seconds: 10.0, absolute: false }));
-    assert!(matches!(c.resume(Value::None), Step::Return(Ok("Awake at last!"))));
+    assert_eq!(
+        c.resume(Value::None).into_trap(),
+        Some(Trap::Sleep {
+            seconds: 10.0,
+            absolute: false
+        })
+    );
+    assert!(matches!(
+        c.resume(Value::None),
+        Step::Return(Ok("Awake at last!"))
+    ));
 }
 
 #[test]
@@ -51,7 +63,12 @@ fn coroutines_calling_coroutines() {
     }
     assert_eq!(
         main().resume(Value::None),
-        Step::Return(vec!["Hello Dave".into(), "Hello Paula".into(), "Hello Thomas".into(), "Hello Lewis".into()])
+        Step::Return(vec![
+            "Hello Dave".into(),
+            "Hello Paula".into(),
+            "Hello Thomas".into(),
+            "Hello Lewis".into()
+        ])
     );
 }
 

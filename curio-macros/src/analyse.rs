@@ -15,17 +15,26 @@ use crate::scan::{bindings, expr_has_await};
 /// the recursion check); `locals` are the names bound anywhere in the body
 /// or parameters.
 pub fn check_body(body: &Block, name: Option<&Ident>, locals: &HashSet<String>) -> Vec<syn::Error> {
-    let mut checker = Checker { name, locals, errors: Vec::new(), context: None };
+    let mut checker = Checker {
+        name,
+        locals,
+        errors: Vec::new(),
+        context: None,
+    };
     checker.visit_block(body);
     checker.errors
 }
 
 /// Every name bound by a `let`, a pattern or a parameter in `body`.
-pub fn local_names<'a>(body: &Block, params: impl Iterator<Item = &'a syn::Pat>) -> HashSet<String> {
+pub fn local_names<'a>(
+    body: &Block,
+    params: impl Iterator<Item = &'a syn::Pat>,
+) -> HashSet<String> {
     struct Names(HashSet<String>);
     impl<'ast> Visit<'ast> for Names {
         fn visit_pat(&mut self, p: &'ast syn::Pat) {
-            self.0.extend(bindings(p).into_iter().map(|b| b.ident.to_string()));
+            self.0
+                .extend(bindings(p).into_iter().map(|b| b.ident.to_string()));
         }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
@@ -220,7 +229,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_expr_yield(&mut self, y: &'ast syn::ExprYield) {
-        self.error(y.span(), "`yield` is not supported in a task: suspend with `.await` on a trap");
+        self.error(
+            y.span(),
+            "`yield` is not supported in a task: suspend with `.await` on a trap",
+        );
         syn::visit::visit_expr_yield(self, y);
     }
 

@@ -21,7 +21,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, Block, Expr, Ident, Stmt, Type};
+use syn::{Block, Expr, Ident, Stmt, Type, parse_quote};
 
 use crate::lower::State;
 use crate::normalise::operands_mut;
@@ -56,17 +56,36 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
 
     // The enum: fields in drop order (the awaited coroutine first, then the
     // locals in reverse declaration order), one type parameter each.
-    let start_fields: Vec<TokenStream> = m.inits.iter().map(|(f, _)| { let g = fresh(); quote!(#f: #g) }).collect();
+    let start_fields: Vec<TokenStream> = m
+        .inits
+        .iter()
+        .map(|(f, _)| {
+            let g = fresh();
+            quote!(#f: #g)
+        })
+        .collect();
     let mut variants = Vec::new();
     for s in &m.states {
         let variant = &s.site.variant;
         let doc = format!(" line {}: `{}.await`", s.site.line, s.site.awaiting);
         let sub = fresh();
-        let fields: Vec<TokenStream> = s.stored.iter().rev().map(|st| { let f = &st.field; let g = fresh(); quote!(#f: #g) }).collect();
+        let fields: Vec<TokenStream> = s
+            .stored
+            .iter()
+            .rev()
+            .map(|st| {
+                let f = &st.field;
+                let g = fresh();
+                quote!(#f: #g)
+            })
+            .collect();
         variants.push(quote! { #[doc = #doc] #variant { __curio_sub: #sub, #(#fields,)* } });
     }
 
-    let mut finish = Finish { states: &m.states, state: &state };
+    let mut finish = Finish {
+        states: &m.states,
+        state: &state,
+    };
     let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
     let start_slots = m.inits.iter().map(|(f, _)| f);
     let mut start = m.start.clone();
@@ -165,7 +184,10 @@ impl Finish<'_> {
     fn suspend(&self, id: usize, base: &Expr) -> Expr {
         let s = &self.states[id];
         let (state, variant) = (self.state, &s.site.variant);
-        let fields = s.stored.iter().map(|st| { let (f, i) = (&st.field, &st.ident); quote!(#f: #i) });
+        let fields = s.stored.iter().map(|st| {
+            let (f, i) = (&st.field, &st.ident);
+            quote!(#f: #i)
+        });
         parse_quote! {{
             *__curio_state = #state::#variant { __curio_sub: #base, #(#fields,)* };
             __curio_input = ::curio::__private::Input::start();
@@ -181,6 +203,13 @@ impl VisitMut for Finish<'_> {
             let certain = stmt_suspends(stmt);
             self.visit_stmt_mut(stmt);
             if certain {
+                // `let p = <suspension>;` never binds `p` in this arm.
+                if let Stmt::Local(syn::Local {
+                    init: Some(init), ..
+                }) = stmt
+                {
+                    *stmt = Stmt::Expr((*init.expr).clone(), Some(Default::default()));
+                }
                 keep = index + 1;
                 break;
             }
@@ -191,7 +220,13 @@ impl VisitMut for Finish<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         let deferred = matches!(
             e,
-            Expr::Block(_) | Expr::Unsafe(_) | Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_)
+            Expr::Block(_)
+                | Expr::Unsafe(_)
+                | Expr::Loop(_)
+                | Expr::While(_)
+                | Expr::ForLoop(_)
+                | Expr::Closure(_)
+                | Expr::Async(_)
         );
         if !deferred {
             // An operand that certainly suspends ends the evaluation of the
@@ -213,7 +248,8 @@ impl VisitMut for Finish<'_> {
             Expr::Try(t) => {
                 self.visit_expr_mut(&mut t.expr);
                 let (inner, span) = (&t.expr, t.question_token.span);
-                *e = syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner))).expect("a macro call");
+                *e = syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner)))
+                    .expect("a macro call");
             }
             Expr::Return(r) => {
                 if let Some(value) = &mut r.expr {
@@ -221,8 +257,10 @@ impl VisitMut for Finish<'_> {
                 }
                 let value = r.expr.as_ref().map_or_else(|| quote!(()), |v| quote!(#v));
                 let span = r.return_token.span;
-                *e = syn::parse2(quote_spanned!(span=> return ::curio::__private::Step::Return(#value)))
-                    .expect("a return expression");
+                *e = syn::parse2(
+                    quote_spanned!(span=> return ::curio::__private::Step::Return(#value)),
+                )
+                .expect("a return expression");
             }
             Expr::Closure(_) | Expr::Async(_) => {}
             _ => syn::visit_mut::visit_expr_mut(self, e),
@@ -252,13 +290,22 @@ fn expr_suspends(e: &Expr) -> bool {
         Expr::Unsafe(u) => block_suspends(&u.block),
         Expr::If(i) => {
             expr_suspends(&i.cond)
-                || i.else_branch.as_ref().is_some_and(|(_, otherwise)| block_suspends(&i.then_branch) && expr_suspends(otherwise))
+                || i.else_branch.as_ref().is_some_and(|(_, otherwise)| {
+                    block_suspends(&i.then_branch) && expr_suspends(otherwise)
+                })
         }
-        Expr::Match(m) => expr_suspends(&m.expr) || (!m.arms.is_empty() && m.arms.iter().all(|a| expr_suspends(&a.body))),
-        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_) => false,
+        Expr::Match(m) => {
+            expr_suspends(&m.expr)
+                || (!m.arms.is_empty() && m.arms.iter().all(|a| expr_suspends(&a.body)))
+        }
+        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_) => {
+            false
+        }
         other => {
             let mut copy = other.clone();
-            operands_mut(&mut copy).into_iter().any(|op| expr_suspends(op))
+            operands_mut(&mut copy)
+                .into_iter()
+                .any(|op| expr_suspends(op))
         }
     }
 }

@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
-use syn::{parse_quote, Block, Expr, Ident, ItemFn, Stmt, Type};
+use syn::{Block, Expr, Ident, ItemFn, Stmt, Type, parse_quote};
 
 use crate::analyse::{check_body, local_names};
 use crate::parse::{self, Receiver, TaskSig};
@@ -17,7 +17,8 @@ use crate::{emit, lower, normalise};
 /// `#[curio::task]`.
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
-        return syn::Error::new_spanned(attr, "`#[curio::task]` takes no arguments").to_compile_error();
+        return syn::Error::new_spanned(attr, "`#[curio::task]` takes no arguments")
+            .to_compile_error();
     }
     let item: ItemFn = match syn::parse2(item) {
         Ok(item) => item,
@@ -106,11 +107,22 @@ fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
 }
 
 /// Normalise, lower and emit a root block.
-fn build(function: &str, inits: &[(Ident, Expr)], mut root: Block, output: Option<&Type>) -> syn::Result<TokenStream> {
+fn build(
+    function: &str,
+    inits: &[(Ident, Expr)],
+    mut root: Block,
+    output: Option<&Type>,
+) -> syn::Result<TokenStream> {
     let sites = normalise::normalise(&mut root);
     let repeated = repeated_names(&root);
     let states = lower::lower(&root, &sites, &repeated)?;
-    Ok(emit::machine(emit::Machine { function, inits, start: root, states, output }))
+    Ok(emit::machine(emit::Machine {
+        function,
+        inits,
+        start: root,
+        states,
+        output,
+    }))
 }
 
 /// Names bound more than once: their state fields get a numeric suffix.
@@ -127,7 +139,12 @@ fn repeated_names(body: &Block) -> HashSet<String> {
     }
     let mut count = Count(HashMap::new());
     count.visit_block(body);
-    count.0.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name).collect()
+    count
+        .0
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The generated function: the original signature without `async`,
@@ -136,7 +153,8 @@ fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
     let item = &sig.item;
     let (attrs, vis) = (&item.attrs, &item.vis);
     let s = &item.sig;
-    let (constness, unsafety, abi, ident, generics) = (&s.constness, &s.unsafety, &s.abi, &s.ident, &s.generics);
+    let (constness, unsafety, abi, ident, generics) =
+        (&s.constness, &s.unsafety, &s.abi, &s.ident, &s.generics);
     let where_clause = &generics.where_clause;
     let receiver = match sig.receiver {
         Receiver::None => quote!(),
@@ -157,7 +175,7 @@ fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
     let bound = (sig.receiver == Receiver::Cloned).then(|| quote!(+ 'static));
     quote! {
         #(#attrs)*
-        #[allow(unreachable_code, unused_mut, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        #[allow(unreachable_code, unused_mut, unused_labels, unused_braces, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
         #vis #constness #unsafety #abi fn #ident #generics (#receiver #(#params),*)
             -> impl ::curio::Coroutine<Output = #output> #bound #where_clause
         {
@@ -201,9 +219,8 @@ impl Parse for BlockInput {
             None
         };
         if !input.peek(syn::token::Brace) {
-            return Err(input.error(
-                "expected a block: `coroutine!({ … })` or `coroutine!(-> Output { … })`",
-            ));
+            return Err(input
+                .error("expected a block: `coroutine!({ … })` or `coroutine!(-> Output { … })`"));
         }
         let block = input.parse()?;
         if !input.is_empty() {
@@ -232,7 +249,7 @@ fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
     root.stmts = lets;
     let machine = build("coroutine!", &inits, root, input.output.as_ref())?;
     Ok(quote!({
-        #[allow(unreachable_code, unused_mut, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        #[allow(unreachable_code, unused_mut, unused_labels, unused_braces, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
         let __curio_coroutine = { #machine };
         __curio_coroutine
     }))
@@ -254,8 +271,13 @@ fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
                 Expr::Path(p) if p.qself.is_none() => {
                     if let Some(ident) = p.path.get_ident() {
                         let name = ident.to_string();
-                        let value_like = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') && name != "self";
-                        if value_like && !self.bound.contains(&name) && !self.seen.iter().any(|s| *s == name) {
+                        let value_like = name
+                            .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                            && name != "self";
+                        if value_like
+                            && !self.bound.contains(&name)
+                            && !self.seen.iter().any(|s| *s == name)
+                        {
                             self.seen.push(ident.clone());
                         }
                     }
@@ -267,7 +289,10 @@ fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
         fn visit_item(&mut self, _: &'ast syn::Item) {}
         fn visit_macro(&mut self, _: &'ast syn::Macro) {}
     }
-    let mut free = Free { bound, seen: Vec::new() };
+    let mut free = Free {
+        bound,
+        seen: Vec::new(),
+    };
     free.visit_block(block);
     free.seen
 }

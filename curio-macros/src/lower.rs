@@ -34,10 +34,13 @@ use std::collections::HashSet;
 use proc_macro2::Span;
 use quote::{format_ident, quote};
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, Block, Expr, Ident, Stmt};
+use syn::{Block, Expr, Ident, Stmt, parse_quote};
 
-use crate::normalise::{operands_mut, AwaitSite};
-use crate::scan::{await_id, binds_by_value, bindings, cond_bindings, expr_has, scan_stmts, stmt_has, Binding};
+use crate::normalise::{AwaitSite, operands_mut};
+use crate::scan::{
+    Binding, await_id, bindings, binds_by_value, cond_bindings, expr_has, scan_expr, scan_stmts,
+    stmt_has,
+};
 
 /// A local stored in a state.
 #[derive(Clone, Debug)]
@@ -54,7 +57,11 @@ impl Stored {
     /// The local the continuation destructures the field into.
     pub fn slot(&self) -> Ident {
         let field = self.field.to_string();
-        format_ident!("__curio_{}", field.trim_start_matches("__curio_"), span = Span::call_site())
+        format_ident!(
+            "__curio_{}",
+            field.trim_start_matches("__curio_"),
+            span = Span::call_site()
+        )
     }
 }
 
@@ -69,15 +76,31 @@ pub struct State {
 }
 
 /// Lowers every suspension point of the normalised `body`.
-pub fn lower(body: &Block, sites: &[AwaitSite], repeated: &HashSet<String>) -> syn::Result<Vec<State>> {
+pub fn lower(
+    body: &Block,
+    sites: &[AwaitSite],
+    repeated: &HashSet<String>,
+) -> syn::Result<Vec<State>> {
     let mut states = Vec::with_capacity(sites.len());
     let mut errors: Vec<syn::Error> = Vec::new();
     for site in sites {
-        let mut cont = Cont { id: site.id, stack: Vec::new(), stored: Vec::new(), repeated, errors: Vec::new(), next: 0, loops: 0 };
+        let mut cont = Cont {
+            id: site.id,
+            stack: Vec::new(),
+            stored: Vec::new(),
+            repeated,
+            errors: Vec::new(),
+            next: 0,
+            loops: 0,
+        };
         let resume = cont.block(body, Vec::new());
         cont.stored.sort_by_key(|s| s.order);
         errors.append(&mut cont.errors);
-        states.push(State { site: site.clone(), stored: cont.stored, resume });
+        states.push(State {
+            site: site.clone(),
+            stored: cont.stored,
+            resume,
+        });
     }
     match errors.into_iter().reduce(|mut all, e| {
         all.combine(e);
@@ -121,13 +144,18 @@ fn split_tail(b: &Block) -> (&[Stmt], Option<&Expr>) {
 
 /// `let r = &x` / `let r = &mut x.field`: the root local borrowed.
 fn borrowed_local(init: &Expr) -> Option<(Span, String)> {
-    let Expr::Reference(r) = init else { return None };
+    let Expr::Reference(r) = init else {
+        return None;
+    };
     let mut root = &*r.expr;
     while let Expr::Field(f) = root {
         root = &f.base;
     }
     match root {
-        Expr::Path(p) => p.path.get_ident().map(|i| (syn::spanned::Spanned::span(init), i.to_string())),
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .map(|i| (syn::spanned::Spanned::span(init), i.to_string())),
         _ => None,
     }
 }
@@ -135,7 +163,13 @@ fn borrowed_local(init: &Expr) -> Option<(Span, String)> {
 impl Cont<'_> {
     fn candidate(&mut self, binding: Binding, borrows: Option<(Span, String)>) -> Candidate {
         self.next += 1;
-        Candidate { binding, moved: false, shadowed: false, borrows, order: self.next }
+        Candidate {
+            binding,
+            moved: false,
+            shadowed: false,
+            borrows,
+            order: self.next,
+        }
     }
 
     /// Marks what `before` (the statements ahead of the `.await` in this
@@ -167,7 +201,10 @@ impl Cont<'_> {
     /// bindings in scope at the block's start (a pattern's).
     fn block(&mut self, b: &Block, declared: Vec<Binding>) -> Block {
         let (stmts, tail) = split_tail(b);
-        let hole = stmts.iter().position(|s| stmt_has(s, self.id)).unwrap_or(stmts.len());
+        let hole = stmts
+            .iter()
+            .position(|s| stmt_has(s, self.id))
+            .unwrap_or(stmts.len());
         let before = &stmts[..hole];
         self.mark_outer(before);
 
@@ -221,11 +258,20 @@ impl Cont<'_> {
             }
             let name = ident.to_string();
             let field = if self.repeated.contains(&name) {
-                format_ident!("{}_{}", name.trim_start_matches("r#"), c.order, span = Span::call_site())
+                format_ident!(
+                    "{}_{}",
+                    name.trim_start_matches("r#"),
+                    c.order,
+                    span = Span::call_site()
+                )
             } else {
                 ident.clone()
             };
-            let stored = Stored { ident: ident.clone(), field, order: c.order };
+            let stored = Stored {
+                ident: ident.clone(),
+                field,
+                order: c.order,
+            };
             let slot = stored.slot();
             let mutability = c.binding.mutable.then(|| quote!(mut));
             let by_ref = c.binding.by_ref.then(|| quote!(ref));
@@ -235,19 +281,28 @@ impl Cont<'_> {
             self.stored.push(stored);
         }
         restores.extend(after);
-        Block { brace_token: b.brace_token, stmts: restores }
+        Block {
+            brace_token: b.brace_token,
+            stmts: restores,
+        }
     }
 
     fn stmt(&mut self, s: &Stmt) -> Stmt {
         match s {
             Stmt::Local(local) => {
                 let mut local = local.clone();
-                let init = local.init.as_mut().expect("a `let` holding an `.await` has an initialiser");
+                let init = local
+                    .init
+                    .as_mut()
+                    .expect("a `let` holding an `.await` has an initialiser");
                 if expr_has(&init.expr, self.id) {
                     *init.expr = self.expr(&init.expr);
                     Stmt::Local(local)
                 } else {
-                    let (_, diverge) = init.diverge.as_ref().expect("the `.await` is in the `else` block");
+                    let (_, diverge) = init
+                        .diverge
+                        .as_ref()
+                        .expect("the `.await` is in the `else` block");
                     Stmt::Expr(self.expr(diverge), Some(Default::default()))
                 }
             }
@@ -258,7 +313,14 @@ impl Cont<'_> {
 
     fn expr(&mut self, e: &Expr) -> Expr {
         match e {
-            Expr::Await(a) if await_id(a) == Some(self.id) => parse_quote!(__curio_value),
+            Expr::Await(a) if await_id(a) == Some(self.id) => {
+                // The awaited expression ran before the suspension: what it
+                // moved (into the sub-coroutine) is gone.
+                for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+                    c.moved |= scan_expr(&a.base, &c.binding.ident).moved;
+                }
+                parse_quote!(__curio_value)
+            }
             Expr::Block(b) => {
                 let mut b = b.clone();
                 b.block = self.block(&b.block, Vec::new());
@@ -274,14 +336,25 @@ impl Cont<'_> {
                     let names = cond_bindings(&i.cond);
                     self.mark_cond(&i.cond, &names);
                     let block = self.block(&i.then_branch, names);
-                    Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block })
+                    Expr::Block(syn::ExprBlock {
+                        attrs: Vec::new(),
+                        label: None,
+                        block,
+                    })
                 } else {
-                    let (_, otherwise) = i.else_branch.as_ref().expect("the `.await` is in the `else` branch");
+                    let (_, otherwise) = i
+                        .else_branch
+                        .as_ref()
+                        .expect("the `.await` is in the `else` branch");
                     self.expr(otherwise)
                 }
             }
             Expr::Match(m) if !expr_has(&m.expr, self.id) => {
-                let arm = m.arms.iter().find(|arm| expr_has(&arm.body, self.id)).expect("an arm holds the `.await`");
+                let arm = m
+                    .arms
+                    .iter()
+                    .find(|arm| expr_has(&arm.body, self.id))
+                    .expect("an arm holds the `.await`");
                 let names = bindings(&arm.pat);
                 self.mark_pattern(Some(&m.expr), binds_by_value(&arm.pat), &names);
                 let body: Block = match &*arm.body {
@@ -289,7 +362,11 @@ impl Cont<'_> {
                     other => parse_quote!({ #other }),
                 };
                 let block = self.block(&body, names);
-                Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block })
+                Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block,
+                })
             }
             Expr::Loop(l) => {
                 // Finish this iteration, then loop as before. The rest of the
@@ -298,9 +375,16 @@ impl Cont<'_> {
                 // leaves the whole construct with the loop's value.
                 let mut rest = self.block(&l.body, Vec::new());
                 self.loops += 1;
-                let done = syn::Lifetime::new(&format!("'__curio_loop{}", self.loops), Span::call_site());
-                let next = syn::Lifetime::new(&format!("'__curio_next{}", self.loops), Span::call_site());
-                let mut redirect = Redirect { label: l.label.as_ref().map(|l| &l.name), done: &done, next: &next, depth: 0 };
+                let done =
+                    syn::Lifetime::new(&format!("'__curio_loop{}", self.loops), Span::call_site());
+                let next =
+                    syn::Lifetime::new(&format!("'__curio_next{}", self.loops), Span::call_site());
+                let mut redirect = Redirect {
+                    label: l.label.as_ref().map(|l| &l.name),
+                    done: &done,
+                    next: &next,
+                    depth: 0,
+                };
                 redirect.visit_block_mut(&mut rest);
                 let (label, body) = (&l.label, &l.body);
                 parse_quote! {

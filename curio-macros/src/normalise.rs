@@ -12,10 +12,10 @@
 //! the states.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, ToTokens};
+use quote::{ToTokens, format_ident};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, Block, Expr, Ident, Stmt};
+use syn::{Block, Expr, Ident, Stmt, parse_quote};
 
 use crate::scan::{expr_has_await, stmt_has_await};
 
@@ -63,7 +63,8 @@ fn rename_tokens(tokens: TokenStream) -> TokenStream {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(trees.len());
     for (i, tt) in trees.iter().enumerate() {
-        let next_is_path = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        let next_is_path =
+            matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
         out.push(match tt {
             TokenTree::Ident(id) if id == "self" && !next_is_path => {
                 TokenTree::Ident(Ident::new("__curio_self", id.span()))
@@ -89,7 +90,9 @@ pub fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
         Expr::Await(a) => vec![&mut *a.base],
         Expr::Binary(b) => vec![&mut *b.left, &mut *b.right],
         Expr::Break(b) => b.expr.iter_mut().map(|e| &mut **e).collect(),
-        Expr::Call(c) => std::iter::once(&mut *c.func).chain(c.args.iter_mut()).collect(),
+        Expr::Call(c) => std::iter::once(&mut *c.func)
+            .chain(c.args.iter_mut())
+            .collect(),
         Expr::Cast(c) => vec![&mut *c.expr],
         Expr::Field(f) => vec![&mut *f.base],
         Expr::Group(g) => vec![&mut *g.expr],
@@ -97,9 +100,16 @@ pub fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
         Expr::Index(i) => vec![&mut *i.expr, &mut *i.index],
         Expr::Let(l) => vec![&mut *l.expr],
         Expr::Match(m) => vec![&mut *m.expr],
-        Expr::MethodCall(m) => std::iter::once(&mut *m.receiver).chain(m.args.iter_mut()).collect(),
+        Expr::MethodCall(m) => std::iter::once(&mut *m.receiver)
+            .chain(m.args.iter_mut())
+            .collect(),
         Expr::Paren(p) => vec![&mut *p.expr],
-        Expr::Range(r) => r.start.iter_mut().chain(r.end.iter_mut()).map(|e| &mut **e).collect(),
+        Expr::Range(r) => r
+            .start
+            .iter_mut()
+            .chain(r.end.iter_mut())
+            .map(|e| &mut **e)
+            .collect(),
         Expr::Reference(r) => vec![&mut *r.expr],
         Expr::Repeat(r) => vec![&mut *r.expr],
         Expr::Return(r) => r.expr.iter_mut().map(|e| &mut **e).collect(),
@@ -138,7 +148,9 @@ fn placeholder() -> Expr {
 fn is_let_chain(cond: &Expr) -> bool {
     match cond {
         Expr::Let(_) => true,
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => is_let_chain(&b.left) || is_let_chain(&b.right),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            is_let_chain(&b.left) || is_let_chain(&b.right)
+        }
         Expr::Paren(p) => is_let_chain(&p.expr),
         _ => false,
     }
@@ -220,7 +232,8 @@ impl Normaliser {
             Expr::While(w) => {
                 // 'l: while C { B }  =>  'l: loop { if C { B } else { break } }
                 let (label, cond, body) = (w.label, w.cond, w.body);
-                let desugared: Expr = parse_quote! { #label loop { if #cond #body else { break } } };
+                let desugared: Expr =
+                    parse_quote! { #label loop { if #cond #body else { break } } };
                 self.expr(desugared)
             }
             Expr::ForLoop(f) => {
@@ -239,7 +252,10 @@ impl Normaliser {
                 }};
                 self.expr(desugared)
             }
-            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) && expr_has_await(&b.right) => {
+            Expr::Binary(b)
+                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_))
+                    && expr_has_await(&b.right) =>
+            {
                 let (left, right) = (b.left, b.right);
                 let desugared: Expr = if matches!(b.op, syn::BinOp::And(_)) {
                     parse_quote! { if #left { #right } else { false } }
@@ -298,8 +314,19 @@ impl VisitMut for Tagger {
         let id = self.sites.len();
         let start = a.base.span().start();
         let awaiting = tidy(&a.base.to_token_stream().to_string());
-        let variant = format_ident!("Await{}{}", id + 1, callee(&a.base), span = Span::call_site());
-        self.sites.push(AwaitSite { id, line: start.line, column: start.column + 1, awaiting, variant });
+        let variant = format_ident!(
+            "Await{}{}",
+            id + 1,
+            callee(&a.base),
+            span = Span::call_site()
+        );
+        self.sites.push(AwaitSite {
+            id,
+            line: start.line,
+            column: start.column + 1,
+            awaiting,
+            variant,
+        });
         let lit = syn::LitInt::new(&id.to_string(), Span::call_site());
         a.attrs.push(parse_quote!(#[__curio_await(#lit)]));
     }
@@ -328,7 +355,12 @@ fn callee(base: &Expr) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+                .collect::<String>()
         })
         .collect()
 }
@@ -337,8 +369,19 @@ fn callee(base: &Expr) -> String {
 fn tidy(text: &str) -> String {
     let mut out = text.to_string();
     for (from, to) in [
-        (" (", "("), ("( ", "("), (" )", ")"), (" ,", ","), (" . ", "."), (" .", "."),
-        (":: ", "::"), (" ::", "::"), ("& ", "&"), (" !", "!"), (" ?", "?"), ("[ ", "["), (" ]", "]"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+        (" . ", "."),
+        (" .", "."),
+        (":: ", "::"),
+        (" ::", "::"),
+        ("& ", "&"),
+        (" !", "!"),
+        (" ?", "?"),
+        ("[ ", "["),
+        (" ]", "]"),
     ] {
         out = out.replace(from, to);
     }

@@ -52,7 +52,10 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
         ));
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push(syn::Error::new(variadic.span(), "a task cannot be variadic"));
+        errors.push(syn::Error::new(
+            variadic.span(),
+            "a task cannot be variadic",
+        ));
     }
     for param in sig.generics.lifetimes() {
         errors.push(syn::Error::new(
@@ -67,7 +70,9 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
         match input {
             FnArg::Receiver(r) => {
                 if r.reference.is_none() {
-                    receiver = Receiver::Owned { mutable: r.mutability.is_some() };
+                    receiver = Receiver::Owned {
+                        mutable: r.mutability.is_some(),
+                    };
                 } else if r.mutability.is_some() {
                     errors.push(syn::Error::new(
                         r.span(),
@@ -92,10 +97,16 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
                     ));
                 }
                 let arg = match &*pt.pat {
-                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        pi.ident.clone()
+                    }
                     _ => format_ident!("__curio_arg{}", index),
                 };
-                params.push(Param { arg, pat: (*pt.pat).clone(), ty: (*pt.ty).clone() });
+                params.push(Param {
+                    arg,
+                    pat: (*pt.pat).clone(),
+                    ty: (*pt.ty).clone(),
+                });
             }
         }
     }
@@ -117,7 +128,12 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
         all
     }) {
         Some(error) => Err(error),
-        None => Ok(TaskSig { item, receiver, params, output }),
+        None => Ok(TaskSig {
+            item,
+            receiver,
+            params,
+            output,
+        }),
     }
 }
 

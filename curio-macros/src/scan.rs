@@ -21,9 +21,14 @@ use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
 
 /// The id the normaliser gave an `.await`, kept in a marker attribute.
 pub fn await_id(a: &ExprAwait) -> Option<usize> {
-    a.attrs.iter().find(|at| at.path().is_ident("__curio_await")).and_then(|at| {
-        at.parse_args::<syn::LitInt>().ok().and_then(|lit| lit.base10_parse().ok())
-    })
+    a.attrs
+        .iter()
+        .find(|at| at.path().is_ident("__curio_await"))
+        .and_then(|at| {
+            at.parse_args::<syn::LitInt>()
+                .ok()
+                .and_then(|lit| lit.base10_parse().ok())
+        })
 }
 
 /// Whether `.await` `id` (or, with `None`, any `.await`) occurs in `node`,
@@ -47,28 +52,40 @@ impl<'ast> Visit<'ast> for HasAwait {
 
 /// Whether `e` contains any `.await` of this task.
 pub fn expr_has_await(e: &Expr) -> bool {
-    let mut v = HasAwait { id: None, found: false };
+    let mut v = HasAwait {
+        id: None,
+        found: false,
+    };
     v.visit_expr(e);
     v.found
 }
 
 /// Whether `s` contains any `.await` of this task.
 pub fn stmt_has_await(s: &Stmt) -> bool {
-    let mut v = HasAwait { id: None, found: false };
+    let mut v = HasAwait {
+        id: None,
+        found: false,
+    };
     v.visit_stmt(s);
     v.found
 }
 
 /// Whether `e` contains `.await` number `id`.
 pub fn expr_has(e: &Expr, id: usize) -> bool {
-    let mut v = HasAwait { id: Some(id), found: false };
+    let mut v = HasAwait {
+        id: Some(id),
+        found: false,
+    };
     v.visit_expr(e);
     v.found
 }
 
 /// Whether `s` contains `.await` number `id`.
 pub fn stmt_has(s: &Stmt, id: usize) -> bool {
-    let mut v = HasAwait { id: Some(id), found: false };
+    let mut v = HasAwait {
+        id: Some(id),
+        found: false,
+    };
     v.visit_stmt(s);
     v.found
 }
@@ -146,7 +163,10 @@ pub struct Usage {
 /// Scans `stmts` (then `tail`) of one block for uses of `name`, stopping at
 /// a `let` that shadows it.
 pub fn scan_stmts(stmts: &[Stmt], tail: Option<&Expr>, name: &Ident) -> Usage {
-    let mut s = Scanner { name, usage: Usage::default() };
+    let mut s = Scanner {
+        name,
+        usage: Usage::default(),
+    };
     if !s.stmts(stmts) {
         if let Some(t) = tail {
             s.expr(t, Ctx::Value);
@@ -158,9 +178,11 @@ pub fn scan_stmts(stmts: &[Stmt], tail: Option<&Expr>, name: &Ident) -> Usage {
 }
 
 /// Scans one expression for uses of `name`.
-#[cfg(test)]
 pub fn scan_expr(e: &Expr, name: &Ident) -> Usage {
-    let mut s = Scanner { name, usage: Usage::default() };
+    let mut s = Scanner {
+        name,
+        usage: Usage::default(),
+    };
     s.expr(e, Ctx::Value);
     s.usage
 }
@@ -244,7 +266,9 @@ impl Scanner<'_> {
             }
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                let consumes = ["into", "unwrap", "expect"].iter().any(|p| method.starts_with(p));
+                let consumes = ["into", "unwrap", "expect"]
+                    .iter()
+                    .any(|p| method.starts_with(p));
                 self.expr(&m.receiver, if consumes { Ctx::Value } else { Ctx::Place });
                 m.args.iter().for_each(|a| self.expr(a, Ctx::Value));
             }
@@ -268,7 +292,11 @@ impl Scanner<'_> {
                 self.expr(&a.right, Ctx::Value);
             }
             Expr::Unary(u) => {
-                let inner = if matches!(u.op, syn::UnOp::Deref(_)) { Ctx::Place } else { Ctx::Value };
+                let inner = if matches!(u.op, syn::UnOp::Deref(_)) {
+                    Ctx::Place
+                } else {
+                    Ctx::Value
+                };
                 self.expr(&u.expr, inner);
             }
             Expr::Reference(r) => self.expr(&r.expr, Ctx::Place),
@@ -292,7 +320,11 @@ impl Scanner<'_> {
             }
             Expr::While(w) => self.guarded(&w.cond, &w.body),
             Expr::Let(l) => {
-                let scrutinee = if binds_by_value(&l.pat) { Ctx::Value } else { Ctx::Place };
+                let scrutinee = if binds_by_value(&l.pat) {
+                    Ctx::Value
+                } else {
+                    Ctx::Place
+                };
                 self.expr(&l.expr, scrutinee);
             }
             Expr::Match(m) => {

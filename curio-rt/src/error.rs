@@ -50,7 +50,10 @@ impl Error {
     /// True for the cancellation family (`TaskCancelled`, `TaskTimeout`,
     /// `TimeoutCancellationError`), like Python's `CancelledError`.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, Error::TaskCancelled | Error::TaskTimeout | Error::TimeoutCancellationError)
+        matches!(
+            self,
+            Error::TaskCancelled | Error::TaskTimeout | Error::TimeoutCancellationError
+        )
     }
 
     /// A user error with a message.
@@ -74,11 +77,15 @@ impl fmt::Display for Error {
             Error::TaskCancelled => f.write_str("task cancelled"),
             Error::TaskTimeout => f.write_str("task timeout"),
             Error::TimeoutCancellationError => f.write_str("cancelled by an outer timeout"),
-            Error::UncaughtTimeoutError => f.write_str("uncaught timeout from an inner timeout block"),
+            Error::UncaughtTimeoutError => {
+                f.write_str("uncaught timeout from an inner timeout block")
+            }
             Error::TaskError { .. } => f.write_str("task failed"),
             Error::ResourceBusy(what) => write!(f, "resource busy: {what}"),
             Error::AsyncOnlyError(what) => write!(f, "only allowed inside a task: {what}"),
-            Error::SyncIOError(what) => write!(f, "synchronous I/O on a non-blocking resource: {what}"),
+            Error::SyncIOError(what) => {
+                write!(f, "synchronous I/O on a non-blocking resource: {what}")
+            }
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Panic(message) => write!(f, "task panicked: {message}"),
             Error::Protocol(message) => write!(f, "coroutine protocol error: {message}"),

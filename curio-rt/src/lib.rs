@@ -46,22 +46,22 @@ mod error;
 mod machine;
 pub mod trap;
 
-pub use coroutine::{boxed, BoxCoroutine, Coroutine, Location, Step, Value};
+pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Result};
 pub use trap::Trap;
 
 /// The leaf trap coroutines: the only way into the kernel.
 pub mod traps {
-    pub use crate::trap::{clock, io_release, read_wait, sleep, wake_at, write_wait, TrapCall};
+    pub use crate::trap::{TrapCall, clock, io_release, read_wait, sleep, wake_at, write_wait};
 }
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__curio_try as r#try;
     pub use crate::machine::{
-        machine, rejected, resumed_after_completion, walk_sub, Branch, FromResidual, Input, Machine,
-        Rejected,
+        Branch, FromResidual, Input, Machine, Rejected, machine, rejected,
+        resumed_after_completion, walk_sub,
     };
     pub use crate::{Coroutine, Location, Step, Value};
 }

@@ -173,7 +173,9 @@ macro_rules! __curio_try {
         match $crate::__private::Branch::branch($e) {
             ::core::ops::ControlFlow::Continue(value) => value,
             ::core::ops::ControlFlow::Break(residual) => {
-                return $crate::__private::Step::Return($crate::__private::FromResidual::from_residual(residual));
+                return $crate::__private::Step::Return(
+                    $crate::__private::FromResidual::from_residual(residual),
+                );
             }
         }
     };

@@ -58,7 +58,11 @@ pub struct TrapCall<T> {
 impl<T> TrapCall<T> {
     /// A leaf coroutine that issues `trap` and converts the reply with `reply`.
     pub fn new(trap: Trap, reply: fn(Value) -> Result<T>) -> Self {
-        TrapCall { trap: Some(trap), reply, done: false }
+        TrapCall {
+            trap: Some(trap),
+            reply,
+            done: false,
+        }
     }
 
     fn finish(&mut self) {
@@ -79,7 +83,10 @@ impl<T> Coroutine for TrapCall<T> {
     }
 
     fn throw(&mut self, error: Error) -> Step<Result<T>> {
-        assert!(self.trap.is_none(), "throw into a trap that was never issued: resume it first");
+        assert!(
+            self.trap.is_none(),
+            "throw into a trap that was never issued: resume it first"
+        );
         self.finish();
         Step::Return(Err(error))
     }
@@ -95,18 +102,32 @@ fn float(value: Value) -> Result<f64> {
     match value {
         Value::Float(x) => Ok(x),
         Value::None => Ok(0.0),
-        other => Err(Error::protocol(format!("expected a clock reading, got {other:?}"))),
+        other => Err(Error::protocol(format!(
+            "expected a clock reading, got {other:?}"
+        ))),
     }
 }
 
 /// Sleeps for `seconds`; returns the clock when woken (Curio's `_sleep`).
 pub fn sleep(seconds: f64) -> TrapCall<f64> {
-    TrapCall::new(Trap::Sleep { seconds, absolute: false }, float)
+    TrapCall::new(
+        Trap::Sleep {
+            seconds,
+            absolute: false,
+        },
+        float,
+    )
 }
 
 /// Sleeps until the kernel clock reads `clock` (Curio's `_sleep(clock, True)`).
 pub fn wake_at(clock: f64) -> TrapCall<f64> {
-    TrapCall::new(Trap::Sleep { seconds: clock, absolute: true }, float)
+    TrapCall::new(
+        Trap::Sleep {
+            seconds: clock,
+            absolute: true,
+        },
+        float,
+    )
 }
 
 /// Reads the kernel clock (Curio's `_clock`).
