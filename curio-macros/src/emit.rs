@@ -286,7 +286,8 @@ fn block_suspends(b: &Block) -> bool {
 fn expr_suspends(e: &Expr) -> bool {
     match e {
         Expr::Await(_) => true,
-        Expr::Block(b) => block_suspends(&b.block),
+        // A labelled block may be left early by `break 'label`.
+        Expr::Block(b) => b.label.is_none() && block_suspends(&b.block),
         Expr::Unsafe(u) => block_suspends(&u.block),
         Expr::If(i) => {
             expr_suspends(&i.cond)

@@ -186,10 +186,12 @@ impl Cont<'_> {
     /// the scrutinee may be moved, and same-named outer locals are hidden.
     fn mark_pattern(&mut self, scrutinee: Option<&Expr>, by_value: bool, names: &[Binding]) {
         for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
-            if let Some(Expr::Path(p)) = scrutinee {
-                if by_value && p.path.is_ident(&c.binding.ident) {
-                    c.moved = true;
-                }
+            match scrutinee {
+                // `match x { P => … }` moves (out of) `x` only if `P` binds by value.
+                Some(Expr::Path(p)) if p.path.is_ident(&c.binding.ident) => c.moved |= by_value,
+                // Any other scrutinee or condition ran to completion.
+                Some(other) => c.moved |= scan_expr(other, &c.binding.ident).moved,
+                None => {}
             }
             if names.iter().any(|b| b.ident == c.binding.ident) {
                 c.shadowed = true;
@@ -419,7 +421,7 @@ impl Cont<'_> {
             self.mark_pattern(Some(&l.expr), binds_by_value(&l.pat), names);
         }
         if lets.is_empty() {
-            self.mark_pattern(None, false, names);
+            self.mark_pattern(Some(cond), false, names);
         }
     }
 }
