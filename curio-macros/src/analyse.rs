@@ -119,20 +119,20 @@ impl Checker<'_> {
                 let own = p.path.segments.len() == 1
                     || (p.path.segments.len() == 2 && p.path.segments[0].ident == "Self");
                 if own && last == Some(name) {
-                    self.error(
-                        base.span(),
-                        &format!(
+                    self.errors.push(syn::Error::new_spanned(
+                        base,
+                        format!(
                             "a task that awaits itself needs a box: its state would contain itself\n\
                              help: write `curio::boxed({}).await`",
                             quote::quote!(#base)
                         ),
-                    );
+                    ));
                 }
             }
         }
         // A sub-coroutine holding a borrow of a local would point into the
         // very state that stores the local.
-        struct Borrows<'b>(&'b HashSet<String>, Vec<(proc_macro2::Span, String)>);
+        struct Borrows<'b>(&'b HashSet<String>, Vec<(TokenStream, String)>);
         impl<'ast> Visit<'ast> for Borrows<'_> {
             fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
                 let mut root = &*r.expr;
@@ -142,7 +142,8 @@ impl Checker<'_> {
                 if let Expr::Path(p) = root {
                     if let Some(ident) = p.path.get_ident() {
                         if self.0.contains(&ident.to_string()) || ident == "__curio_self" {
-                            self.1.push((r.span(), ident.to_string()));
+                            self.1
+                                .push((quote::ToTokens::to_token_stream(r), ident.to_string()));
                         }
                     }
                 }
@@ -152,14 +153,14 @@ impl Checker<'_> {
         }
         let mut borrows = Borrows(self.locals, Vec::new());
         borrows.visit_expr(base);
-        for (span, local) in borrows.1 {
-            self.error(
-                span,
-                &format!(
+        for (tokens, local) in borrows.1 {
+            self.errors.push(syn::Error::new_spanned(
+                tokens,
+                format!(
                     "the awaited coroutine borrows the local `{local}`, which is stored in the same task state\n\
                      help: pass an owned value or a cheap handle (`{local}.clone()`), or move `{local}` in"
                 ),
-            );
+            ));
         }
     }
 }

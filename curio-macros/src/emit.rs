@@ -200,9 +200,8 @@ impl VisitMut for Finish<'_> {
     fn visit_block_mut(&mut self, b: &mut Block) {
         let mut keep = b.stmts.len();
         for (index, stmt) in b.stmts.iter_mut().enumerate() {
-            let certain = stmt_suspends(stmt);
             self.visit_stmt_mut(stmt);
-            if certain {
+            if stmt_diverges(stmt) {
                 // `let p = <suspension>;` never binds `p` in this arm.
                 if let Stmt::Local(syn::Local {
                     init: Some(init), ..
@@ -218,42 +217,33 @@ impl VisitMut for Finish<'_> {
     }
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        let deferred = matches!(
-            e,
-            Expr::Block(_)
-                | Expr::Unsafe(_)
-                | Expr::Loop(_)
-                | Expr::While(_)
-                | Expr::ForLoop(_)
-                | Expr::Closure(_)
-                | Expr::Async(_)
-        );
-        if !deferred {
-            // An operand that certainly suspends ends the evaluation of the
-            // whole expression: nothing after it runs in this arm, and what
-            // ran before it was pure.
-            if let Some(op) = operands_mut(e).into_iter().find(|op| expr_suspends(op)) {
-                self.visit_expr_mut(op);
-                let suspension = op.clone();
-                *e = suspension;
-                return;
-            }
-        }
         match e {
             Expr::Await(a) => {
                 self.visit_expr_mut(&mut a.base);
                 let id = await_id(a).expect("every `.await` was numbered");
-                *e = self.suspend(id, &a.base);
+                *e = if diverges(&a.base) {
+                    (*a.base).clone()
+                } else {
+                    self.suspend(id, &a.base)
+                };
             }
             Expr::Try(t) => {
                 self.visit_expr_mut(&mut t.expr);
                 let (inner, span) = (&t.expr, t.question_token.span);
-                *e = syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner)))
-                    .expect("a macro call");
+                *e = if diverges(inner) {
+                    (**inner).clone()
+                } else {
+                    syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner)))
+                        .expect("a macro call")
+                };
             }
             Expr::Return(r) => {
                 if let Some(value) = &mut r.expr {
                     self.visit_expr_mut(value);
+                    if diverges(value) {
+                        *e = (**value).clone();
+                        return;
+                    }
                 }
                 let value = r.expr.as_ref().map_or_else(|| quote!(()), |v| quote!(#v));
                 let span = r.return_token.span;
@@ -263,50 +253,101 @@ impl VisitMut for Finish<'_> {
                 .expect("a return expression");
             }
             Expr::Closure(_) | Expr::Async(_) => {}
-            _ => syn::visit_mut::visit_expr_mut(self, e),
+            _ => {
+                syn::visit_mut::visit_expr_mut(self, e);
+                // An operand that diverges (suspends) ends the evaluation of
+                // the whole expression: nothing after it runs in this arm,
+                // and what ran before it was pure.
+                if let Some(op) = operands_mut(e).into_iter().find(|op| diverges(op)) {
+                    let suspension = op.clone();
+                    *e = suspension;
+                }
+            }
         }
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
-/// Whether completing `s` normally requires passing a suspension point.
-fn stmt_suspends(s: &Stmt) -> bool {
+/// Whether finished code `s` can never complete normally because it
+/// suspends on every path. Generic expressions with a diverging operand
+/// have already been replaced by that operand, so only control flow is
+/// examined.
+fn stmt_diverges(s: &Stmt) -> bool {
     match s {
-        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| expr_suspends(&i.expr)),
-        Stmt::Expr(e, _) => expr_suspends(e),
+        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| diverges(&i.expr)),
+        Stmt::Expr(e, _) => diverges(e),
         _ => false,
     }
 }
 
-fn block_suspends(b: &Block) -> bool {
-    b.stmts.iter().any(stmt_suspends)
+fn block_diverges(b: &Block) -> bool {
+    b.stmts.iter().any(stmt_diverges)
 }
 
-fn expr_suspends(e: &Expr) -> bool {
+fn diverges(e: &Expr) -> bool {
     match e {
-        Expr::Await(_) => true,
-        // A labelled block may be left early by `break 'label`.
-        Expr::Block(b) => b.label.is_none() && block_suspends(&b.block),
-        Expr::Unsafe(u) => block_suspends(&u.block),
-        Expr::If(i) => {
-            expr_suspends(&i.cond)
-                || i.else_branch.as_ref().is_some_and(|(_, otherwise)| {
-                    block_suspends(&i.then_branch) && expr_suspends(otherwise)
-                })
-        }
-        Expr::Match(m) => {
-            expr_suspends(&m.expr)
-                || (!m.arms.is_empty() && m.arms.iter().all(|a| expr_suspends(&a.body)))
-        }
-        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) | Expr::Closure(_) | Expr::Async(_) => {
-            false
-        }
-        other => {
-            let mut copy = other.clone();
-            operands_mut(&mut copy)
-                .into_iter()
-                .any(|op| expr_suspends(op))
-        }
+        Expr::Continue(c) => c
+            .label
+            .as_ref()
+            .is_some_and(|l| l.ident == "__curio_dispatch"),
+        Expr::Block(b) => match &b.label {
+            // A labelled block completes normally through `break 'label`.
+            Some(label) => {
+                block_diverges(&b.block) && !breaks_to(&b.block, Some(&label.name), false)
+            }
+            None => block_diverges(&b.block),
+        },
+        Expr::Unsafe(u) => block_diverges(&u.block),
+        Expr::If(i) => i
+            .else_branch
+            .as_ref()
+            .is_some_and(|(_, otherwise)| block_diverges(&i.then_branch) && diverges(otherwise)),
+        Expr::Match(m) => !m.arms.is_empty() && m.arms.iter().all(|a| diverges(&a.body)),
+        // A `loop` completes only through a `break`.
+        Expr::Loop(l) => !breaks_to(&l.body, l.label.as_ref().map(|l| &l.name), true),
+        Expr::Paren(p) => diverges(&p.expr),
+        _ => false,
     }
+}
+
+/// Whether `body` contains a `break` leaving the construct it belongs to:
+/// one naming `label`, or (for a loop) an unlabelled one outside inner loops.
+fn breaks_to(body: &Block, label: Option<&syn::Lifetime>, unlabelled: bool) -> bool {
+    struct Find<'a> {
+        label: Option<&'a syn::Lifetime>,
+        unlabelled: bool,
+        depth: usize,
+        found: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            match e {
+                Expr::Break(b) => {
+                    let ours = match &b.label {
+                        Some(l) => self.label == Some(l),
+                        None => self.unlabelled && self.depth == 0,
+                    };
+                    self.found |= ours;
+                    syn::visit::visit_expr(self, e);
+                }
+                Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                    self.depth += 1;
+                    syn::visit::visit_expr(self, e);
+                    self.depth -= 1;
+                }
+                Expr::Closure(_) | Expr::Async(_) => {}
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find {
+        label,
+        unlabelled,
+        depth: 0,
+        found: false,
+    };
+    syn::visit::Visit::visit_block(&mut find, body);
+    find.found
 }

@@ -119,7 +119,7 @@ struct Candidate {
     /// A later binding hides it at the `.await`.
     shadowed: bool,
     /// `let r = &x;`: the local borrows another local.
-    borrows: Option<(Span, String)>,
+    borrows: Option<(proc_macro2::TokenStream, String)>,
     order: usize,
 }
 
@@ -142,8 +142,8 @@ fn split_tail(b: &Block) -> (&[Stmt], Option<&Expr>) {
     }
 }
 
-/// `let r = &x` / `let r = &mut x.field`: the root local borrowed.
-fn borrowed_local(init: &Expr) -> Option<(Span, String)> {
+/// `let r = &x` / `let r = &mut x.field`: the borrow and the root local.
+fn borrowed_local(init: &Expr) -> Option<(proc_macro2::TokenStream, String)> {
     let Expr::Reference(r) = init else {
         return None;
     };
@@ -155,13 +155,17 @@ fn borrowed_local(init: &Expr) -> Option<(Span, String)> {
         Expr::Path(p) => p
             .path
             .get_ident()
-            .map(|i| (syn::spanned::Spanned::span(init), i.to_string())),
+            .map(|i| (quote::ToTokens::to_token_stream(init), i.to_string())),
         _ => None,
     }
 }
 
 impl Cont<'_> {
-    fn candidate(&mut self, binding: Binding, borrows: Option<(Span, String)>) -> Candidate {
+    fn candidate(
+        &mut self,
+        binding: Binding,
+        borrows: Option<(proc_macro2::TokenStream, String)>,
+    ) -> Candidate {
         self.next += 1;
         Candidate {
             binding,
@@ -248,9 +252,9 @@ impl Cont<'_> {
             if !used && c.moved {
                 continue;
             }
-            if let Some((span, root)) = &c.borrows {
-                self.errors.push(syn::Error::new(
-                    *span,
+            if let Some((tokens, root)) = &c.borrows {
+                self.errors.push(syn::Error::new_spanned(
+                    tokens,
                     format!(
                         "`{ident}` borrows the local `{root}` and is still in use after an `.await`; \
                          a task's state cannot point into itself\n\

@@ -2,7 +2,7 @@
 //! signatures that cannot become a self-contained state machine.
 
 use proc_macro2::Span;
-use quote::format_ident;
+use quote::{ToTokens, format_ident};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
@@ -74,8 +74,8 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
                         mutable: r.mutability.is_some(),
                     };
                 } else if r.mutability.is_some() {
-                    errors.push(syn::Error::new(
-                        r.span(),
+                    errors.push(syn::Error::new_spanned(
+                        r,
                         "a task cannot take `&mut self`: the coroutine outlives the borrow\n\
                          help: take `self` by value, or `&self` on a cheap `Clone` handle (the coroutine keeps a clone)",
                     ));
@@ -89,9 +89,9 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
                 }
             }
             FnArg::Typed(pt) => {
-                if let Some(span) = borrowed_type(&pt.ty) {
-                    errors.push(syn::Error::new(
-                        span,
+                if let Some(tokens) = borrowed_type(&pt.ty) {
+                    errors.push(syn::Error::new_spanned(
+                        tokens,
                         "task parameters must be owned: a suspended task keeps its arguments, like a spawned thread\n\
                          help: pass an owned value (`String` for `&str`, `Vec<T>` for `&[T]`) or a cheap handle (`Rc`, `Arc`); `&'static` references are fine",
                     ));
@@ -113,9 +113,9 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
     let output = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
-            if let Some(span) = impl_trait(ty) {
-                errors.push(syn::Error::new(
-                    span,
+            if let Some(tokens) = impl_trait(ty) {
+                errors.push(syn::Error::new_spanned(
+                    tokens,
                     "a task's output cannot be `impl Trait`: the generated step function must name it\n\
                      help: name the type, or return a `Box<dyn Trait>`",
                 ));
@@ -137,20 +137,20 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
     }
 }
 
-/// The span of a non-`'static` reference or lifetime inside `ty`.
-fn borrowed_type(ty: &Type) -> Option<Span> {
-    struct Find(Option<Span>);
+/// The tokens of a non-`'static` reference or lifetime inside `ty`.
+fn borrowed_type(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    struct Find(Option<proc_macro2::TokenStream>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
             let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
             if !is_static && self.0.is_none() {
-                self.0 = Some(r.span());
+                self.0 = Some(r.to_token_stream());
             }
             syn::visit::visit_type_reference(self, r);
         }
         fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
             if l.ident != "static" && self.0.is_none() {
-                self.0 = Some(l.span());
+                self.0 = Some(l.to_token_stream());
             }
         }
     }
@@ -159,12 +159,12 @@ fn borrowed_type(ty: &Type) -> Option<Span> {
     find.0
 }
 
-/// The span of an `impl Trait` inside `ty`.
-fn impl_trait(ty: &Type) -> Option<Span> {
-    struct Find(Option<Span>);
+/// The tokens of an `impl Trait` inside `ty`.
+fn impl_trait(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    struct Find(Option<proc_macro2::TokenStream>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
-            self.0.get_or_insert(t.span());
+            self.0.get_or_insert(t.to_token_stream());
         }
     }
     let mut find = Find(None);

@@ -1,0 +1,4 @@
+#[curio::task(daemon)]
+async fn background() {}
+
+fn main() {}

@@ -1,0 +1,3 @@
+fn main() {
+    let _co = curio::coroutine!(42);
+}

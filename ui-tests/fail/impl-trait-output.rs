@@ -1,0 +1,6 @@
+#[curio::task]
+async fn shown(n: u32) -> impl std::fmt::Display {
+    n
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[curio::task]
+fn greeting(name: String) -> String {
+    format!("Hello {name}")
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[curio::task]
+async fn numbers() -> u32 {
+    yield 1;
+    2
+}
+
+fn main() {}

@@ -1,0 +1,77 @@
+//! Accepted shapes that stress the lowering; this file must compile
+//! without warnings under `-D warnings`.
+#![deny(warnings)]
+
+use curio::traps::{clock, sleep};
+use curio::{Coroutine, Value};
+
+struct Conn {
+    id: u32,
+}
+
+#[curio::task]
+async fn nested_awaits(conns: Vec<Conn>) -> curio::Result<f64> {
+    // `.await` in a receiver, an argument, an operand and an index.
+    let base = clock().await?.max(sleep(0.0).await?);
+    let table = [1.0, 2.0, 3.0];
+    let pick = table[(clock().await? as usize) % 3];
+    let mut total = base + pick;
+    for conn in conns {
+        total += f64::from(conn.id) * sleep(0.0).await?;
+    }
+    // A labelled block with a value, and `break` out of it after an await.
+    let extra = 'compute: {
+        if clock().await? > 1.0e9 {
+            break 'compute 1.0;
+        }
+        0.0
+    };
+    Ok(total + extra)
+}
+
+#[curio::task]
+async fn shadowing_and_blocks(n: u32) -> curio::Result<u32> {
+    let n = n + 1;
+    let n = {
+        let doubled = n * 2;
+        sleep(0.0).await?;
+        doubled
+    };
+    let (a, mut b) = (n, n + 1);
+    b += sleep(0.0).await.map(|_| a)?;
+    Ok(b)
+}
+
+#[curio::task]
+async fn loops_with_values(limit: u32) -> curio::Result<u32> {
+    let mut i = 0;
+    let found = loop {
+        i += 1;
+        if i > limit {
+            break None;
+        }
+        if clock().await? >= 0.0 && i % 3 == 0 {
+            break Some(i);
+        }
+    };
+    let mut queue = vec![1, 2, 3];
+    let mut sum = 0;
+    while let Some(v) = queue.pop() {
+        sum += v;
+        sleep(0.0).await?;
+    }
+    Ok(found.unwrap_or(0) + sum)
+}
+
+#[curio::task]
+async fn unit_task() {
+    let _ = sleep(0.0).await;
+}
+
+fn main() {
+    let mut co = shadowing_and_blocks(1);
+    let _ = co.resume(Value::None);
+    let _ = nested_awaits(Vec::new());
+    let _ = loops_with_values(3);
+    let _ = unit_task();
+}
