@@ -69,8 +69,13 @@ impl<T> Step<T> {
 
 /// What the kernel sends back into a suspended coroutine: the reply to its
 /// trap. Leaf trap coroutines turn it into a typed result.
+///
+/// The layout is fixed (a 64-bit tag, then the payload) so that a value,
+/// and the resume input that carries it, are two machine words passed in
+/// registers through every level of nested coroutines.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
+#[repr(u64)]
 pub enum Value {
     /// No reply (Python's `send(None)`); also the value that starts a coroutine.
     #[default]
