@@ -99,6 +99,7 @@ fn if_else_if_and_match_with_guards() {
 }
 
 #[curio::task]
+#[allow(clippy::never_loop)] // clippy misses the `continue 'outer`
 async fn labelled(limit: i64) -> (i64, i64) {
     let mut found = (0, 0);
     let total = 'outer: loop {
@@ -163,8 +164,8 @@ async fn lets_and_patterns(pairs: Vec<(i64, Option<i64>)>) -> i64 {
         if let (1, z) = (x, y) {
             sum += z;
         }
-        let sum2 = sum;
-        let sum = sum2 * 1; // shadowing
+        let before = sum;
+        let sum = std::convert::identity(before); // shadowing
         log(format!("sum {sum}"));
     }
     let mut queue = vec![3, 2];

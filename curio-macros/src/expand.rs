@@ -147,6 +147,18 @@ fn repeated_names(body: &Block) -> HashSet<String> {
         .collect()
 }
 
+/// Lints that fire on the expansion rather than on the user's code: code
+/// after a suspension is unreachable in the copy that suspends, a loop whose
+/// body suspends "never loops" in that copy, restored locals re-bind names.
+fn lints() -> TokenStream {
+    quote! {
+        unreachable_code, unused_mut, unused_labels, unused_braces,
+        clippy::never_loop, clippy::diverging_sub_expression, clippy::let_unit_value,
+        clippy::needless_return, clippy::redundant_locals, clippy::let_and_return,
+        clippy::unused_unit, clippy::needless_continue
+    }
+}
+
 /// The generated function: the original signature without `async`,
 /// returning `impl Coroutine`.
 fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
@@ -173,9 +185,10 @@ fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
     });
     let output = &sig.output;
     let bound = (sig.receiver == Receiver::Cloned).then(|| quote!(+ 'static));
+    let lints = lints();
     quote! {
         #(#attrs)*
-        #[allow(unreachable_code, unused_mut, unused_labels, unused_braces, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        #[allow(#lints)]
         #vis #constness #unsafety #abi fn #ident #generics (#receiver #(#params),*)
             -> impl ::curio::Coroutine<Output = #output> #bound #where_clause
         {
@@ -248,8 +261,9 @@ fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
     lets.append(&mut root.stmts);
     root.stmts = lets;
     let machine = build("coroutine!", &inits, root, input.output.as_ref())?;
+    let lints = lints();
     Ok(quote!({
-        #[allow(unreachable_code, unused_mut, unused_labels, unused_braces, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::needless_return)]
+        #[allow(#lints)]
         let __curio_coroutine = { #machine };
         __curio_coroutine
     }))

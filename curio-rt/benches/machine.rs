@@ -10,33 +10,20 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use curio::traps::TrapCall;
 use curio::{Coroutine, Error, Location, Step, Trap, Value};
 
 const STEPS: u64 = 1024;
 
-/// The leaf every case awaits: one trap, then the reply as an integer.
-struct Tick(bool);
+/// The leaf every case awaits: the runtime's own trap coroutine (one trap,
+/// then the reply as an integer), as every real task awaits.
+type Tick = TrapCall<u64>;
 
 fn tick() -> Tick {
-    Tick(false)
-}
-
-impl Coroutine for Tick {
-    type Output = u64;
-    #[inline]
-    fn resume(&mut self, value: Value) -> Step<u64> {
-        if !self.0 {
-            self.0 = true;
-            return Step::Trap(Trap::Clock);
-        }
-        match value {
-            Value::Int(i) => Step::Return(i as u64),
-            _ => Step::Return(0),
-        }
-    }
-    fn throw(&mut self, _: Error) -> Step<u64> {
-        Step::Return(0)
-    }
+    TrapCall::new(Trap::Clock, |v| match v {
+        Value::Int(i) => Ok(i as u64),
+        _ => Ok(0),
+    })
 }
 
 // ---- 1. a 1024-step counter ------------------------------------------
@@ -46,7 +33,7 @@ async fn counter(n: u64) -> u64 {
     let mut total = 0;
     let mut i = 0;
     while i < n {
-        total += tick().await;
+        total += tick().await.unwrap_or(0);
         i += 1;
     }
     total
@@ -60,7 +47,12 @@ struct HandCounter {
 }
 
 fn hand_counter(n: u64) -> HandCounter {
-    HandCounter { n, total: 0, i: 0, sub: None }
+    HandCounter {
+        n,
+        total: 0,
+        i: 0,
+        sub: None,
+    }
 }
 
 impl Coroutine for HandCounter {
@@ -73,7 +65,7 @@ impl Coroutine for HandCounter {
                     Step::Trap(t) => return Step::Trap(t),
                     Step::Return(v) => {
                         self.sub = None;
-                        self.total += v;
+                        self.total += v.unwrap_or(0);
                         self.i += 1;
                     }
                 }
@@ -165,7 +157,9 @@ impl<C: Coroutine<Output = u64>> Coroutine for Await<C> {
 type HandDepth8 = Plus1<Plus1<Plus1<Plus1<Plus1<Plus1<Plus1<Await<HandCounter>>>>>>>>;
 
 fn hand_depth8() -> HandDepth8 {
-    Plus1(Plus1(Plus1(Plus1(Plus1(Plus1(Plus1(Await(hand_counter(STEPS)))))))))
+    Plus1(Plus1(Plus1(Plus1(Plus1(Plus1(Plus1(Await(
+        hand_counter(STEPS),
+    ))))))))
 }
 
 // ---- 3. a large live state: 256 bytes across every await -------------
@@ -176,7 +170,7 @@ async fn big_state(n: u64) -> u64 {
     let mut i = 0;
     while i < n {
         let slot = (i % 256) as usize;
-        buf[slot] = buf[slot].wrapping_add(tick().await as u8);
+        buf[slot] = buf[slot].wrapping_add(tick().await.unwrap_or(0) as u8);
         i += 1;
     }
     buf.iter().map(|b| u64::from(*b)).sum()
@@ -190,7 +184,12 @@ struct HandBig {
 }
 
 fn hand_big(n: u64) -> HandBig {
-    HandBig { n, buf: [0; 256], i: 0, sub: None }
+    HandBig {
+        n,
+        buf: [0; 256],
+        i: 0,
+        sub: None,
+    }
 }
 
 impl Coroutine for HandBig {
@@ -204,7 +203,7 @@ impl Coroutine for HandBig {
                     Step::Return(v) => {
                         self.sub = None;
                         let slot = (self.i % 256) as usize;
-                        self.buf[slot] = self.buf[slot].wrapping_add(v as u8);
+                        self.buf[slot] = self.buf[slot].wrapping_add(v.unwrap_or(0) as u8);
                         self.i += 1;
                     }
                 }
@@ -259,18 +258,65 @@ fn measure<C: Coroutine<Output = u64>>(make: impl Fn() -> C, expect: u64) -> f64
     samples[rounds / 2]
 }
 
+/// One case: measures (generated, hand-written) nanoseconds per resume.
+type Case = dyn Fn() -> (f64, f64);
+
+/// `MACHINE_ONLY=counter|hand-counter|…` runs one machine for a while, for
+/// `perf stat` (instructions and cycles per resume).
+fn only(which: &str) {
+    let runs: u64 = std::env::var("MACHINE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000);
+    let mut resumes = 0;
+    for _ in 0..runs {
+        resumes += match which {
+            "counter" => drive(&mut counter(STEPS)).1,
+            "hand-counter" => drive(&mut hand_counter(STEPS)).1,
+            "depth8" => drive(&mut depth8()).1,
+            "hand-depth8" => drive(&mut hand_depth8()).1,
+            "big" => drive(&mut big_state(STEPS)).1,
+            "hand-big" => drive(&mut hand_big(STEPS)).1,
+            other => panic!("unknown machine {other}"),
+        };
+    }
+    println!("{which}: {resumes} resumes");
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("MACHINE_ONLY") {
+        return only(&which);
+    }
     // `cargo test --benches` runs this binary with `--bench` absent: keep it quick.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let cases: [(&str, Box<dyn Fn() -> (f64, f64)>); 3] = [
-        ("1024-step counter", Box::new(|| (measure(|| counter(STEPS), STEPS), measure(|| hand_counter(STEPS), STEPS)))),
-        ("nested depth 8", Box::new(|| (measure(depth8, STEPS + 7), measure(hand_depth8, STEPS + 7)))),
+    let cases: [(&str, Box<Case>); 3] = [
+        (
+            "1024-step counter",
+            Box::new(|| {
+                (
+                    measure(|| counter(STEPS), STEPS),
+                    measure(|| hand_counter(STEPS), STEPS),
+                )
+            }),
+        ),
+        (
+            "nested depth 8",
+            Box::new(|| (measure(depth8, STEPS + 7), measure(hand_depth8, STEPS + 7))),
+        ),
         (
             "256-byte live state",
-            Box::new(|| (measure(|| big_state(STEPS), STEPS), measure(|| hand_big(STEPS), STEPS))),
+            Box::new(|| {
+                (
+                    measure(|| big_state(STEPS), STEPS),
+                    measure(|| hand_big(STEPS), STEPS),
+                )
+            }),
         ),
     ];
-    println!("{:<22} {:>14} {:>14} {:>8}", "case", "generated ns", "hand ns", "ratio");
+    println!(
+        "{:<22} {:>14} {:>14} {:>8}",
+        "case", "generated ns", "hand ns", "ratio"
+    );
     for (name, run) in cases.iter() {
         if quick {
             let (g, h) = run();

@@ -162,7 +162,7 @@ class Gen:
         if kind == "jump":
             jump = rng.choice(["break", "continue"])
             target = f" {loop['label']}" if loop["label"] and rng.random() < 0.7 else ""
-            value = f" {self.expr(ctx, 1)}" if jump == "break" and loop["value"] else ""
+            value = f" ({self.expr(ctx, 1)})" if jump == "break" and loop["value"] else ""
             return [f"if {self.cond(ctx, 1)} {{ ev(\"{self.fresh('j')}\", 0); {jump}{target}{value}; }}"]
         if kind == "block":
             return ["{"] + self.block(ctx, depth - 1, loop) + ["}"]
@@ -182,9 +182,9 @@ class Gen:
                     + self.block(inner, depth - 1, PLAIN) + ["}"])
         if kind == "breakval":
             v, c, label = self.fresh("v"), self.fresh("c"), self.fresh("'l")
-            first = f"if {c} > {rng.randint(1, 3)} {{ break {label} {e(1)}; }}"
+            first = f"if {c} > {rng.randint(1, 3)} {{ break {label} ({e(1)}); }}"
             body = self.block(ctx, depth - 1, {"label": label, "value": True})
-            last = f"if {self.cond(ctx, 1)} {{ break {label} {e()}; }}"
+            last = f"if {self.cond(ctx, 1)} {{ break {label} ({e()}); }}"
             ctx["ints"][-1].append(v)
             return [f"let mut {c} = 0;", f"let mut {v} = {label}: loop {{", f"{c} += 1;", first] + body + [last, "};"]
         if kind == "ret":

@@ -115,7 +115,7 @@ async fn task_2(a: i64, b: i64) -> curio::Result<i64> {
     let mut v11 = 'l13: loop {
         c12 += 1;
         if c12 > 3 {
-            break 'l13 mix(3, b);
+            break 'l13 (mix(3, b));
         }
         let mut v14 = match step(1).await {
             Ok(v) => v,
@@ -125,14 +125,14 @@ async fn task_2(a: i64, b: i64) -> curio::Result<i64> {
             }
         };
         if flag([2, 1, 4][idx3(4)]) {
-            break 'l13 [-3, 2, 9][idx3(step(2).await?)];
+            break 'l13 ([-3, 2, 9][idx3(step(2).await?)]);
         }
     };
     let mut c16 = 0;
     let mut v15 = 'l17: loop {
         c16 += 1;
         if c16 > 2 {
-            break 'l17 mix(3, 4);
+            break 'l17 (mix(3, 4));
         }
         match m3(0) {
             0 => {
@@ -167,7 +167,7 @@ async fn task_2(a: i64, b: i64) -> curio::Result<i64> {
                 } else {
                     if (flag(3) || flag(v11)) {
                         ev("j29", 0);
-                        break 'l17 mix(5, -1);
+                        break 'l17 (mix(5, -1));
                     }
                 }
                 if let Some(x30) = opt(-1) {
@@ -191,7 +191,7 @@ async fn task_2(a: i64, b: i64) -> curio::Result<i64> {
             _ => {
                 if (flag(v11) || flag(b)) {
                     ev("j37", 0);
-                    break 'l17 Pt { x: 6, y: 6 }.sum();
+                    break 'l17 (Pt { x: 6, y: 6 }.sum());
                 }
                 ev("e38", v11);
                 let mut v39 = {
@@ -201,7 +201,7 @@ async fn task_2(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(b) || flag(a)) {
-            break 'l17 add(3, a);
+            break 'l17 (add(3, a));
         }
     };
     let mut v41 = add(step(14).await?, 2);
@@ -213,7 +213,7 @@ fn plain_2(a: i64, b: i64) -> curio::Result<i64> {
     let mut v11 = 'l13: loop {
         c12 += 1;
         if c12 > 3 {
-            break 'l13 mix(3, b);
+            break 'l13 (mix(3, b));
         }
         let mut v14 = match step_plain(1) {
             Ok(v) => v,
@@ -223,14 +223,14 @@ fn plain_2(a: i64, b: i64) -> curio::Result<i64> {
             }
         };
         if flag([2, 1, 4][idx3(4)]) {
-            break 'l13 [-3, 2, 9][idx3(step_plain(2)?)];
+            break 'l13 ([-3, 2, 9][idx3(step_plain(2)?)]);
         }
     };
     let mut c16 = 0;
     let mut v15 = 'l17: loop {
         c16 += 1;
         if c16 > 2 {
-            break 'l17 mix(3, 4);
+            break 'l17 (mix(3, 4));
         }
         match m3(0) {
             0 => {
@@ -265,7 +265,7 @@ fn plain_2(a: i64, b: i64) -> curio::Result<i64> {
                 } else {
                     if (flag(3) || flag(v11)) {
                         ev("j29", 0);
-                        break 'l17 mix(5, -1);
+                        break 'l17 (mix(5, -1));
                     }
                 }
                 if let Some(x30) = opt(-1) {
@@ -289,7 +289,7 @@ fn plain_2(a: i64, b: i64) -> curio::Result<i64> {
             _ => {
                 if (flag(v11) || flag(b)) {
                     ev("j37", 0);
-                    break 'l17 Pt { x: 6, y: 6 }.sum();
+                    break 'l17 (Pt { x: 6, y: 6 }.sum());
                 }
                 ev("e38", v11);
                 let mut v39 = {
@@ -299,7 +299,7 @@ fn plain_2(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(b) || flag(a)) {
-            break 'l17 add(3, a);
+            break 'l17 (add(3, a));
         }
     };
     let mut v41 = add(step_plain(14)?, 2);
@@ -367,12 +367,12 @@ async fn task_3(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v54 = 'l56: loop {
                     c55 += 1;
                     if c55 > 1 {
-                        break 'l56 step(5).await.unwrap_or(-1);
+                        break 'l56 (step(5).await.unwrap_or(-1));
                     }
                     v42 = add(v42, step(6).await?);
                     ev("e57", step(7).await?);
                     if flag(add(0, 7)) {
-                        break 'l56 step(8).await?;
+                        break 'l56 (step(8).await?);
                     }
                 };
                 let mut q58 = Vec::from([9, 5]);
@@ -445,12 +445,12 @@ fn plain_3(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v54 = 'l56: loop {
                     c55 += 1;
                     if c55 > 1 {
-                        break 'l56 step_plain(5).unwrap_or(-1);
+                        break 'l56 (step_plain(5).unwrap_or(-1));
                     }
                     v42 = add(v42, step_plain(6)?);
                     ev("e57", step_plain(7)?);
                     if flag(add(0, 7)) {
-                        break 'l56 step_plain(8)?;
+                        break 'l56 (step_plain(8)?);
                     }
                 };
                 let mut q58 = Vec::from([9, 5]);
@@ -1038,13 +1038,13 @@ async fn task_14(a: i64, b: i64) -> curio::Result<i64> {
     let mut v109 = 'l111: loop {
         c110 += 1;
         if c110 > 3 {
-            break 'l111 mix(a, 1);
+            break 'l111 (mix(a, 1));
         }
         if let Some(x112) = opt(b) {
             {
                 if flag(4) {
                     ev("j113", 0);
-                    break 'l111 -2;
+                    break 'l111 (-2);
                 }
             }
         } else {
@@ -1058,7 +1058,7 @@ async fn task_14(a: i64, b: i64) -> curio::Result<i64> {
             let mut v116 = check(add(-1, add(4, 6)))?;
         }
         if flag(step(3).await?) {
-            break 'l111 add(step(4).await?, 5);
+            break 'l111 (add(step(4).await?, 5));
         }
     };
     Ok(b)
@@ -1072,13 +1072,13 @@ fn plain_14(a: i64, b: i64) -> curio::Result<i64> {
     let mut v109 = 'l111: loop {
         c110 += 1;
         if c110 > 3 {
-            break 'l111 mix(a, 1);
+            break 'l111 (mix(a, 1));
         }
         if let Some(x112) = opt(b) {
             {
                 if flag(4) {
                     ev("j113", 0);
-                    break 'l111 -2;
+                    break 'l111 (-2);
                 }
             }
         } else {
@@ -1092,7 +1092,7 @@ fn plain_14(a: i64, b: i64) -> curio::Result<i64> {
             let mut v116 = check(add(-1, add(4, 6)))?;
         }
         if flag(step_plain(3)?) {
-            break 'l111 add(step_plain(4)?, 5);
+            break 'l111 (add(step_plain(4)?, 5));
         }
     };
     Ok(b)
@@ -1104,7 +1104,7 @@ async fn task_15(a: i64, b: i64) -> curio::Result<i64> {
     let mut v117 = 'l119: loop {
         c118 += 1;
         if c118 > 2 {
-            break 'l119 3;
+            break 'l119 (3);
         }
         if (flag(mix(2, 9)) && flag(step(1).await?)) {
             let mut v120 = step(2).await?;
@@ -1162,7 +1162,7 @@ async fn task_15(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(add(5, b)) {
-            break 'l119 add(a, if flag(a) { 3 } else { 6 });
+            break 'l119 (add(a, if flag(a) { 3 } else { 6 }));
         }
     };
     let Some(x135) = opt(if flag(3) {
@@ -1224,7 +1224,7 @@ fn plain_15(a: i64, b: i64) -> curio::Result<i64> {
     let mut v117 = 'l119: loop {
         c118 += 1;
         if c118 > 2 {
-            break 'l119 3;
+            break 'l119 (3);
         }
         if (flag(mix(2, 9)) && flag(step_plain(1)?)) {
             let mut v120 = step_plain(2)?;
@@ -1282,7 +1282,7 @@ fn plain_15(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(add(5, b)) {
-            break 'l119 add(a, if flag(a) { 3 } else { 6 });
+            break 'l119 (add(a, if flag(a) { 3 } else { 6 }));
         }
     };
     let Some(x135) = opt(if flag(3) {
@@ -1481,7 +1481,7 @@ async fn task_17(a: i64, b: i64) -> curio::Result<i64> {
             let mut v171 = 'l173: loop {
                 c172 += 1;
                 if c172 > 1 {
-                    break 'l173 step(7).await?;
+                    break 'l173 (step(7).await?);
                 }
                 let mut c174 = 0;
                 while c174 < 1 && (flag(-3) || flag(-1)) {
@@ -1513,7 +1513,7 @@ async fn task_17(a: i64, b: i64) -> curio::Result<i64> {
                 };
                 let mut v177 = check(step(10).await?)?;
                 if flag(add(9, x169)) {
-                    break 'l173 -2;
+                    break 'l173 (-2);
                 }
             };
         }
@@ -1591,7 +1591,7 @@ fn plain_17(a: i64, b: i64) -> curio::Result<i64> {
             let mut v171 = 'l173: loop {
                 c172 += 1;
                 if c172 > 1 {
-                    break 'l173 step_plain(7)?;
+                    break 'l173 (step_plain(7)?);
                 }
                 let mut c174 = 0;
                 while c174 < 1 && (flag(-3) || flag(-1)) {
@@ -1623,7 +1623,7 @@ fn plain_17(a: i64, b: i64) -> curio::Result<i64> {
                 };
                 let mut v177 = check(step_plain(10)?)?;
                 if flag(add(9, x169)) {
-                    break 'l173 -2;
+                    break 'l173 (-2);
                 }
             };
         }
@@ -1762,24 +1762,24 @@ async fn task_21(a: i64, b: i64) -> curio::Result<i64> {
         let mut v198 = 'l200: loop {
             c199 += 1;
             if c199 > 1 {
-                break 'l200 -3;
+                break 'l200 (-3);
             }
             let mut c202 = 0;
             let mut v201 = 'l203: loop {
                 c202 += 1;
                 if c202 > 1 {
-                    break 'l203 match step(7).await {
+                    break 'l203 (match step(7).await {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 7);
                             -7
                         }
-                    };
+                    });
                 }
                 let mut v204 = step(8).await?;
                 let mut v204 = add(v204, step(9).await?);
                 if (flag(b) || flag(8)) {
-                    break 'l203 if flag(add(a, 9)) { add(b, a) } else { -2 };
+                    break 'l203 (if flag(add(a, 9)) { add(b, a) } else { -2 });
                 }
             };
             let mut v205 = Pt { x: a, y: -2 }.sum();
@@ -1798,7 +1798,7 @@ async fn task_21(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v209 = check(add(add(5, 5), step(13).await?))?;
             }
             if (flag(a) || flag(a)) {
-                break 'l200 step(14).await?;
+                break 'l200 (step(14).await?);
             }
         };
         let mut v198 = add(v198, add(b, -2));
@@ -1859,24 +1859,24 @@ fn plain_21(a: i64, b: i64) -> curio::Result<i64> {
         let mut v198 = 'l200: loop {
             c199 += 1;
             if c199 > 1 {
-                break 'l200 -3;
+                break 'l200 (-3);
             }
             let mut c202 = 0;
             let mut v201 = 'l203: loop {
                 c202 += 1;
                 if c202 > 1 {
-                    break 'l203 match step_plain(7) {
+                    break 'l203 (match step_plain(7) {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 7);
                             -7
                         }
-                    };
+                    });
                 }
                 let mut v204 = step_plain(8)?;
                 let mut v204 = add(v204, step_plain(9)?);
                 if (flag(b) || flag(8)) {
-                    break 'l203 if flag(add(a, 9)) { add(b, a) } else { -2 };
+                    break 'l203 (if flag(add(a, 9)) { add(b, a) } else { -2 });
                 }
             };
             let mut v205 = Pt { x: a, y: -2 }.sum();
@@ -1895,7 +1895,7 @@ fn plain_21(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v209 = check(add(add(5, 5), step_plain(13)?))?;
             }
             if (flag(a) || flag(a)) {
-                break 'l200 step_plain(14)?;
+                break 'l200 (step_plain(14)?);
             }
         };
         let mut v198 = add(v198, add(b, -2));
@@ -2029,7 +2029,7 @@ async fn task_23(a: i64, b: i64) -> curio::Result<i64> {
             let mut v224 = 'l226: loop {
                 c225 += 1;
                 if c225 > 2 {
-                    break 'l226 add(5, x223);
+                    break 'l226 (add(5, x223));
                 }
                 v221 = add(v221, step(5).await.unwrap_or(-1));
                 if flag(match step(6).await {
@@ -2039,7 +2039,7 @@ async fn task_23(a: i64, b: i64) -> curio::Result<i64> {
                         -7
                     }
                 }) {
-                    break 'l226 add(step(7).await?, step(8).await?);
+                    break 'l226 (add(step(7).await?, step(8).await?));
                 }
             };
         }
@@ -2077,7 +2077,7 @@ fn plain_23(a: i64, b: i64) -> curio::Result<i64> {
             let mut v224 = 'l226: loop {
                 c225 += 1;
                 if c225 > 2 {
-                    break 'l226 add(5, x223);
+                    break 'l226 (add(5, x223));
                 }
                 v221 = add(v221, step_plain(5).unwrap_or(-1));
                 if flag(match step_plain(6) {
@@ -2087,7 +2087,7 @@ fn plain_23(a: i64, b: i64) -> curio::Result<i64> {
                         -7
                     }
                 }) {
-                    break 'l226 add(step_plain(7)?, step_plain(8)?);
+                    break 'l226 (add(step_plain(7)?, step_plain(8)?));
                 }
             };
         }
@@ -2415,11 +2415,11 @@ async fn task_26(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v279 = 'l281: loop {
                         c280 += 1;
                         if c280 > 1 {
-                            break 'l281 add(0, 1);
+                            break 'l281 (add(0, 1));
                         }
                         ev("e282", add(step(5).await.unwrap_or(-1), a));
                         if flag(Pt { x: 9, y: 9 }.sum()) {
-                            break 'l281 b;
+                            break 'l281 (b);
                         }
                     };
                 }
@@ -2463,7 +2463,7 @@ async fn task_26(a: i64, b: i64) -> curio::Result<i64> {
             let mut v294 = 'l296: loop {
                 c295 += 1;
                 if c295 > 1 {
-                    break 'l296 step(8).await.unwrap_or(-1);
+                    break 'l296 (step(8).await.unwrap_or(-1));
                 }
                 {
                     ev(
@@ -2477,7 +2477,7 @@ async fn task_26(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v298 = check(step(10).await?)?;
                 }
                 if (flag(2) && flag(b)) {
-                    break 'l296 add(1, mix(b, b));
+                    break 'l296 (add(1, mix(b, b)));
                 }
             };
             let mut c299 = 0;
@@ -2597,11 +2597,11 @@ fn plain_26(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v279 = 'l281: loop {
                         c280 += 1;
                         if c280 > 1 {
-                            break 'l281 add(0, 1);
+                            break 'l281 (add(0, 1));
                         }
                         ev("e282", add(step_plain(5).unwrap_or(-1), a));
                         if flag(Pt { x: 9, y: 9 }.sum()) {
-                            break 'l281 b;
+                            break 'l281 (b);
                         }
                     };
                 }
@@ -2645,7 +2645,7 @@ fn plain_26(a: i64, b: i64) -> curio::Result<i64> {
             let mut v294 = 'l296: loop {
                 c295 += 1;
                 if c295 > 1 {
-                    break 'l296 step_plain(8).unwrap_or(-1);
+                    break 'l296 (step_plain(8).unwrap_or(-1));
                 }
                 {
                     ev(
@@ -2659,7 +2659,7 @@ fn plain_26(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v298 = check(step_plain(10)?)?;
                 }
                 if (flag(2) && flag(b)) {
-                    break 'l296 add(1, mix(b, b));
+                    break 'l296 (add(1, mix(b, b)));
                 }
             };
             let mut c299 = 0;
@@ -2849,7 +2849,7 @@ async fn task_32(a: i64, b: i64) -> curio::Result<i64> {
     let mut v321 = 'l323: loop {
         c322 += 1;
         if c322 > 2 {
-            break 'l323 step(1).await?;
+            break 'l323 (step(1).await?);
         }
         match m3(Pt {
             x: match m3(7) {
@@ -2933,7 +2933,7 @@ async fn task_32(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step(7).await?) {
-            break 'l323 step(8).await?;
+            break 'l323 (step(8).await?);
         }
     };
     match m3(Pt {
@@ -3004,7 +3004,7 @@ fn plain_32(a: i64, b: i64) -> curio::Result<i64> {
     let mut v321 = 'l323: loop {
         c322 += 1;
         if c322 > 2 {
-            break 'l323 step_plain(1)?;
+            break 'l323 (step_plain(1)?);
         }
         match m3(Pt {
             x: match m3(7) {
@@ -3088,7 +3088,7 @@ fn plain_32(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step_plain(7)?) {
-            break 'l323 step_plain(8)?;
+            break 'l323 (step_plain(8)?);
         }
     };
     match m3(Pt {
@@ -3354,17 +3354,17 @@ async fn task_36(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v372 = 'l374: loop {
                         c373 += 1;
                         if c373 > 1 {
-                            break 'l374 add(2, -3);
+                            break 'l374 (add(2, -3));
                         }
                         let mut v375 = 2;
                         if (flag(b) && flag(1)) {
-                            break 'l374 match step(4).await {
+                            break 'l374 (match step(4).await {
                                 Ok(v) => v,
                                 Err(_) => {
                                     ev("caught", 4);
                                     -7
                                 }
-                            };
+                            });
                         }
                     };
                 }
@@ -3510,17 +3510,17 @@ fn plain_36(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v372 = 'l374: loop {
                         c373 += 1;
                         if c373 > 1 {
-                            break 'l374 add(2, -3);
+                            break 'l374 (add(2, -3));
                         }
                         let mut v375 = 2;
                         if (flag(b) && flag(1)) {
-                            break 'l374 match step_plain(4) {
+                            break 'l374 (match step_plain(4) {
                                 Ok(v) => v,
                                 Err(_) => {
                                     ev("caught", 4);
                                     -7
                                 }
-                            };
+                            });
                         }
                     };
                 }
@@ -3746,7 +3746,7 @@ async fn task_39(a: i64, b: i64) -> curio::Result<i64> {
     let mut v413 = 'l415: loop {
         c414 += 1;
         if c414 > 2 {
-            break 'l415 step(1).await.unwrap_or(-1);
+            break 'l415 (step(1).await.unwrap_or(-1));
         }
         ev(
             "e416",
@@ -3788,7 +3788,7 @@ async fn task_39(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(2) && flag(a)) {
-            break 'l415 step(3).await?;
+            break 'l415 (step(3).await?);
         }
     };
     let mut v424 = step(4).await?;
@@ -3800,7 +3800,7 @@ fn plain_39(a: i64, b: i64) -> curio::Result<i64> {
     let mut v413 = 'l415: loop {
         c414 += 1;
         if c414 > 2 {
-            break 'l415 step_plain(1).unwrap_or(-1);
+            break 'l415 (step_plain(1).unwrap_or(-1));
         }
         ev(
             "e416",
@@ -3842,7 +3842,7 @@ fn plain_39(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(2) && flag(a)) {
-            break 'l415 step_plain(3)?;
+            break 'l415 (step_plain(3)?);
         }
     };
     let mut v424 = step_plain(4)?;
@@ -4422,7 +4422,7 @@ async fn task_45(a: i64, b: i64) -> curio::Result<i64> {
     let mut v485 = 'l487: loop {
         c486 += 1;
         if c486 > 2 {
-            break 'l487 5;
+            break 'l487 (5);
         }
         if flag(step(1).await?) {
             ev("j488", 0);
@@ -4441,7 +4441,7 @@ async fn task_45(a: i64, b: i64) -> curio::Result<i64> {
             return Ok(step(2).await?);
         }
         if flag(step(3).await?) {
-            break 'l487 match m3(match m3(b) {
+            break 'l487 (match m3(match m3(b) {
                 0 => 1,
                 _ => 0,
             }) {
@@ -4453,7 +4453,7 @@ async fn task_45(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 },
                 _ => add(3, b),
-            };
+            });
         }
     };
     let mut v492 = check(4)?;
@@ -4537,7 +4537,7 @@ fn plain_45(a: i64, b: i64) -> curio::Result<i64> {
     let mut v485 = 'l487: loop {
         c486 += 1;
         if c486 > 2 {
-            break 'l487 5;
+            break 'l487 (5);
         }
         if flag(step_plain(1)?) {
             ev("j488", 0);
@@ -4556,7 +4556,7 @@ fn plain_45(a: i64, b: i64) -> curio::Result<i64> {
             return Ok(step_plain(2)?);
         }
         if flag(step_plain(3)?) {
-            break 'l487 match m3(match m3(b) {
+            break 'l487 (match m3(match m3(b) {
                 0 => 1,
                 _ => 0,
             }) {
@@ -4568,7 +4568,7 @@ fn plain_45(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 },
                 _ => add(3, b),
-            };
+            });
         }
     };
     let mut v492 = check(4)?;
@@ -5112,7 +5112,7 @@ async fn task_49(a: i64, b: i64) -> curio::Result<i64> {
         let mut v581 = 'l583: loop {
             c582 += 1;
             if c582 > 1 {
-                break 'l583 Pt { x: 0, y: -1 }.sum();
+                break 'l583 (Pt { x: 0, y: -1 }.sum());
             }
             let n584 = N::new(
                 "n584",
@@ -5122,7 +5122,7 @@ async fn task_49(a: i64, b: i64) -> curio::Result<i64> {
                 },
             );
             if flag(mix(2, -3)) {
-                break 'l583 6;
+                break 'l583 (6);
             }
         };
     } else {
@@ -5181,7 +5181,7 @@ fn plain_49(a: i64, b: i64) -> curio::Result<i64> {
         let mut v581 = 'l583: loop {
             c582 += 1;
             if c582 > 1 {
-                break 'l583 Pt { x: 0, y: -1 }.sum();
+                break 'l583 (Pt { x: 0, y: -1 }.sum());
             }
             let n584 = N::new(
                 "n584",
@@ -5191,7 +5191,7 @@ fn plain_49(a: i64, b: i64) -> curio::Result<i64> {
                 },
             );
             if flag(mix(2, -3)) {
-                break 'l583 6;
+                break 'l583 (6);
             }
         };
     } else {
@@ -5530,14 +5530,14 @@ async fn task_53(a: i64, b: i64) -> curio::Result<i64> {
     let mut v619 = 'l621: loop {
         c620 += 1;
         if c620 > 2 {
-            break 'l621 step(2).await?;
+            break 'l621 (step(2).await?);
         }
         ev("e622", 2);
         if flag(match m3(9) {
             0 => 8,
             _ => -2,
         }) {
-            break 'l621 step(3).await?;
+            break 'l621 (step(3).await?);
         }
     };
     match m3({
@@ -5573,14 +5573,14 @@ async fn task_53(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v631 = 'l633: loop {
                     c632 += 1;
                     if c632 > 2 {
-                        break 'l633 step(8).await.unwrap_or(-1);
+                        break 'l633 (step(8).await.unwrap_or(-1));
                     }
                     if flag(step(9).await?) {
                         ev("j634", 0);
                         continue;
                     }
                     if flag(8) {
-                        break 'l633 match m3(add(x630, b)) {
+                        break 'l633 (match m3(add(x630, b)) {
                             0 => {
                                 if flag(b) {
                                     1
@@ -5589,7 +5589,7 @@ async fn task_53(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             }
                             _ => step(10).await?,
-                        };
+                        });
                     }
                 };
                 let mut c635 = 0;
@@ -5687,14 +5687,14 @@ fn plain_53(a: i64, b: i64) -> curio::Result<i64> {
     let mut v619 = 'l621: loop {
         c620 += 1;
         if c620 > 2 {
-            break 'l621 step_plain(2)?;
+            break 'l621 (step_plain(2)?);
         }
         ev("e622", 2);
         if flag(match m3(9) {
             0 => 8,
             _ => -2,
         }) {
-            break 'l621 step_plain(3)?;
+            break 'l621 (step_plain(3)?);
         }
     };
     match m3({
@@ -5730,14 +5730,14 @@ fn plain_53(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v631 = 'l633: loop {
                     c632 += 1;
                     if c632 > 2 {
-                        break 'l633 step_plain(8).unwrap_or(-1);
+                        break 'l633 (step_plain(8).unwrap_or(-1));
                     }
                     if flag(step_plain(9)?) {
                         ev("j634", 0);
                         continue;
                     }
                     if flag(8) {
-                        break 'l633 match m3(add(x630, b)) {
+                        break 'l633 (match m3(add(x630, b)) {
                             0 => {
                                 if flag(b) {
                                     1
@@ -5746,7 +5746,7 @@ fn plain_53(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             }
                             _ => step_plain(10)?,
-                        };
+                        });
                     }
                 };
                 let mut c635 = 0;
@@ -6190,7 +6190,7 @@ async fn task_58(a: i64, b: i64) -> curio::Result<i64> {
             let mut v698 = 'l700: loop {
                 c699 += 1;
                 if c699 > 1 {
-                    break 'l700 step(3).await?;
+                    break 'l700 (step(3).await?);
                 }
                 ev("e701", step(4).await.unwrap_or(-1));
                 ev("e702", step(5).await?);
@@ -6198,7 +6198,7 @@ async fn task_58(a: i64, b: i64) -> curio::Result<i64> {
                     0 => 6,
                     _ => b,
                 }) {
-                    break 'l700 step(6).await?;
+                    break 'l700 (step(6).await?);
                 }
             };
         }
@@ -6278,7 +6278,7 @@ fn plain_58(a: i64, b: i64) -> curio::Result<i64> {
             let mut v698 = 'l700: loop {
                 c699 += 1;
                 if c699 > 1 {
-                    break 'l700 step_plain(3)?;
+                    break 'l700 (step_plain(3)?);
                 }
                 ev("e701", step_plain(4).unwrap_or(-1));
                 ev("e702", step_plain(5)?);
@@ -6286,7 +6286,7 @@ fn plain_58(a: i64, b: i64) -> curio::Result<i64> {
                     0 => 6,
                     _ => b,
                 }) {
-                    break 'l700 step_plain(6)?;
+                    break 'l700 (step_plain(6)?);
                 }
             };
         }
@@ -6604,14 +6604,14 @@ async fn task_62(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v744 = 'l746: loop {
                     c745 += 1;
                     if c745 > 3 {
-                        break 'l746 step(5).await?;
+                        break 'l746 (step(5).await?);
                     }
                     if flag(add(5, b)) {
                         ev("j747", 0);
-                        break Pt { x: 7, y: b }.sum();
+                        break (Pt { x: 7, y: b }.sum());
                     }
                     if flag(add(0, 4)) {
-                        break 'l746 x737;
+                        break 'l746 (x737);
                     }
                 };
             } else {
@@ -6697,14 +6697,14 @@ fn plain_62(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v744 = 'l746: loop {
                     c745 += 1;
                     if c745 > 3 {
-                        break 'l746 step_plain(5)?;
+                        break 'l746 (step_plain(5)?);
                     }
                     if flag(add(5, b)) {
                         ev("j747", 0);
-                        break Pt { x: 7, y: b }.sum();
+                        break (Pt { x: 7, y: b }.sum());
                     }
                     if flag(add(0, 4)) {
-                        break 'l746 x737;
+                        break 'l746 (x737);
                     }
                 };
             } else {
@@ -7144,7 +7144,7 @@ async fn task_66(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v815 = 'l817: loop {
                     c816 += 1;
                     if c816 > 3 {
-                        break 'l817 add(3, b);
+                        break 'l817 (add(3, b));
                     }
                     ev("e818", step(3).await.unwrap_or(-1));
                     if flag(match step(4).await {
@@ -7154,7 +7154,7 @@ async fn task_66(a: i64, b: i64) -> curio::Result<i64> {
                             -7
                         }
                     }) {
-                        break 'l817 step(5).await?;
+                        break 'l817 (step(5).await?);
                     }
                 };
                 ev("e819", add(step(6).await?, step(7).await?));
@@ -7210,7 +7210,7 @@ fn plain_66(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v815 = 'l817: loop {
                     c816 += 1;
                     if c816 > 3 {
-                        break 'l817 add(3, b);
+                        break 'l817 (add(3, b));
                     }
                     ev("e818", step_plain(3).unwrap_or(-1));
                     if flag(match step_plain(4) {
@@ -7220,7 +7220,7 @@ fn plain_66(a: i64, b: i64) -> curio::Result<i64> {
                             -7
                         }
                     }) {
-                        break 'l817 step_plain(5)?;
+                        break 'l817 (step_plain(5)?);
                     }
                 };
                 ev("e819", add(step_plain(6)?, step_plain(7)?));
@@ -7316,10 +7316,10 @@ async fn task_70(a: i64, b: i64) -> curio::Result<i64> {
         let mut v834 = 'l836: loop {
             c835 += 1;
             if c835 > 3 {
-                break 'l836 match m3(0) {
+                break 'l836 (match m3(0) {
                     0 => -2,
                     _ => 0,
-                };
+                });
             }
             ev("e837", 1);
             if let Some(x838) = opt(mix(step(2).await.unwrap_or(-1), add(1, b))) {
@@ -7353,7 +7353,7 @@ async fn task_70(a: i64, b: i64) -> curio::Result<i64> {
                 continue 'l836;
             }
             if flag(step(6).await?) {
-                break 'l836 add(5, mix(a, 6));
+                break 'l836 (add(5, mix(a, 6)));
             }
         };
         let mut v845 = match step(7).await {
@@ -7437,10 +7437,10 @@ fn plain_70(a: i64, b: i64) -> curio::Result<i64> {
         let mut v834 = 'l836: loop {
             c835 += 1;
             if c835 > 3 {
-                break 'l836 match m3(0) {
+                break 'l836 (match m3(0) {
                     0 => -2,
                     _ => 0,
-                };
+                });
             }
             ev("e837", 1);
             if let Some(x838) = opt(mix(step_plain(2).unwrap_or(-1), add(1, b))) {
@@ -7474,7 +7474,7 @@ fn plain_70(a: i64, b: i64) -> curio::Result<i64> {
                 continue 'l836;
             }
             if flag(step_plain(6)?) {
-                break 'l836 add(5, mix(a, 6));
+                break 'l836 (add(5, mix(a, 6)));
             }
         };
         let mut v845 = match step_plain(7) {
@@ -8078,7 +8078,7 @@ async fn task_79(a: i64, b: i64) -> curio::Result<i64> {
             let mut v931 = 'l933: loop {
                 c932 += 1;
                 if c932 > 2 {
-                    break 'l933 add(v906, 8);
+                    break 'l933 (add(v906, 8));
                 }
                 v906 = add(
                     v906,
@@ -8130,7 +8130,7 @@ async fn task_79(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 }
                 if flag(Pt { x: -3, y: 7 }.sum()) {
-                    break 'l933 [2, 0, 3][idx3(step(20).await?)];
+                    break 'l933 ([2, 0, 3][idx3(step(20).await?)]);
                 }
             };
         }
@@ -8246,7 +8246,7 @@ fn plain_79(a: i64, b: i64) -> curio::Result<i64> {
             let mut v931 = 'l933: loop {
                 c932 += 1;
                 if c932 > 2 {
-                    break 'l933 add(v906, 8);
+                    break 'l933 (add(v906, 8));
                 }
                 v906 = add(
                     v906,
@@ -8298,7 +8298,7 @@ fn plain_79(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 }
                 if flag(Pt { x: -3, y: 7 }.sum()) {
-                    break 'l933 [2, 0, 3][idx3(step_plain(20)?)];
+                    break 'l933 ([2, 0, 3][idx3(step_plain(20)?)]);
                 }
             };
         }
@@ -8843,7 +8843,7 @@ async fn task_83(a: i64, b: i64) -> curio::Result<i64> {
         let mut v992 = 'l994: loop {
             c993 += 1;
             if c993 > 2 {
-                break 'l994 n991.val();
+                break 'l994 (n991.val());
             }
             if (flag(x990) && flag(4)) {
                 ev("j995", 0);
@@ -8851,7 +8851,7 @@ async fn task_83(a: i64, b: i64) -> curio::Result<i64> {
             }
             let n996 = N::new("n996", step(2).await?);
             if (flag(5) && flag(x990)) {
-                break 'l994 mix(step(3).await?, if flag(7) { a } else { 2 });
+                break 'l994 (mix(step(3).await?, if flag(7) { a } else { 2 }));
             }
         };
     }
@@ -8905,7 +8905,7 @@ fn plain_83(a: i64, b: i64) -> curio::Result<i64> {
         let mut v992 = 'l994: loop {
             c993 += 1;
             if c993 > 2 {
-                break 'l994 n991.val();
+                break 'l994 (n991.val());
             }
             if (flag(x990) && flag(4)) {
                 ev("j995", 0);
@@ -8913,7 +8913,7 @@ fn plain_83(a: i64, b: i64) -> curio::Result<i64> {
             }
             let n996 = N::new("n996", step_plain(2)?);
             if (flag(5) && flag(x990)) {
-                break 'l994 mix(step_plain(3)?, if flag(7) { a } else { 2 });
+                break 'l994 (mix(step_plain(3)?, if flag(7) { a } else { 2 }));
             }
         };
     }
@@ -8966,14 +8966,14 @@ async fn task_84(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1009 = 'l1011: loop {
         c1010 += 1;
         if c1010 > 1 {
-            break 'l1011 b;
+            break 'l1011 (b);
         }
         let mut v1012 = check(add(7, if flag(a) { n1008.val() } else { a }))?;
         let mut c1014 = 0;
         let mut v1013 = 'l1015: loop {
             c1014 += 1;
             if c1014 > 3 {
-                break 'l1015 step(1).await?;
+                break 'l1015 (step(1).await?);
             }
             let n1016 = N::new("n1016", n1008.val());
             let Some(x1017) = opt(step(2).await?) else {
@@ -8999,14 +8999,14 @@ async fn task_84(a: i64, b: i64) -> curio::Result<i64> {
                 let n1023 = N::new("n1023", step(4).await?);
             }
             if flag(step(5).await?) {
-                break 'l1015 step(6).await?;
+                break 'l1015 (step(6).await?);
             }
         };
         if flag(step(7).await?) {
-            break 'l1011 match m3(add(n1008.val(), 8)) {
+            break 'l1011 (match m3(add(n1008.val(), 8)) {
                 0 => -3,
                 _ => step(8).await?,
-            };
+            });
         }
     };
     drop(n1008);
@@ -9019,14 +9019,14 @@ fn plain_84(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1009 = 'l1011: loop {
         c1010 += 1;
         if c1010 > 1 {
-            break 'l1011 b;
+            break 'l1011 (b);
         }
         let mut v1012 = check(add(7, if flag(a) { n1008.val() } else { a }))?;
         let mut c1014 = 0;
         let mut v1013 = 'l1015: loop {
             c1014 += 1;
             if c1014 > 3 {
-                break 'l1015 step_plain(1)?;
+                break 'l1015 (step_plain(1)?);
             }
             let n1016 = N::new("n1016", n1008.val());
             let Some(x1017) = opt(step_plain(2)?) else {
@@ -9052,14 +9052,14 @@ fn plain_84(a: i64, b: i64) -> curio::Result<i64> {
                 let n1023 = N::new("n1023", step_plain(4)?);
             }
             if flag(step_plain(5)?) {
-                break 'l1015 step_plain(6)?;
+                break 'l1015 (step_plain(6)?);
             }
         };
         if flag(step_plain(7)?) {
-            break 'l1011 match m3(add(n1008.val(), 8)) {
+            break 'l1011 (match m3(add(n1008.val(), 8)) {
                 0 => -3,
                 _ => step_plain(8)?,
-            };
+            });
         }
     };
     drop(n1008);
@@ -9100,7 +9100,7 @@ async fn task_87(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1028 = 'l1030: loop {
         c1029 += 1;
         if c1029 > 2 {
-            break 'l1030 step(1).await?;
+            break 'l1030 (step(1).await?);
         }
         match m3(a) {
             0 => {
@@ -9154,10 +9154,10 @@ async fn task_87(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(a) || flag(5)) {
-            break 'l1030 {
+            break 'l1030 ({
                 let t1044 = step(9).await.unwrap_or(-1);
                 add(t1044, if flag(6) { t1044 } else { t1044 })
-            };
+            });
         }
     };
     match m3(match step(10).await {
@@ -9231,21 +9231,21 @@ async fn task_87(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1055 = 'l1057: loop {
                 c1056 += 1;
                 if c1056 > 1 {
-                    break 'l1057 {
+                    break 'l1057 ({
                         let t1058 = 9;
                         add(t1058, a)
-                    };
+                    });
                 }
                 ev("e1059", add(9, if flag(7) { v1054 } else { 8 }));
                 if (flag(b) && flag(-2)) {
-                    break 'l1057 if (flag(b) || flag(7)) {
+                    break 'l1057 (if (flag(b) || flag(7)) {
                         add(9, 9)
                     } else {
                         {
                             let t1060 = 2;
                             add(t1060, 7)
                         }
-                    };
+                    });
                 }
             };
         }
@@ -9271,7 +9271,7 @@ async fn task_87(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v1066 = 'l1068: loop {
                         c1067 += 1;
                         if c1067 > 1 {
-                            break 'l1068 step(22).await?;
+                            break 'l1068 (step(22).await?);
                         }
                         let n1069 = N::new(
                             "n1069",
@@ -9286,7 +9286,7 @@ async fn task_87(a: i64, b: i64) -> curio::Result<i64> {
                         let n1070 = N::new("n1070", a);
                         drop(n1069);
                         if flag(step(24).await?) {
-                            break 'l1068 mix(add(6, 2), step(25).await?);
+                            break 'l1068 (mix(add(6, 2), step(25).await?));
                         }
                     };
                 }
@@ -9322,7 +9322,7 @@ fn plain_87(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1028 = 'l1030: loop {
         c1029 += 1;
         if c1029 > 2 {
-            break 'l1030 step_plain(1)?;
+            break 'l1030 (step_plain(1)?);
         }
         match m3(a) {
             0 => {
@@ -9376,10 +9376,10 @@ fn plain_87(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if (flag(a) || flag(5)) {
-            break 'l1030 {
+            break 'l1030 ({
                 let t1044 = step_plain(9).unwrap_or(-1);
                 add(t1044, if flag(6) { t1044 } else { t1044 })
-            };
+            });
         }
     };
     match m3(match step_plain(10) {
@@ -9453,21 +9453,21 @@ fn plain_87(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1055 = 'l1057: loop {
                 c1056 += 1;
                 if c1056 > 1 {
-                    break 'l1057 {
+                    break 'l1057 ({
                         let t1058 = 9;
                         add(t1058, a)
-                    };
+                    });
                 }
                 ev("e1059", add(9, if flag(7) { v1054 } else { 8 }));
                 if (flag(b) && flag(-2)) {
-                    break 'l1057 if (flag(b) || flag(7)) {
+                    break 'l1057 (if (flag(b) || flag(7)) {
                         add(9, 9)
                     } else {
                         {
                             let t1060 = 2;
                             add(t1060, 7)
                         }
-                    };
+                    });
                 }
             };
         }
@@ -9493,7 +9493,7 @@ fn plain_87(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v1066 = 'l1068: loop {
                         c1067 += 1;
                         if c1067 > 1 {
-                            break 'l1068 step_plain(22)?;
+                            break 'l1068 (step_plain(22)?);
                         }
                         let n1069 = N::new(
                             "n1069",
@@ -9508,7 +9508,7 @@ fn plain_87(a: i64, b: i64) -> curio::Result<i64> {
                         let n1070 = N::new("n1070", a);
                         drop(n1069);
                         if flag(step_plain(24)?) {
-                            break 'l1068 mix(add(6, 2), step_plain(25)?);
+                            break 'l1068 (mix(add(6, 2), step_plain(25)?));
                         }
                     };
                 }
@@ -9548,7 +9548,7 @@ async fn task_88(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1081 = 'l1083: loop {
             c1082 += 1;
             if c1082 > 3 {
-                break 'l1083 step(1).await?;
+                break 'l1083 (step(1).await?);
             }
             let mut v1084 = match m3(if flag(-2) { 0 } else { 1 }) {
                 0 => step(2).await?,
@@ -9566,7 +9566,7 @@ async fn task_88(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if flag(mix(8, b)) {
-                break 'l1083 step(3).await?;
+                break 'l1083 (step(3).await?);
             }
         };
     }
@@ -9587,7 +9587,7 @@ fn plain_88(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1081 = 'l1083: loop {
             c1082 += 1;
             if c1082 > 3 {
-                break 'l1083 step_plain(1)?;
+                break 'l1083 (step_plain(1)?);
             }
             let mut v1084 = match m3(if flag(-2) { 0 } else { 1 }) {
                 0 => step_plain(2)?,
@@ -9605,7 +9605,7 @@ fn plain_88(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if flag(mix(8, b)) {
-                break 'l1083 step_plain(3)?;
+                break 'l1083 (step_plain(3)?);
             }
         };
     }
@@ -9629,7 +9629,7 @@ async fn task_90(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1089 = 'l1091: loop {
         c1090 += 1;
         if c1090 > 2 {
-            break 'l1091 step(1).await.unwrap_or(-1);
+            break 'l1091 (step(1).await.unwrap_or(-1));
         }
         if (flag(8) || flag(b)) {
             return Ok(add(step(2).await?, step(3).await?));
@@ -9649,7 +9649,7 @@ async fn task_90(a: i64, b: i64) -> curio::Result<i64> {
                 -7
             }
         }) {
-            break 'l1091 step(9).await.unwrap_or(-1);
+            break 'l1091 (step(9).await.unwrap_or(-1));
         }
     };
     Ok(b)
@@ -9660,7 +9660,7 @@ fn plain_90(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1089 = 'l1091: loop {
         c1090 += 1;
         if c1090 > 2 {
-            break 'l1091 step_plain(1).unwrap_or(-1);
+            break 'l1091 (step_plain(1).unwrap_or(-1));
         }
         if (flag(8) || flag(b)) {
             return Ok(add(step_plain(2)?, step_plain(3)?));
@@ -9680,7 +9680,7 @@ fn plain_90(a: i64, b: i64) -> curio::Result<i64> {
                 -7
             }
         }) {
-            break 'l1091 step_plain(9).unwrap_or(-1);
+            break 'l1091 (step_plain(9).unwrap_or(-1));
         }
     };
     Ok(b)
@@ -10241,7 +10241,7 @@ async fn task_95(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1156 = 'l1158: loop {
                 c1157 += 1;
                 if c1157 > 2 {
-                    break 'l1158 if flag(a) { 5 } else { 2 };
+                    break 'l1158 (if flag(a) { 5 } else { 2 });
                 }
                 let n1159 = N::new("n1159", 3);
                 let mut q1160 = Vec::from([8, add(1, -2)]);
@@ -10262,7 +10262,7 @@ async fn task_95(a: i64, b: i64) -> curio::Result<i64> {
                 }
                 drop(n1159);
                 if flag(5) {
-                    break 'l1158 [a, 1, a][idx3(step(5).await?)];
+                    break 'l1158 ([a, 1, a][idx3(step(5).await?)]);
                 }
             };
             if let Some(x1167) = opt(add(
@@ -10404,7 +10404,7 @@ fn plain_95(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1156 = 'l1158: loop {
                 c1157 += 1;
                 if c1157 > 2 {
-                    break 'l1158 if flag(a) { 5 } else { 2 };
+                    break 'l1158 (if flag(a) { 5 } else { 2 });
                 }
                 let n1159 = N::new("n1159", 3);
                 let mut q1160 = Vec::from([8, add(1, -2)]);
@@ -10425,7 +10425,7 @@ fn plain_95(a: i64, b: i64) -> curio::Result<i64> {
                 }
                 drop(n1159);
                 if flag(5) {
-                    break 'l1158 [a, 1, a][idx3(step_plain(5)?)];
+                    break 'l1158 ([a, 1, a][idx3(step_plain(5)?)]);
                 }
             };
             if let Some(x1167) = opt(add(
@@ -11105,17 +11105,17 @@ async fn task_102(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1255 = 'l1257: loop {
                 c1256 += 1;
                 if c1256 > 3 {
-                    break 'l1257 step(3).await?;
+                    break 'l1257 (step(3).await?);
                 }
                 if (flag(b) && flag(0)) {
                     ev("j1258", 0);
-                    break 'l1257 step(4).await?;
+                    break 'l1257 (step(4).await?);
                 }
                 if flag({
                     let t1259 = b;
                     add(t1259, a)
                 }) {
-                    break 'l1257 b;
+                    break 'l1257 (b);
                 }
             };
             v1255 = add(
@@ -11291,12 +11291,12 @@ async fn task_102(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1295 = 'l1297: loop {
             c1296 += 1;
             if c1296 > 3 {
-                break 'l1297 step(21).await?;
+                break 'l1297 (step(21).await?);
             }
             let mut v1298 = check(7)?;
             let mut v1299 = step(22).await?;
             if flag(9) {
-                break 'l1297 mix(
+                break 'l1297 (mix(
                     {
                         let t1300 = x1293;
                         add(t1300, 2)
@@ -11308,7 +11308,7 @@ async fn task_102(a: i64, b: i64) -> curio::Result<i64> {
                             -7
                         }
                     },
-                );
+                ));
             }
         };
     }
@@ -11340,17 +11340,17 @@ fn plain_102(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1255 = 'l1257: loop {
                 c1256 += 1;
                 if c1256 > 3 {
-                    break 'l1257 step_plain(3)?;
+                    break 'l1257 (step_plain(3)?);
                 }
                 if (flag(b) && flag(0)) {
                     ev("j1258", 0);
-                    break 'l1257 step_plain(4)?;
+                    break 'l1257 (step_plain(4)?);
                 }
                 if flag({
                     let t1259 = b;
                     add(t1259, a)
                 }) {
-                    break 'l1257 b;
+                    break 'l1257 (b);
                 }
             };
             v1255 = add(
@@ -11526,12 +11526,12 @@ fn plain_102(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1295 = 'l1297: loop {
             c1296 += 1;
             if c1296 > 3 {
-                break 'l1297 step_plain(21)?;
+                break 'l1297 (step_plain(21)?);
             }
             let mut v1298 = check(7)?;
             let mut v1299 = step_plain(22)?;
             if flag(9) {
-                break 'l1297 mix(
+                break 'l1297 (mix(
                     {
                         let t1300 = x1293;
                         add(t1300, 2)
@@ -11543,7 +11543,7 @@ fn plain_102(a: i64, b: i64) -> curio::Result<i64> {
                             -7
                         }
                     },
-                );
+                ));
             }
         };
     }
@@ -11641,7 +11641,7 @@ async fn task_104(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1313 = 'l1315: loop {
         c1314 += 1;
         if c1314 > 3 {
-            break 'l1315 a;
+            break 'l1315 (a);
         }
         ev("e1316", -3);
         if flag(match step(2).await {
@@ -11661,13 +11661,13 @@ async fn task_104(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step(4).await.unwrap_or(-1)) {
-            break 'l1315 match step(5).await {
+            break 'l1315 (match step(5).await {
                 Ok(v) => v,
                 Err(_) => {
                     ev("caught", 5);
                     -7
                 }
-            };
+            });
         }
     };
     Ok(b)
@@ -11682,7 +11682,7 @@ fn plain_104(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1313 = 'l1315: loop {
         c1314 += 1;
         if c1314 > 3 {
-            break 'l1315 a;
+            break 'l1315 (a);
         }
         ev("e1316", -3);
         if flag(match step_plain(2) {
@@ -11702,13 +11702,13 @@ fn plain_104(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step_plain(4).unwrap_or(-1)) {
-            break 'l1315 match step_plain(5) {
+            break 'l1315 (match step_plain(5) {
                 Ok(v) => v,
                 Err(_) => {
                     ev("caught", 5);
                     -7
                 }
-            };
+            });
         }
     };
     Ok(b)
@@ -12042,7 +12042,7 @@ async fn task_106(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1359 = 'l1361: loop {
             c1360 += 1;
             if c1360 > 1 {
-                break 'l1361 step(2).await?;
+                break 'l1361 (step(2).await?);
             }
             let n1362 = N::new("n1362", add(b, 1));
             {
@@ -12060,13 +12060,13 @@ async fn task_106(a: i64, b: i64) -> curio::Result<i64> {
                 let t1364 = b;
                 add(t1364, 7)
             }) {
-                break 'l1361 match step(4).await {
+                break 'l1361 (match step(4).await {
                     Ok(v) => v,
                     Err(_) => {
                         ev("caught", 4);
                         -7
                     }
-                };
+                });
             }
         };
     }
@@ -12081,7 +12081,7 @@ fn plain_106(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1359 = 'l1361: loop {
             c1360 += 1;
             if c1360 > 1 {
-                break 'l1361 step_plain(2)?;
+                break 'l1361 (step_plain(2)?);
             }
             let n1362 = N::new("n1362", add(b, 1));
             {
@@ -12099,13 +12099,13 @@ fn plain_106(a: i64, b: i64) -> curio::Result<i64> {
                 let t1364 = b;
                 add(t1364, 7)
             }) {
-                break 'l1361 match step_plain(4) {
+                break 'l1361 (match step_plain(4) {
                     Ok(v) => v,
                     Err(_) => {
                         ev("caught", 4);
                         -7
                     }
-                };
+                });
             }
         };
     }
@@ -12485,14 +12485,14 @@ async fn task_110(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1415 = 'l1417: loop {
         c1416 += 1;
         if c1416 > 2 {
-            break 'l1417 match m3(8) {
+            break 'l1417 (match m3(8) {
                 0 => 2,
                 _ => a,
-            };
+            });
         }
         if (flag(3) || flag(a)) {
             ev("j1418", 0);
-            break 'l1417 step(11).await?;
+            break 'l1417 (step(11).await?);
         }
         if flag(mix(-2, 4)) {
             ev("j1419", 0);
@@ -12503,7 +12503,7 @@ async fn task_110(a: i64, b: i64) -> curio::Result<i64> {
             _ => step(12).await?,
         };
         if flag(add(a, 2)) {
-            break 'l1417 -1;
+            break 'l1417 (-1);
         }
     };
     let mut v1415 = add(v1415, mix(b, 8));
@@ -12637,14 +12637,14 @@ fn plain_110(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1415 = 'l1417: loop {
         c1416 += 1;
         if c1416 > 2 {
-            break 'l1417 match m3(8) {
+            break 'l1417 (match m3(8) {
                 0 => 2,
                 _ => a,
-            };
+            });
         }
         if (flag(3) || flag(a)) {
             ev("j1418", 0);
-            break 'l1417 step_plain(11)?;
+            break 'l1417 (step_plain(11)?);
         }
         if flag(mix(-2, 4)) {
             ev("j1419", 0);
@@ -12655,7 +12655,7 @@ fn plain_110(a: i64, b: i64) -> curio::Result<i64> {
             _ => step_plain(12)?,
         };
         if flag(add(a, 2)) {
-            break 'l1417 -1;
+            break 'l1417 (-1);
         }
     };
     let mut v1415 = add(v1415, mix(b, 8));
@@ -13095,7 +13095,7 @@ async fn task_124(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1459 = 'l1461: loop {
         c1460 += 1;
         if c1460 > 3 {
-            break 'l1461 step(1).await.unwrap_or(-1);
+            break 'l1461 (step(1).await.unwrap_or(-1));
         }
         for i1462 in 0..1 {
             if (flag(8) || flag(1)) {
@@ -13124,7 +13124,7 @@ async fn task_124(a: i64, b: i64) -> curio::Result<i64> {
             drop(n1464);
         }
         if flag(step(5).await?) {
-            break 'l1461 add(step(6).await.unwrap_or(-1), step(7).await?);
+            break 'l1461 (add(step(6).await.unwrap_or(-1), step(7).await?));
         }
     };
     Ok(a)
@@ -13135,7 +13135,7 @@ fn plain_124(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1459 = 'l1461: loop {
         c1460 += 1;
         if c1460 > 3 {
-            break 'l1461 step_plain(1).unwrap_or(-1);
+            break 'l1461 (step_plain(1).unwrap_or(-1));
         }
         for i1462 in 0..1 {
             if (flag(8) || flag(1)) {
@@ -13164,7 +13164,7 @@ fn plain_124(a: i64, b: i64) -> curio::Result<i64> {
             drop(n1464);
         }
         if flag(step_plain(5)?) {
-            break 'l1461 add(step_plain(6).unwrap_or(-1), step_plain(7)?);
+            break 'l1461 (add(step_plain(6).unwrap_or(-1), step_plain(7)?));
         }
     };
     Ok(a)
@@ -13197,19 +13197,19 @@ async fn task_125(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1476 = 'l1478: loop {
                 c1477 += 1;
                 if c1477 > 3 {
-                    break 'l1478 step(4).await?;
+                    break 'l1478 (step(4).await?);
                 }
                 if (flag(v1472) || flag(n1471.val())) {
                     ev("j1479", 0);
-                    break 'l1478 if flag(x1475) { n1471.val() } else { v1472 };
+                    break 'l1478 (if flag(x1475) { n1471.val() } else { v1472 });
                 }
                 let n1480 = N::new("n1480", step(5).await?);
                 if (flag(x1473) || flag(4)) {
-                    break 'l1478 if flag([n1471.val(), v1472, 5][idx3(5)]) {
+                    break 'l1478 (if flag([n1471.val(), v1472, 5][idx3(5)]) {
                         Pt { x: 6, y: v1472 }.sum()
                     } else {
                         add(7, 0)
-                    };
+                    });
                 }
             };
         } else {
@@ -13248,19 +13248,19 @@ fn plain_125(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1476 = 'l1478: loop {
                 c1477 += 1;
                 if c1477 > 3 {
-                    break 'l1478 step_plain(4)?;
+                    break 'l1478 (step_plain(4)?);
                 }
                 if (flag(v1472) || flag(n1471.val())) {
                     ev("j1479", 0);
-                    break 'l1478 if flag(x1475) { n1471.val() } else { v1472 };
+                    break 'l1478 (if flag(x1475) { n1471.val() } else { v1472 });
                 }
                 let n1480 = N::new("n1480", step_plain(5)?);
                 if (flag(x1473) || flag(4)) {
-                    break 'l1478 if flag([n1471.val(), v1472, 5][idx3(5)]) {
+                    break 'l1478 (if flag([n1471.val(), v1472, 5][idx3(5)]) {
                         Pt { x: 6, y: v1472 }.sum()
                     } else {
                         add(7, 0)
-                    };
+                    });
                 }
             };
         } else {
@@ -13290,7 +13290,7 @@ async fn task_126(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1488 = 'l1490: loop {
             c1489 += 1;
             if c1489 > 3 {
-                break 'l1490 step(3).await?;
+                break 'l1490 (step(3).await?);
             }
             let mut c1491 = 0;
             'l1492: loop {
@@ -13315,16 +13315,16 @@ async fn task_126(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1494 = 'l1496: loop {
                 c1495 += 1;
                 if c1495 > 1 {
-                    break 'l1496 7;
+                    break 'l1496 (7);
                 }
                 let mut v1497 = step(6).await?;
                 if flag(if flag(5) { v1487 } else { b }) {
-                    break 'l1496 add(if flag(-3) { v1487 } else { 1 }, step(7).await?);
+                    break 'l1496 (add(if flag(-3) { v1487 } else { 1 }, step(7).await?));
                 }
             };
             let mut v1498 = 3;
             if (flag(5) || flag(5)) {
-                break 'l1490 7;
+                break 'l1490 (7);
             }
         };
     } else {
@@ -13378,7 +13378,7 @@ fn plain_126(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1488 = 'l1490: loop {
             c1489 += 1;
             if c1489 > 3 {
-                break 'l1490 step_plain(3)?;
+                break 'l1490 (step_plain(3)?);
             }
             let mut c1491 = 0;
             'l1492: loop {
@@ -13403,16 +13403,16 @@ fn plain_126(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1494 = 'l1496: loop {
                 c1495 += 1;
                 if c1495 > 1 {
-                    break 'l1496 7;
+                    break 'l1496 (7);
                 }
                 let mut v1497 = step_plain(6)?;
                 if flag(if flag(5) { v1487 } else { b }) {
-                    break 'l1496 add(if flag(-3) { v1487 } else { 1 }, step_plain(7)?);
+                    break 'l1496 (add(if flag(-3) { v1487 } else { 1 }, step_plain(7)?));
                 }
             };
             let mut v1498 = 3;
             if (flag(5) || flag(5)) {
-                break 'l1490 7;
+                break 'l1490 (7);
             }
         };
     } else {
@@ -13486,11 +13486,11 @@ async fn task_128(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1515 = 'l1517: loop {
             c1516 += 1;
             if c1516 > 1 {
-                break 'l1517 step(4).await.unwrap_or(-1);
+                break 'l1517 (step(4).await.unwrap_or(-1));
             }
             let mut v1518 = mix(add(5, b), mix(3, b));
             if flag(mix(4, -1)) {
-                break 'l1517 step(5).await?;
+                break 'l1517 (step(5).await?);
             }
         };
         if flag(Pt { x: b, y: b }.sum()) {
@@ -13523,11 +13523,11 @@ fn plain_128(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1515 = 'l1517: loop {
             c1516 += 1;
             if c1516 > 1 {
-                break 'l1517 step_plain(4).unwrap_or(-1);
+                break 'l1517 (step_plain(4).unwrap_or(-1));
             }
             let mut v1518 = mix(add(5, b), mix(3, b));
             if flag(mix(4, -1)) {
-                break 'l1517 step_plain(5)?;
+                break 'l1517 (step_plain(5)?);
             }
         };
         if flag(Pt { x: b, y: b }.sum()) {
@@ -13555,13 +13555,13 @@ async fn task_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1525 = 'l1527: loop {
                 c1526 += 1;
                 if c1526 > 2 {
-                    break 'l1527 add(4, -1);
+                    break 'l1527 (add(4, -1));
                 }
                 if flag(match m3(5) {
                     0 => 9,
                     _ => 5,
                 }) {
-                    break 'l1527 step(1).await?;
+                    break 'l1527 (step(1).await?);
                 }
             };
             v1522 = add(v1522, step(2).await?);
@@ -13611,11 +13611,11 @@ async fn task_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1537 = 'l1539: loop {
                 c1538 += 1;
                 if c1538 > 2 {
-                    break 'l1539 step(8).await?;
+                    break 'l1539 (step(8).await?);
                 }
                 ev("e1540", a);
                 if flag(mix(4, 2)) {
-                    break 'l1539 add(step(9).await?, 8);
+                    break 'l1539 (add(step(9).await?, 8));
                 }
             };
         }
@@ -13626,16 +13626,16 @@ async fn task_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1542 = 'l1544: loop {
                 c1543 += 1;
                 if c1543 > 3 {
-                    break 'l1544 step(10).await?;
+                    break 'l1544 (step(10).await?);
                 }
                 if (flag(6) && flag(4)) {
-                    break 'l1544 match step(11).await {
+                    break 'l1544 (match step(11).await {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 11);
                             -7
                         }
-                    };
+                    });
                 }
             };
             if flag([b, -2, 2][idx3(add(7, -1))]) {
@@ -13669,13 +13669,13 @@ fn plain_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1525 = 'l1527: loop {
                 c1526 += 1;
                 if c1526 > 2 {
-                    break 'l1527 add(4, -1);
+                    break 'l1527 (add(4, -1));
                 }
                 if flag(match m3(5) {
                     0 => 9,
                     _ => 5,
                 }) {
-                    break 'l1527 step_plain(1)?;
+                    break 'l1527 (step_plain(1)?);
                 }
             };
             v1522 = add(v1522, step_plain(2)?);
@@ -13725,11 +13725,11 @@ fn plain_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1537 = 'l1539: loop {
                 c1538 += 1;
                 if c1538 > 2 {
-                    break 'l1539 step_plain(8)?;
+                    break 'l1539 (step_plain(8)?);
                 }
                 ev("e1540", a);
                 if flag(mix(4, 2)) {
-                    break 'l1539 add(step_plain(9)?, 8);
+                    break 'l1539 (add(step_plain(9)?, 8));
                 }
             };
         }
@@ -13740,16 +13740,16 @@ fn plain_129(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1542 = 'l1544: loop {
                 c1543 += 1;
                 if c1543 > 3 {
-                    break 'l1544 step_plain(10)?;
+                    break 'l1544 (step_plain(10)?);
                 }
                 if (flag(6) && flag(4)) {
-                    break 'l1544 match step_plain(11) {
+                    break 'l1544 (match step_plain(11) {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 11);
                             -7
                         }
-                    };
+                    });
                 }
             };
             if flag([b, -2, 2][idx3(add(7, -1))]) {
@@ -13826,11 +13826,11 @@ async fn task_130(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1560 = 'l1562: loop {
                     c1561 += 1;
                     if c1561 > 3 {
-                        break 'l1562 4;
+                        break 'l1562 (4);
                     }
                     let mut v1563 = b;
                     if (flag(7) || flag(a)) {
-                        break 'l1562 mix(6, step(6).await?);
+                        break 'l1562 (mix(6, step(6).await?));
                     }
                 };
             }
@@ -13959,11 +13959,11 @@ fn plain_130(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1560 = 'l1562: loop {
                     c1561 += 1;
                     if c1561 > 3 {
-                        break 'l1562 4;
+                        break 'l1562 (4);
                     }
                     let mut v1563 = b;
                     if (flag(7) || flag(a)) {
-                        break 'l1562 mix(6, step_plain(6)?);
+                        break 'l1562 (mix(6, step_plain(6)?));
                     }
                 };
             }
@@ -14321,13 +14321,13 @@ async fn task_132(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1611 = 'l1613: loop {
             c1612 += 1;
             if c1612 > 2 {
-                break 'l1613 match step(3).await {
+                break 'l1613 (match step(3).await {
                     Ok(v) => v,
                     Err(_) => {
                         ev("caught", 3);
                         -7
                     }
-                };
+                });
             }
             ev("e1614", step(4).await?);
             let mut q1615 = Vec::from([step(5).await?, step(6).await.unwrap_or(-1)]);
@@ -14339,17 +14339,17 @@ async fn task_132(a: i64, b: i64) -> curio::Result<i64> {
             } else {
                 if flag(step(8).await?) {
                     ev("j1620", 0);
-                    break 'l1613 Pt { x: -2, y: 6 }.sum();
+                    break 'l1613 (Pt { x: -2, y: 6 }.sum());
                 }
             }
             if (flag(a) || flag(1)) {
-                break 'l1613 add(
+                break 'l1613 (add(
                     {
                         let t1621 = a;
                         add(t1621, 7)
                     },
                     a,
-                );
+                ));
             }
         };
     }
@@ -14373,13 +14373,13 @@ fn plain_132(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1611 = 'l1613: loop {
             c1612 += 1;
             if c1612 > 2 {
-                break 'l1613 match step_plain(3) {
+                break 'l1613 (match step_plain(3) {
                     Ok(v) => v,
                     Err(_) => {
                         ev("caught", 3);
                         -7
                     }
-                };
+                });
             }
             ev("e1614", step_plain(4)?);
             let mut q1615 = Vec::from([step_plain(5)?, step_plain(6).unwrap_or(-1)]);
@@ -14391,17 +14391,17 @@ fn plain_132(a: i64, b: i64) -> curio::Result<i64> {
             } else {
                 if flag(step_plain(8)?) {
                     ev("j1620", 0);
-                    break 'l1613 Pt { x: -2, y: 6 }.sum();
+                    break 'l1613 (Pt { x: -2, y: 6 }.sum());
                 }
             }
             if (flag(a) || flag(1)) {
-                break 'l1613 add(
+                break 'l1613 (add(
                     {
                         let t1621 = a;
                         add(t1621, 7)
                     },
                     a,
-                );
+                ));
             }
         };
     }
@@ -14846,18 +14846,18 @@ async fn task_136(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1675 = 'l1677: loop {
                 c1676 += 1;
                 if c1676 > 1 {
-                    break 'l1677 match step(7).await {
+                    break 'l1677 (match step(7).await {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 7);
                             -7
                         }
-                    };
+                    });
                 }
                 let mut v1678 = 7;
                 let mut v1678 = add(v1678, step(8).await?);
                 if flag(step(9).await.unwrap_or(-1)) {
-                    break 'l1677 step(10).await?;
+                    break 'l1677 (step(10).await?);
                 }
             };
             let n1679 = N::new("n1679", mix(3, a));
@@ -14891,7 +14891,7 @@ async fn task_136(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1685 = 'l1687: loop {
             c1686 += 1;
             if c1686 > 2 {
-                break 'l1687 add(1, x1668);
+                break 'l1687 (add(1, x1668));
             }
             let mut c1688 = 0;
             while c1688 < 3 && (flag(a) || flag(a)) {
@@ -14937,11 +14937,11 @@ async fn task_136(a: i64, b: i64) -> curio::Result<i64> {
                 };
             }
             if (flag(4) && flag(6)) {
-                break 'l1687 if (flag(i1684) || flag(9)) {
+                break 'l1687 (if (flag(i1684) || flag(9)) {
                     i1684
                 } else {
                     step(20).await?
-                };
+                });
             }
         };
         let mut v1696 = if flag([3, 2, -2][idx3(0)]) {
@@ -14980,18 +14980,18 @@ fn plain_136(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1675 = 'l1677: loop {
                 c1676 += 1;
                 if c1676 > 1 {
-                    break 'l1677 match step_plain(7) {
+                    break 'l1677 (match step_plain(7) {
                         Ok(v) => v,
                         Err(_) => {
                             ev("caught", 7);
                             -7
                         }
-                    };
+                    });
                 }
                 let mut v1678 = 7;
                 let mut v1678 = add(v1678, step_plain(8)?);
                 if flag(step_plain(9).unwrap_or(-1)) {
-                    break 'l1677 step_plain(10)?;
+                    break 'l1677 (step_plain(10)?);
                 }
             };
             let n1679 = N::new("n1679", mix(3, a));
@@ -15025,7 +15025,7 @@ fn plain_136(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1685 = 'l1687: loop {
             c1686 += 1;
             if c1686 > 2 {
-                break 'l1687 add(1, x1668);
+                break 'l1687 (add(1, x1668));
             }
             let mut c1688 = 0;
             while c1688 < 3 && (flag(a) || flag(a)) {
@@ -15071,11 +15071,11 @@ fn plain_136(a: i64, b: i64) -> curio::Result<i64> {
                 };
             }
             if (flag(4) && flag(6)) {
-                break 'l1687 if (flag(i1684) || flag(9)) {
+                break 'l1687 (if (flag(i1684) || flag(9)) {
                     i1684
                 } else {
                     step_plain(20)?
-                };
+                });
             }
         };
         let mut v1696 = if flag([3, 2, -2][idx3(0)]) {
@@ -15123,7 +15123,7 @@ async fn task_137(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1707 = 'l1709: loop {
             c1708 += 1;
             if c1708 > 1 {
-                break 'l1709 if flag(n1705.val()) { 3 } else { n1705.val() };
+                break 'l1709 (if flag(n1705.val()) { 3 } else { n1705.val() });
             }
             for i1710 in 0..3 {
                 let mut v1711 = check([6, 8, a][idx3(step(6).await?)])?;
@@ -15133,7 +15133,7 @@ async fn task_137(a: i64, b: i64) -> curio::Result<i64> {
                 let n1713 = N::new("n1713", if flag(v1712) { 8 } else { 1 });
             }
             if (flag(b) && flag(a)) {
-                break 'l1709 [n1705.val(), -3, 4][idx3(add(n1705.val(), -1))];
+                break 'l1709 ([n1705.val(), -3, 4][idx3(add(n1705.val(), -1))]);
             }
         };
     }
@@ -15231,14 +15231,14 @@ async fn task_137(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1740 = 'l1742: loop {
                     c1741 += 1;
                     if c1741 > 2 {
-                        break 'l1742 {
+                        break 'l1742 ({
                             let t1743 = 5;
                             add(t1743, a)
-                        };
+                        });
                     }
                     v1739 = add(v1739, mix(0, 1));
                     if (flag(a) || flag(9)) {
-                        break 'l1742 step(21).await?;
+                        break 'l1742 (step(21).await?);
                     }
                 };
                 v1740 = add(v1740, 7);
@@ -15280,7 +15280,7 @@ fn plain_137(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1707 = 'l1709: loop {
             c1708 += 1;
             if c1708 > 1 {
-                break 'l1709 if flag(n1705.val()) { 3 } else { n1705.val() };
+                break 'l1709 (if flag(n1705.val()) { 3 } else { n1705.val() });
             }
             for i1710 in 0..3 {
                 let mut v1711 = check([6, 8, a][idx3(step_plain(6)?)])?;
@@ -15290,7 +15290,7 @@ fn plain_137(a: i64, b: i64) -> curio::Result<i64> {
                 let n1713 = N::new("n1713", if flag(v1712) { 8 } else { 1 });
             }
             if (flag(b) && flag(a)) {
-                break 'l1709 [n1705.val(), -3, 4][idx3(add(n1705.val(), -1))];
+                break 'l1709 ([n1705.val(), -3, 4][idx3(add(n1705.val(), -1))]);
             }
         };
     }
@@ -15388,14 +15388,14 @@ fn plain_137(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1740 = 'l1742: loop {
                     c1741 += 1;
                     if c1741 > 2 {
-                        break 'l1742 {
+                        break 'l1742 ({
                             let t1743 = 5;
                             add(t1743, a)
-                        };
+                        });
                     }
                     v1739 = add(v1739, mix(0, 1));
                     if (flag(a) || flag(9)) {
-                        break 'l1742 step_plain(21)?;
+                        break 'l1742 (step_plain(21)?);
                     }
                 };
                 v1740 = add(v1740, 7);
@@ -15430,7 +15430,7 @@ async fn task_139(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1747 = 'l1749: loop {
                 c1748 += 1;
                 if c1748 > 1 {
-                    break 'l1749 step(5).await?;
+                    break 'l1749 (step(5).await?);
                 }
                 let n1750 = N::new(
                     "n1750",
@@ -15443,7 +15443,7 @@ async fn task_139(a: i64, b: i64) -> curio::Result<i64> {
                     },
                 );
                 if flag(8) {
-                    break 'l1749 step(7).await.unwrap_or(-1);
+                    break 'l1749 (step(7).await.unwrap_or(-1));
                 }
             };
         }
@@ -15466,7 +15466,7 @@ fn plain_139(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1747 = 'l1749: loop {
                 c1748 += 1;
                 if c1748 > 1 {
-                    break 'l1749 step_plain(5)?;
+                    break 'l1749 (step_plain(5)?);
                 }
                 let n1750 = N::new(
                     "n1750",
@@ -15479,7 +15479,7 @@ fn plain_139(a: i64, b: i64) -> curio::Result<i64> {
                     },
                 );
                 if flag(8) {
-                    break 'l1749 step_plain(7).unwrap_or(-1);
+                    break 'l1749 (step_plain(7).unwrap_or(-1));
                 }
             };
         }
@@ -15533,7 +15533,7 @@ async fn task_140(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1769 = 'l1771: loop {
             c1770 += 1;
             if c1770 > 1 {
-                break 'l1771 a;
+                break 'l1771 (a);
             }
             ev(
                 "e1772",
@@ -15556,7 +15556,7 @@ async fn task_140(a: i64, b: i64) -> curio::Result<i64> {
                 };
             }
             if flag(Pt { x: -3, y: -3 }.sum()) {
-                break 'l1771 {
+                break 'l1771 ({
                     let t1776 = step(11).await?;
                     add(
                         t1776,
@@ -15568,7 +15568,7 @@ async fn task_140(a: i64, b: i64) -> curio::Result<i64> {
                             }
                         },
                     )
-                };
+                });
             }
         };
         match m3(2) {
@@ -15626,11 +15626,11 @@ async fn task_140(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1789 = 'l1791: loop {
                 c1790 += 1;
                 if c1790 > 2 {
-                    break 'l1791 Pt { x: b, y: a }.sum();
+                    break 'l1791 (Pt { x: b, y: a }.sum());
                 }
                 let n1792 = N::new("n1792", 9);
                 if flag(Pt { x: a, y: 5 }.sum()) {
-                    break 'l1791 mix(step(20).await?, add(b, b));
+                    break 'l1791 (mix(step(20).await?, add(b, b)));
                 }
             };
         }
@@ -15640,11 +15640,11 @@ async fn task_140(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1795 = 'l1797: loop {
                 c1796 += 1;
                 if c1796 > 3 {
-                    break 'l1797 step(22).await?;
+                    break 'l1797 (step(22).await?);
                 }
                 ev("e1798", step(23).await?);
                 if (flag(a) && flag(-1)) {
-                    break 'l1797 add(Pt { x: 9, y: -3 }.sum(), b);
+                    break 'l1797 (add(Pt { x: 9, y: -3 }.sum(), b));
                 }
             };
             let mut v1799 = mix(-2, if flag(6) { -3 } else { 8 });
@@ -15708,7 +15708,7 @@ fn plain_140(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1769 = 'l1771: loop {
             c1770 += 1;
             if c1770 > 1 {
-                break 'l1771 a;
+                break 'l1771 (a);
             }
             ev(
                 "e1772",
@@ -15731,7 +15731,7 @@ fn plain_140(a: i64, b: i64) -> curio::Result<i64> {
                 };
             }
             if flag(Pt { x: -3, y: -3 }.sum()) {
-                break 'l1771 {
+                break 'l1771 ({
                     let t1776 = step_plain(11)?;
                     add(
                         t1776,
@@ -15743,7 +15743,7 @@ fn plain_140(a: i64, b: i64) -> curio::Result<i64> {
                             }
                         },
                     )
-                };
+                });
             }
         };
         match m3(2) {
@@ -15801,11 +15801,11 @@ fn plain_140(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1789 = 'l1791: loop {
                 c1790 += 1;
                 if c1790 > 2 {
-                    break 'l1791 Pt { x: b, y: a }.sum();
+                    break 'l1791 (Pt { x: b, y: a }.sum());
                 }
                 let n1792 = N::new("n1792", 9);
                 if flag(Pt { x: a, y: 5 }.sum()) {
-                    break 'l1791 mix(step_plain(20)?, add(b, b));
+                    break 'l1791 (mix(step_plain(20)?, add(b, b)));
                 }
             };
         }
@@ -15815,11 +15815,11 @@ fn plain_140(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1795 = 'l1797: loop {
                 c1796 += 1;
                 if c1796 > 3 {
-                    break 'l1797 step_plain(22)?;
+                    break 'l1797 (step_plain(22)?);
                 }
                 ev("e1798", step_plain(23)?);
                 if (flag(a) && flag(-1)) {
-                    break 'l1797 add(Pt { x: 9, y: -3 }.sum(), b);
+                    break 'l1797 (add(Pt { x: 9, y: -3 }.sum(), b));
                 }
             };
             let mut v1799 = mix(-2, if flag(6) { -3 } else { 8 });
@@ -16116,14 +16116,14 @@ async fn task_142(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1831 = 'l1833: loop {
                 c1832 += 1;
                 if c1832 > 1 {
-                    break 'l1833 mix(2, -1);
+                    break 'l1833 (mix(2, -1));
                 }
                 if flag(1) {
-                    break 'l1833 Pt {
+                    break 'l1833 (Pt {
                         x: step(10).await?,
                         y: 9,
                     }
-                    .sum();
+                    .sum());
                 }
             };
             for i1834 in 0..2 {
@@ -16205,14 +16205,14 @@ fn plain_142(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1831 = 'l1833: loop {
                 c1832 += 1;
                 if c1832 > 1 {
-                    break 'l1833 mix(2, -1);
+                    break 'l1833 (mix(2, -1));
                 }
                 if flag(1) {
-                    break 'l1833 Pt {
+                    break 'l1833 (Pt {
                         x: step_plain(10)?,
                         y: 9,
                     }
-                    .sum();
+                    .sum());
                 }
             };
             for i1834 in 0..2 {
@@ -16287,7 +16287,7 @@ async fn task_144(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1848 = 'l1850: loop {
             c1849 += 1;
             if c1849 > 2 {
-                break 'l1850 b;
+                break 'l1850 (b);
             }
             match m3(6) {
                 0 => {
@@ -16313,7 +16313,7 @@ async fn task_144(a: i64, b: i64) -> curio::Result<i64> {
             }
             ev("e1855", step(7).await?);
             if flag(if flag(-3) { 2 } else { 5 }) {
-                break 'l1850 step(8).await?;
+                break 'l1850 (step(8).await?);
             }
         };
         v1848 = add(v1848, step(9).await?);
@@ -16336,7 +16336,7 @@ fn plain_144(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1848 = 'l1850: loop {
             c1849 += 1;
             if c1849 > 2 {
-                break 'l1850 b;
+                break 'l1850 (b);
             }
             match m3(6) {
                 0 => {
@@ -16362,7 +16362,7 @@ fn plain_144(a: i64, b: i64) -> curio::Result<i64> {
             }
             ev("e1855", step_plain(7)?);
             if flag(if flag(-3) { 2 } else { 5 }) {
-                break 'l1850 step_plain(8)?;
+                break 'l1850 (step_plain(8)?);
             }
         };
         v1848 = add(v1848, step_plain(9)?);
@@ -16380,17 +16380,17 @@ async fn task_145(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1859 = 'l1861: loop {
         c1860 += 1;
         if c1860 > 1 {
-            break 'l1861 -1;
+            break 'l1861 (-1);
         }
         let mut v1862 = check(mix(if flag(a) { 9 } else { 5 }, step(1).await?))?;
         if flag(mix(4, 5)) {
-            break 'l1861 match step(2).await {
+            break 'l1861 (match step(2).await {
                 Ok(v) => v,
                 Err(_) => {
                     ev("caught", 2);
                     -7
                 }
-            };
+            });
         }
     };
     Ok(a)
@@ -16401,17 +16401,17 @@ fn plain_145(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1859 = 'l1861: loop {
         c1860 += 1;
         if c1860 > 1 {
-            break 'l1861 -1;
+            break 'l1861 (-1);
         }
         let mut v1862 = check(mix(if flag(a) { 9 } else { 5 }, step_plain(1)?))?;
         if flag(mix(4, 5)) {
-            break 'l1861 match step_plain(2) {
+            break 'l1861 (match step_plain(2) {
                 Ok(v) => v,
                 Err(_) => {
                     ev("caught", 2);
                     -7
                 }
-            };
+            });
         }
     };
     Ok(a)
@@ -16446,7 +16446,7 @@ async fn task_148(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1864 = 'l1866: loop {
             c1865 += 1;
             if c1865 > 3 {
-                break 'l1866 7;
+                break 'l1866 (7);
             }
             let mut v1867 = check(add(step(1).await?, add(8, 0)))?;
             {
@@ -16459,15 +16459,15 @@ async fn task_148(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 }) {
                     ev("j1869", 0);
-                    break 'l1866 -1;
+                    break 'l1866 (-1);
                 }
             }
             if (flag(2) && flag(b)) {
-                break 'l1866 if (flag(1) && flag(2)) {
+                break 'l1866 (if (flag(1) && flag(2)) {
                     if flag(1) { b } else { 9 }
                 } else {
                     step(4).await?
-                };
+                });
             }
         };
         let mut v1870 = if (flag(0) || flag(6)) { 6 } else { a };
@@ -16481,7 +16481,7 @@ fn plain_148(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1864 = 'l1866: loop {
             c1865 += 1;
             if c1865 > 3 {
-                break 'l1866 7;
+                break 'l1866 (7);
             }
             let mut v1867 = check(add(step_plain(1)?, add(8, 0)))?;
             {
@@ -16494,15 +16494,15 @@ fn plain_148(a: i64, b: i64) -> curio::Result<i64> {
                     }
                 }) {
                     ev("j1869", 0);
-                    break 'l1866 -1;
+                    break 'l1866 (-1);
                 }
             }
             if (flag(2) && flag(b)) {
-                break 'l1866 if (flag(1) && flag(2)) {
+                break 'l1866 (if (flag(1) && flag(2)) {
                     if flag(1) { b } else { 9 }
                 } else {
                     step_plain(4)?
-                };
+                });
             }
         };
         let mut v1870 = if (flag(0) || flag(6)) { 6 } else { a };
@@ -16664,17 +16664,17 @@ async fn task_153(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1883 = 'l1885: loop {
         c1884 += 1;
         if c1884 > 1 {
-            break 'l1885 step(2).await?;
+            break 'l1885 (step(2).await?);
         }
         let mut v1886 = check(4)?;
         if flag(add(9, a)) {
-            break 'l1885 mix(
+            break 'l1885 (mix(
                 {
                     let t1887 = 1;
                     add(t1887, 6)
                 },
                 add(a, 6),
-            );
+            ));
         }
     };
     Ok(b)
@@ -16693,17 +16693,17 @@ fn plain_153(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1883 = 'l1885: loop {
         c1884 += 1;
         if c1884 > 1 {
-            break 'l1885 step_plain(2)?;
+            break 'l1885 (step_plain(2)?);
         }
         let mut v1886 = check(4)?;
         if flag(add(9, a)) {
-            break 'l1885 mix(
+            break 'l1885 (mix(
                 {
                     let t1887 = 1;
                     add(t1887, 6)
                 },
                 add(a, 6),
-            );
+            ));
         }
     };
     Ok(b)
@@ -16741,11 +16741,11 @@ async fn task_154(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1898 = 'l1900: loop {
                 c1899 += 1;
                 if c1899 > 1 {
-                    break 'l1900 [b, 0, -2][idx3(8)];
+                    break 'l1900 ([b, 0, -2][idx3(8)]);
                 }
                 ev("e1901", step(5).await?);
                 if flag(mix(2, 0)) {
-                    break 'l1900 step(6).await?;
+                    break 'l1900 (step(6).await?);
                 }
             };
             let mut v1902 = 7;
@@ -16804,7 +16804,7 @@ async fn task_154(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1919 = 'l1921: loop {
                 c1920 += 1;
                 if c1920 > 1 {
-                    break 'l1921 [-1, 7, b][idx3(9)];
+                    break 'l1921 ([-1, 7, b][idx3(9)]);
                 }
                 let mut v1922 = a;
                 let mut v1923 = 9;
@@ -16812,30 +16812,30 @@ async fn task_154(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1924 = 'l1926: loop {
                     c1925 += 1;
                     if c1925 > 1 {
-                        break 'l1926 6;
+                        break 'l1926 (6);
                     }
                     if (flag(v1923) || flag(-1)) {
                         ev("j1927", 0);
                         continue;
                     }
                     if flag(0) {
-                        break 'l1926 match m3(step(14).await.unwrap_or(-1)) {
+                        break 'l1926 (match m3(step(14).await.unwrap_or(-1)) {
                             0 => match m3(4) {
                                 0 => -1,
                                 _ => -1,
                             },
                             _ => step(15).await?,
-                        };
+                        });
                     }
                 };
                 if flag({
                     let t1928 = 6;
                     add(t1928, 1)
                 }) {
-                    break 'l1921 add(if flag(6) { a } else { a }, {
+                    break 'l1921 (add(if flag(6) { a } else { a }, {
                         let t1929 = 9;
                         add(t1929, 6)
-                    });
+                    }));
                 }
             };
         }
@@ -16874,11 +16874,11 @@ fn plain_154(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1898 = 'l1900: loop {
                 c1899 += 1;
                 if c1899 > 1 {
-                    break 'l1900 [b, 0, -2][idx3(8)];
+                    break 'l1900 ([b, 0, -2][idx3(8)]);
                 }
                 ev("e1901", step_plain(5)?);
                 if flag(mix(2, 0)) {
-                    break 'l1900 step_plain(6)?;
+                    break 'l1900 (step_plain(6)?);
                 }
             };
             let mut v1902 = 7;
@@ -16937,7 +16937,7 @@ fn plain_154(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1919 = 'l1921: loop {
                 c1920 += 1;
                 if c1920 > 1 {
-                    break 'l1921 [-1, 7, b][idx3(9)];
+                    break 'l1921 ([-1, 7, b][idx3(9)]);
                 }
                 let mut v1922 = a;
                 let mut v1923 = 9;
@@ -16945,30 +16945,30 @@ fn plain_154(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v1924 = 'l1926: loop {
                     c1925 += 1;
                     if c1925 > 1 {
-                        break 'l1926 6;
+                        break 'l1926 (6);
                     }
                     if (flag(v1923) || flag(-1)) {
                         ev("j1927", 0);
                         continue;
                     }
                     if flag(0) {
-                        break 'l1926 match m3(step_plain(14).unwrap_or(-1)) {
+                        break 'l1926 (match m3(step_plain(14).unwrap_or(-1)) {
                             0 => match m3(4) {
                                 0 => -1,
                                 _ => -1,
                             },
                             _ => step_plain(15)?,
-                        };
+                        });
                     }
                 };
                 if flag({
                     let t1928 = 6;
                     add(t1928, 1)
                 }) {
-                    break 'l1921 add(if flag(6) { a } else { a }, {
+                    break 'l1921 (add(if flag(6) { a } else { a }, {
                         let t1929 = 9;
                         add(t1929, 6)
-                    });
+                    }));
                 }
             };
         }
@@ -17035,21 +17035,21 @@ async fn task_155(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1941 = 'l1943: loop {
             c1942 += 1;
             if c1942 > 3 {
-                break 'l1943 {
+                break 'l1943 ({
                     let t1944 = 0;
                     add(t1944, 1)
-                };
+                });
             }
             let mut c1946 = 0;
             let mut v1945 = 'l1947: loop {
                 c1946 += 1;
                 if c1946 > 2 {
-                    break 'l1947 step(9).await?;
+                    break 'l1947 (step(9).await?);
                 }
                 let mut v1948 = mix(step(10).await.unwrap_or(-1), step(11).await?);
                 let mut v1949 = check([1, v1948, 9][idx3(step(12).await?)])?;
                 if flag(add(1, 9)) {
-                    break 'l1947 a;
+                    break 'l1947 (a);
                 }
             };
             let mut q1950 = Vec::from([add(4, 4), add(b, 3)]);
@@ -17073,11 +17073,11 @@ async fn task_155(a: i64, b: i64) -> curio::Result<i64> {
                 },
             );
             if flag(add(4, a)) {
-                break 'l1943 Pt {
+                break 'l1943 (Pt {
                     x: mix(a, b),
                     y: mix(-2, 7),
                 }
-                .sum();
+                .sum());
             }
         };
     }
@@ -17142,21 +17142,21 @@ fn plain_155(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1941 = 'l1943: loop {
             c1942 += 1;
             if c1942 > 3 {
-                break 'l1943 {
+                break 'l1943 ({
                     let t1944 = 0;
                     add(t1944, 1)
-                };
+                });
             }
             let mut c1946 = 0;
             let mut v1945 = 'l1947: loop {
                 c1946 += 1;
                 if c1946 > 2 {
-                    break 'l1947 step_plain(9)?;
+                    break 'l1947 (step_plain(9)?);
                 }
                 let mut v1948 = mix(step_plain(10).unwrap_or(-1), step_plain(11)?);
                 let mut v1949 = check([1, v1948, 9][idx3(step_plain(12)?)])?;
                 if flag(add(1, 9)) {
-                    break 'l1947 a;
+                    break 'l1947 (a);
                 }
             };
             let mut q1950 = Vec::from([add(4, 4), add(b, 3)]);
@@ -17180,11 +17180,11 @@ fn plain_155(a: i64, b: i64) -> curio::Result<i64> {
                 },
             );
             if flag(add(4, a)) {
-                break 'l1943 Pt {
+                break 'l1943 (Pt {
                     x: mix(a, b),
                     y: mix(-2, 7),
                 }
-                .sum();
+                .sum());
             }
         };
     }
@@ -17227,7 +17227,7 @@ async fn task_157(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1957 = 'l1959: loop {
             c1958 += 1;
             if c1958 > 2 {
-                break 'l1959 if flag(-3) { b } else { -1 };
+                break 'l1959 (if flag(-3) { b } else { -1 });
             }
             {
                 let mut v1960 = check(add(
@@ -17239,7 +17239,7 @@ async fn task_157(a: i64, b: i64) -> curio::Result<i64> {
                 ))?;
             }
             if flag(3) {
-                break 'l1959 step(3).await?;
+                break 'l1959 (step(3).await?);
             }
         };
     }
@@ -17262,7 +17262,7 @@ fn plain_157(a: i64, b: i64) -> curio::Result<i64> {
         let mut v1957 = 'l1959: loop {
             c1958 += 1;
             if c1958 > 2 {
-                break 'l1959 if flag(-3) { b } else { -1 };
+                break 'l1959 (if flag(-3) { b } else { -1 });
             }
             {
                 let mut v1960 = check(add(
@@ -17274,7 +17274,7 @@ fn plain_157(a: i64, b: i64) -> curio::Result<i64> {
                 ))?;
             }
             if flag(3) {
-                break 'l1959 step_plain(3)?;
+                break 'l1959 (step_plain(3)?);
             }
         };
     }
@@ -17387,10 +17387,10 @@ async fn task_160(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1979 = 'l1981: loop {
                 c1980 += 1;
                 if c1980 > 3 {
-                    break 'l1981 {
+                    break 'l1981 ({
                         let t1982 = b;
                         add(t1982, a)
-                    };
+                    });
                 }
                 let n1983 = N::new(
                     "n1983",
@@ -17400,11 +17400,11 @@ async fn task_160(a: i64, b: i64) -> curio::Result<i64> {
                     },
                 );
                 if (flag(-3) || flag(2)) {
-                    break 'l1981 if (flag(-2) || flag(3)) {
+                    break 'l1981 (if (flag(-2) || flag(3)) {
                         step(6).await?
                     } else {
                         add(b, a)
-                    };
+                    });
                 }
             };
             match m3(if flag(step(7).await?) {
@@ -17471,10 +17471,10 @@ fn plain_160(a: i64, b: i64) -> curio::Result<i64> {
             let mut v1979 = 'l1981: loop {
                 c1980 += 1;
                 if c1980 > 3 {
-                    break 'l1981 {
+                    break 'l1981 ({
                         let t1982 = b;
                         add(t1982, a)
-                    };
+                    });
                 }
                 let n1983 = N::new(
                     "n1983",
@@ -17484,11 +17484,11 @@ fn plain_160(a: i64, b: i64) -> curio::Result<i64> {
                     },
                 );
                 if (flag(-3) || flag(2)) {
-                    break 'l1981 if (flag(-2) || flag(3)) {
+                    break 'l1981 (if (flag(-2) || flag(3)) {
                         step_plain(6)?
                     } else {
                         add(b, a)
-                    };
+                    });
                 }
             };
             match m3(if flag(step_plain(7)?) {
@@ -17618,13 +17618,13 @@ async fn task_165(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1997 = 'l1999: loop {
         c1998 += 1;
         if c1998 > 3 {
-            break 'l1999 mix(3, -1);
+            break 'l1999 (mix(3, -1));
         }
         let mut c2001 = 0;
         let mut v2000 = 'l2002: loop {
             c2001 += 1;
             if c2001 > 3 {
-                break 'l2002 step(1).await?;
+                break 'l2002 (step(1).await?);
             }
             for i2003 in 0..2 {
                 if flag(match m3(a) {
@@ -17663,11 +17663,11 @@ async fn task_165(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if (flag(b) || flag(4)) {
-                break 'l2002 step(7).await?;
+                break 'l2002 (step(7).await?);
             }
         };
         if flag(if flag(a) { 9 } else { 3 }) {
-            break 'l1999 add(step(8).await.unwrap_or(-1), mix(a, a));
+            break 'l1999 (add(step(8).await.unwrap_or(-1), mix(a, a)));
         }
     };
     Ok(a)
@@ -17678,13 +17678,13 @@ fn plain_165(a: i64, b: i64) -> curio::Result<i64> {
     let mut v1997 = 'l1999: loop {
         c1998 += 1;
         if c1998 > 3 {
-            break 'l1999 mix(3, -1);
+            break 'l1999 (mix(3, -1));
         }
         let mut c2001 = 0;
         let mut v2000 = 'l2002: loop {
             c2001 += 1;
             if c2001 > 3 {
-                break 'l2002 step_plain(1)?;
+                break 'l2002 (step_plain(1)?);
             }
             for i2003 in 0..2 {
                 if flag(match m3(a) {
@@ -17723,11 +17723,11 @@ fn plain_165(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if (flag(b) || flag(4)) {
-                break 'l2002 step_plain(7)?;
+                break 'l2002 (step_plain(7)?);
             }
         };
         if flag(if flag(a) { 9 } else { 3 }) {
-            break 'l1999 add(step_plain(8).unwrap_or(-1), mix(a, a));
+            break 'l1999 (add(step_plain(8).unwrap_or(-1), mix(a, a)));
         }
     };
     Ok(a)
@@ -17796,7 +17796,7 @@ async fn task_167(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2020 = 'l2022: loop {
                     c2021 += 1;
                     if c2021 > 3 {
-                        break 'l2022 mix(b, b);
+                        break 'l2022 (mix(b, b));
                     }
                     let mut v2023 = check(match m3(if flag(a) { 1 } else { 9 }) {
                         0 => Pt { x: a, y: 2 }.sum(),
@@ -17804,13 +17804,13 @@ async fn task_167(a: i64, b: i64) -> curio::Result<i64> {
                     })?;
                     let mut v2024 = check(step(5).await?)?;
                     if (flag(1) || flag(a)) {
-                        break 'l2022 match step(6).await {
+                        break 'l2022 (match step(6).await {
                             Ok(v) => v,
                             Err(_) => {
                                 ev("caught", 6);
                                 -7
                             }
-                        };
+                        });
                     }
                 };
             }
@@ -17853,7 +17853,7 @@ fn plain_167(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2020 = 'l2022: loop {
                     c2021 += 1;
                     if c2021 > 3 {
-                        break 'l2022 mix(b, b);
+                        break 'l2022 (mix(b, b));
                     }
                     let mut v2023 = check(match m3(if flag(a) { 1 } else { 9 }) {
                         0 => Pt { x: a, y: 2 }.sum(),
@@ -17861,13 +17861,13 @@ fn plain_167(a: i64, b: i64) -> curio::Result<i64> {
                     })?;
                     let mut v2024 = check(step_plain(5)?)?;
                     if (flag(1) || flag(a)) {
-                        break 'l2022 match step_plain(6) {
+                        break 'l2022 (match step_plain(6) {
                             Ok(v) => v,
                             Err(_) => {
                                 ev("caught", 6);
                                 -7
                             }
-                        };
+                        });
                     }
                 };
             }
@@ -18514,17 +18514,17 @@ async fn task_170(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2100 = 'l2102: loop {
                         c2101 += 1;
                         if c2101 > 1 {
-                            break 'l2102 match m3(0) {
+                            break 'l2102 (match m3(0) {
                                 0 => b,
                                 _ => 5,
-                            };
+                            });
                         }
                         if (flag(v2092) && flag(3)) {
                             ev("j2103", 0);
                             continue;
                         }
                         if (flag(1) || flag(3)) {
-                            break 'l2102 a;
+                            break 'l2102 (a);
                         }
                     };
                 }
@@ -18611,17 +18611,17 @@ fn plain_170(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2100 = 'l2102: loop {
                         c2101 += 1;
                         if c2101 > 1 {
-                            break 'l2102 match m3(0) {
+                            break 'l2102 (match m3(0) {
                                 0 => b,
                                 _ => 5,
-                            };
+                            });
                         }
                         if (flag(v2092) && flag(3)) {
                             ev("j2103", 0);
                             continue;
                         }
                         if (flag(1) || flag(3)) {
-                            break 'l2102 a;
+                            break 'l2102 (a);
                         }
                     };
                 }
@@ -18684,7 +18684,7 @@ async fn task_171(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2113 = 'l2115: loop {
                 c2114 += 1;
                 if c2114 > 3 {
-                    break 'l2115 step(1).await?;
+                    break 'l2115 (step(1).await?);
                 }
                 let mut v2116 = if flag(-1) {
                     mix(0, 3)
@@ -18719,7 +18719,7 @@ async fn task_171(a: i64, b: i64) -> curio::Result<i64> {
                     let n2121 = N::new("n2121", step(4).await?);
                 }
                 if flag(a) {
-                    break 'l2115 step(5).await?;
+                    break 'l2115 (step(5).await?);
                 }
             };
         }
@@ -18749,7 +18749,7 @@ async fn task_171(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2126 = 'l2128: loop {
                     c2127 += 1;
                     if c2127 > 2 {
-                        break 'l2128 step(7).await?;
+                        break 'l2128 (step(7).await?);
                     }
                     let n2129 = N::new("n2129", {
                         let t2130 = 2;
@@ -18758,7 +18758,7 @@ async fn task_171(a: i64, b: i64) -> curio::Result<i64> {
                     ev("e2131", step(8).await?);
                     drop(n2129);
                     if flag(mix(a, 1)) {
-                        break 'l2128 v2111;
+                        break 'l2128 (v2111);
                     }
                 };
                 v2111 = add(
@@ -18868,7 +18868,7 @@ fn plain_171(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2113 = 'l2115: loop {
                 c2114 += 1;
                 if c2114 > 3 {
-                    break 'l2115 step_plain(1)?;
+                    break 'l2115 (step_plain(1)?);
                 }
                 let mut v2116 = if flag(-1) {
                     mix(0, 3)
@@ -18903,7 +18903,7 @@ fn plain_171(a: i64, b: i64) -> curio::Result<i64> {
                     let n2121 = N::new("n2121", step_plain(4)?);
                 }
                 if flag(a) {
-                    break 'l2115 step_plain(5)?;
+                    break 'l2115 (step_plain(5)?);
                 }
             };
         }
@@ -18933,7 +18933,7 @@ fn plain_171(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2126 = 'l2128: loop {
                     c2127 += 1;
                     if c2127 > 2 {
-                        break 'l2128 step_plain(7)?;
+                        break 'l2128 (step_plain(7)?);
                     }
                     let n2129 = N::new("n2129", {
                         let t2130 = 2;
@@ -18942,7 +18942,7 @@ fn plain_171(a: i64, b: i64) -> curio::Result<i64> {
                     ev("e2131", step_plain(8)?);
                     drop(n2129);
                     if flag(mix(a, 1)) {
-                        break 'l2128 v2111;
+                        break 'l2128 (v2111);
                     }
                 };
                 v2111 = add(
@@ -19049,7 +19049,7 @@ async fn task_172(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2156 = 'l2158: loop {
             c2157 += 1;
             if c2157 > 3 {
-                break 'l2158 step(1).await?;
+                break 'l2158 (step(1).await?);
             }
             for i2159 in 0..1 {
                 if flag(add(4, b)) {
@@ -19059,10 +19059,10 @@ async fn task_172(a: i64, b: i64) -> curio::Result<i64> {
             }
             let mut v2161 = step(2).await?;
             if (flag(-1) && flag(1)) {
-                break 'l2158 {
+                break 'l2158 ({
                     let t2162 = step(3).await?;
                     add(t2162, if flag(0) { 1 } else { b })
-                };
+                });
             }
         };
         let n2163 = N::new("n2163", step(4).await?);
@@ -19152,7 +19152,7 @@ fn plain_172(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2156 = 'l2158: loop {
             c2157 += 1;
             if c2157 > 3 {
-                break 'l2158 step_plain(1)?;
+                break 'l2158 (step_plain(1)?);
             }
             for i2159 in 0..1 {
                 if flag(add(4, b)) {
@@ -19162,10 +19162,10 @@ fn plain_172(a: i64, b: i64) -> curio::Result<i64> {
             }
             let mut v2161 = step_plain(2)?;
             if (flag(-1) && flag(1)) {
-                break 'l2158 {
+                break 'l2158 ({
                     let t2162 = step_plain(3)?;
                     add(t2162, if flag(0) { 1 } else { b })
-                };
+                });
             }
         };
         let n2163 = N::new("n2163", step_plain(4)?);
@@ -19269,12 +19269,12 @@ async fn task_173(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2182 = 'l2184: loop {
                 c2183 += 1;
                 if c2183 > 1 {
-                    break 'l2184 add(a, b);
+                    break 'l2184 (add(a, b));
                 }
                 let n2185 = N::new("n2185", step(6).await?);
                 drop(n2185);
                 if (flag(4) || flag(5)) {
-                    break 'l2184 step(7).await?;
+                    break 'l2184 (step(7).await?);
                 }
             };
         }
@@ -19312,12 +19312,12 @@ fn plain_173(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2182 = 'l2184: loop {
                 c2183 += 1;
                 if c2183 > 1 {
-                    break 'l2184 add(a, b);
+                    break 'l2184 (add(a, b));
                 }
                 let n2185 = N::new("n2185", step_plain(6)?);
                 drop(n2185);
                 if (flag(4) || flag(5)) {
-                    break 'l2184 step_plain(7)?;
+                    break 'l2184 (step_plain(7)?);
                 }
             };
         }
@@ -19570,15 +19570,15 @@ async fn task_175(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2231 = 'l2233: loop {
                     c2232 += 1;
                     if c2232 > 1 {
-                        break 'l2233 a;
+                        break 'l2233 (a);
                     }
                     ev("e2234", step(21).await?);
                     if flag(step(22).await?) {
                         ev("j2235", 0);
-                        break 'l2233 mix(5, -2);
+                        break 'l2233 (mix(5, -2));
                     }
                     if (flag(4) || flag(2)) {
-                        break 'l2233 0;
+                        break 'l2233 (0);
                     }
                 };
                 let mut v2236 = 9;
@@ -19787,15 +19787,15 @@ fn plain_175(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2231 = 'l2233: loop {
                     c2232 += 1;
                     if c2232 > 1 {
-                        break 'l2233 a;
+                        break 'l2233 (a);
                     }
                     ev("e2234", step_plain(21)?);
                     if flag(step_plain(22)?) {
                         ev("j2235", 0);
-                        break 'l2233 mix(5, -2);
+                        break 'l2233 (mix(5, -2));
                     }
                     if (flag(4) || flag(2)) {
-                        break 'l2233 0;
+                        break 'l2233 (0);
                     }
                 };
                 let mut v2236 = 9;
@@ -19885,7 +19885,7 @@ async fn task_176(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2249 = 'l2251: loop {
             c2250 += 1;
             if c2250 > 3 {
-                break 'l2251 step(2).await?;
+                break 'l2251 (step(2).await?);
             }
             let n2252 = N::new("n2252", [x2248, 8, 5][idx3(a)]);
             let n2253 = N::new("n2253", step(3).await?);
@@ -19899,7 +19899,7 @@ async fn task_176(a: i64, b: i64) -> curio::Result<i64> {
             .sum();
             drop(n2253);
             if flag(mix(4, 5)) {
-                break 'l2251 step(4).await?;
+                break 'l2251 (step(4).await?);
             }
         };
         let mut c2256 = 0;
@@ -20029,7 +20029,7 @@ fn plain_176(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2249 = 'l2251: loop {
             c2250 += 1;
             if c2250 > 3 {
-                break 'l2251 step_plain(2)?;
+                break 'l2251 (step_plain(2)?);
             }
             let n2252 = N::new("n2252", [x2248, 8, 5][idx3(a)]);
             let n2253 = N::new("n2253", step_plain(3)?);
@@ -20043,7 +20043,7 @@ fn plain_176(a: i64, b: i64) -> curio::Result<i64> {
             .sum();
             drop(n2253);
             if flag(mix(4, 5)) {
-                break 'l2251 step_plain(4)?;
+                break 'l2251 (step_plain(4)?);
             }
         };
         let mut c2256 = 0;
@@ -20242,7 +20242,7 @@ async fn task_178(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2288 = 'l2290: loop {
                 c2289 += 1;
                 if c2289 > 3 {
-                    break 'l2290 step(9).await?;
+                    break 'l2290 (step(9).await?);
                 }
                 let mut c2291 = 0;
                 'l2292: loop {
@@ -20264,10 +20264,10 @@ async fn task_178(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2295 = check(mix(mix(-2, 5), add(b, a)))?;
                 }
                 if flag(mix(a, a)) {
-                    break 'l2290 match m3(a) {
+                    break 'l2290 (match m3(a) {
                         0 => -3,
                         _ => 3,
-                    };
+                    });
                 }
             };
             if let Some(x2296) = opt(mix(
@@ -20429,7 +20429,7 @@ fn plain_178(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2288 = 'l2290: loop {
                 c2289 += 1;
                 if c2289 > 3 {
-                    break 'l2290 step_plain(9)?;
+                    break 'l2290 (step_plain(9)?);
                 }
                 let mut c2291 = 0;
                 'l2292: loop {
@@ -20451,10 +20451,10 @@ fn plain_178(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2295 = check(mix(mix(-2, 5), add(b, a)))?;
                 }
                 if flag(mix(a, a)) {
-                    break 'l2290 match m3(a) {
+                    break 'l2290 (match m3(a) {
                         0 => -3,
                         _ => 3,
-                    };
+                    });
                 }
             };
             if let Some(x2296) = opt(mix(
@@ -20676,7 +20676,7 @@ async fn task_181(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2323 = 'l2325: loop {
                 c2324 += 1;
                 if c2324 > 2 {
-                    break 'l2325 add(b, 1);
+                    break 'l2325 (add(b, 1));
                 }
                 let mut v2326 = check(add(add(n2318.val(), b), {
                     let t2327 = b;
@@ -20691,7 +20691,7 @@ async fn task_181(a: i64, b: i64) -> curio::Result<i64> {
                     .sum(),
                 );
                 if flag(step(4).await.unwrap_or(-1)) {
-                    break 'l2325 mix(mix(b, -3), step(5).await?);
+                    break 'l2325 (mix(mix(b, -3), step(5).await?));
                 }
             };
         }
@@ -20726,7 +20726,7 @@ fn plain_181(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2323 = 'l2325: loop {
                 c2324 += 1;
                 if c2324 > 2 {
-                    break 'l2325 add(b, 1);
+                    break 'l2325 (add(b, 1));
                 }
                 let mut v2326 = check(add(add(n2318.val(), b), {
                     let t2327 = b;
@@ -20741,7 +20741,7 @@ fn plain_181(a: i64, b: i64) -> curio::Result<i64> {
                     .sum(),
                 );
                 if flag(step_plain(4).unwrap_or(-1)) {
-                    break 'l2325 mix(mix(b, -3), step_plain(5)?);
+                    break 'l2325 (mix(mix(b, -3), step_plain(5)?));
                 }
             };
         }
@@ -20949,7 +20949,7 @@ async fn task_185(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2362 = 'l2364: loop {
                     c2363 += 1;
                     if c2363 > 3 {
-                        break 'l2364 mix(2, x2348);
+                        break 'l2364 (mix(2, x2348));
                     }
                     let mut v2365 = Pt {
                         x: step(7).await?,
@@ -20957,11 +20957,11 @@ async fn task_185(a: i64, b: i64) -> curio::Result<i64> {
                     }
                     .sum();
                     if flag(step(8).await?) {
-                        break 'l2364 Pt {
+                        break 'l2364 (Pt {
                             x: step(9).await?,
                             y: [7, -2, a][idx3(b)],
                         }
-                        .sum();
+                        .sum());
                     }
                 };
                 let mut c2366 = 0;
@@ -21073,7 +21073,7 @@ fn plain_185(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2362 = 'l2364: loop {
                     c2363 += 1;
                     if c2363 > 3 {
-                        break 'l2364 mix(2, x2348);
+                        break 'l2364 (mix(2, x2348));
                     }
                     let mut v2365 = Pt {
                         x: step_plain(7)?,
@@ -21081,11 +21081,11 @@ fn plain_185(a: i64, b: i64) -> curio::Result<i64> {
                     }
                     .sum();
                     if flag(step_plain(8)?) {
-                        break 'l2364 Pt {
+                        break 'l2364 (Pt {
                             x: step_plain(9)?,
                             y: [7, -2, a][idx3(b)],
                         }
-                        .sum();
+                        .sum());
                     }
                 };
                 let mut c2366 = 0;
@@ -21248,7 +21248,7 @@ async fn task_188(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2399 = 'l2401: loop {
                     c2400 += 1;
                     if c2400 > 3 {
-                        break 'l2401 step(9).await?;
+                        break 'l2401 (step(9).await?);
                     }
                     let mut v2402 = match m3(mix(0, 2)) {
                         0 => step(10).await?,
@@ -21259,7 +21259,7 @@ async fn task_188(a: i64, b: i64) -> curio::Result<i64> {
                         add(t2403, add(6, b))
                     });
                     if flag(step(12).await?) {
-                        break 'l2401 4;
+                        break 'l2401 (4);
                     }
                 };
             }
@@ -21417,7 +21417,7 @@ fn plain_188(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2399 = 'l2401: loop {
                     c2400 += 1;
                     if c2400 > 3 {
-                        break 'l2401 step_plain(9)?;
+                        break 'l2401 (step_plain(9)?);
                     }
                     let mut v2402 = match m3(mix(0, 2)) {
                         0 => step_plain(10)?,
@@ -21428,7 +21428,7 @@ fn plain_188(a: i64, b: i64) -> curio::Result<i64> {
                         add(t2403, add(6, b))
                     });
                     if flag(step_plain(12)?) {
-                        break 'l2401 4;
+                        break 'l2401 (4);
                     }
                 };
             }
@@ -21678,7 +21678,7 @@ async fn task_192(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2444 = 'l2446: loop {
             c2445 += 1;
             if c2445 > 1 {
-                break 'l2446 if flag(b) { -2 } else { b };
+                break 'l2446 (if flag(b) { -2 } else { b });
             }
             if let Some(x2447) = opt(step(7).await?) {
                 ev("e2448", step(8).await?);
@@ -21703,7 +21703,7 @@ async fn task_192(a: i64, b: i64) -> curio::Result<i64> {
                 );
             }
             if flag(if flag(a) { -1 } else { b }) {
-                break 'l2446 mix([6, -1, b][idx3(a)], add(b, b));
+                break 'l2446 (mix([6, -1, b][idx3(a)], add(b, b)));
             }
         };
     }
@@ -21746,7 +21746,7 @@ fn plain_192(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2444 = 'l2446: loop {
             c2445 += 1;
             if c2445 > 1 {
-                break 'l2446 if flag(b) { -2 } else { b };
+                break 'l2446 (if flag(b) { -2 } else { b });
             }
             if let Some(x2447) = opt(step_plain(7)?) {
                 ev("e2448", step_plain(8)?);
@@ -21771,7 +21771,7 @@ fn plain_192(a: i64, b: i64) -> curio::Result<i64> {
                 );
             }
             if flag(if flag(a) { -1 } else { b }) {
-                break 'l2446 mix([6, -1, b][idx3(a)], add(b, b));
+                break 'l2446 (mix([6, -1, b][idx3(a)], add(b, b)));
             }
         };
     }
@@ -21827,7 +21827,7 @@ async fn task_193(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2463 = 'l2465: loop {
                 c2464 += 1;
                 if c2464 > 3 {
-                    break 'l2465 step(7).await.unwrap_or(-1);
+                    break 'l2465 (step(7).await.unwrap_or(-1));
                 }
                 let mut v2466 = x2455;
                 let mut v2467 = check({
@@ -21835,7 +21835,7 @@ async fn task_193(a: i64, b: i64) -> curio::Result<i64> {
                     add(t2468, add(9, 8))
                 })?;
                 if (flag(9) && flag(x2455)) {
-                    break 'l2465 step(8).await?;
+                    break 'l2465 (step(8).await?);
                 }
             };
         }
@@ -21895,7 +21895,7 @@ fn plain_193(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2463 = 'l2465: loop {
                 c2464 += 1;
                 if c2464 > 3 {
-                    break 'l2465 step_plain(7).unwrap_or(-1);
+                    break 'l2465 (step_plain(7).unwrap_or(-1));
                 }
                 let mut v2466 = x2455;
                 let mut v2467 = check({
@@ -21903,7 +21903,7 @@ fn plain_193(a: i64, b: i64) -> curio::Result<i64> {
                     add(t2468, add(9, 8))
                 })?;
                 if (flag(9) && flag(x2455)) {
-                    break 'l2465 step_plain(8)?;
+                    break 'l2465 (step_plain(8)?);
                 }
             };
         }
@@ -22335,7 +22335,7 @@ async fn task_197(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2514 = 'l2516: loop {
             c2515 += 1;
             if c2515 > 3 {
-                break 'l2516 -2;
+                break 'l2516 (-2);
             }
             if flag(match step(1).await {
                 Ok(v) => v,
@@ -22348,7 +22348,7 @@ async fn task_197(a: i64, b: i64) -> curio::Result<i64> {
                 continue 'l2516;
             }
             if (flag(2) || flag(3)) {
-                break 'l2516 i2513;
+                break 'l2516 (i2513);
             }
         };
         let mut c2518 = 0;
@@ -22381,7 +22381,7 @@ fn plain_197(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2514 = 'l2516: loop {
             c2515 += 1;
             if c2515 > 3 {
-                break 'l2516 -2;
+                break 'l2516 (-2);
             }
             if flag(match step_plain(1) {
                 Ok(v) => v,
@@ -22394,7 +22394,7 @@ fn plain_197(a: i64, b: i64) -> curio::Result<i64> {
                 continue 'l2516;
             }
             if (flag(2) || flag(3)) {
-                break 'l2516 i2513;
+                break 'l2516 (i2513);
             }
         };
         let mut c2518 = 0;
@@ -22899,7 +22899,7 @@ async fn task_201(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2570 = 'l2572: loop {
                     c2571 += 1;
                     if c2571 > 1 {
-                        break 'l2572 add(8, 8);
+                        break 'l2572 (add(8, 8));
                     }
                     let mut v2573 = add(Pt { x: b, y: b }.sum(), mix(3, 6));
                     if flag(if flag(-2) { a } else { 0 }) {
@@ -22907,10 +22907,10 @@ async fn task_201(a: i64, b: i64) -> curio::Result<i64> {
                         continue 'l2572;
                     }
                     if flag(Pt { x: 9, y: b }.sum()) {
-                        break 'l2572 match m3(6) {
+                        break 'l2572 (match m3(6) {
                             0 => step(3).await?,
                             _ => step(4).await.unwrap_or(-1),
-                        };
+                        });
                     }
                 };
                 if (flag(b) && flag(9)) {
@@ -23012,7 +23012,7 @@ async fn task_201(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2592 = 'l2594: loop {
                 c2593 += 1;
                 if c2593 > 1 {
-                    break 'l2594 if flag(a) { 2 } else { -3 };
+                    break 'l2594 (if flag(a) { 2 } else { -3 });
                 }
                 if flag(if flag(a) { b } else { b }) {
                     return Ok(match step(14).await {
@@ -23024,7 +23024,7 @@ async fn task_201(a: i64, b: i64) -> curio::Result<i64> {
                     });
                 }
                 if flag(mix(-3, 1)) {
-                    break 'l2594 step(15).await?;
+                    break 'l2594 (step(15).await?);
                 }
             };
         }
@@ -23065,7 +23065,7 @@ fn plain_201(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2570 = 'l2572: loop {
                     c2571 += 1;
                     if c2571 > 1 {
-                        break 'l2572 add(8, 8);
+                        break 'l2572 (add(8, 8));
                     }
                     let mut v2573 = add(Pt { x: b, y: b }.sum(), mix(3, 6));
                     if flag(if flag(-2) { a } else { 0 }) {
@@ -23073,10 +23073,10 @@ fn plain_201(a: i64, b: i64) -> curio::Result<i64> {
                         continue 'l2572;
                     }
                     if flag(Pt { x: 9, y: b }.sum()) {
-                        break 'l2572 match m3(6) {
+                        break 'l2572 (match m3(6) {
                             0 => step_plain(3)?,
                             _ => step_plain(4).unwrap_or(-1),
-                        };
+                        });
                     }
                 };
                 if (flag(b) && flag(9)) {
@@ -23178,7 +23178,7 @@ fn plain_201(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2592 = 'l2594: loop {
                 c2593 += 1;
                 if c2593 > 1 {
-                    break 'l2594 if flag(a) { 2 } else { -3 };
+                    break 'l2594 (if flag(a) { 2 } else { -3 });
                 }
                 if flag(if flag(a) { b } else { b }) {
                     return Ok(match step_plain(14) {
@@ -23190,7 +23190,7 @@ fn plain_201(a: i64, b: i64) -> curio::Result<i64> {
                     });
                 }
                 if flag(mix(-3, 1)) {
-                    break 'l2594 step_plain(15)?;
+                    break 'l2594 (step_plain(15)?);
                 }
             };
         }
@@ -23679,7 +23679,7 @@ async fn task_209(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2642 = 'l2644: loop {
                     c2643 += 1;
                     if c2643 > 2 {
-                        break 'l2644 Pt { x: -2, y: 1 }.sum();
+                        break 'l2644 (Pt { x: -2, y: 1 }.sum());
                     }
                     if (flag(b) && flag(7)) {
                         ev("j2645", 0);
@@ -23690,7 +23690,7 @@ async fn task_209(a: i64, b: i64) -> curio::Result<i64> {
                         continue 'l2644;
                     }
                     if (flag(8) && flag(3)) {
-                        break 'l2644 mix(
+                        break 'l2644 (mix(
                             match step(3).await {
                                 Ok(v) => v,
                                 Err(_) => {
@@ -23699,7 +23699,7 @@ async fn task_209(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             },
                             add(0, 9),
-                        );
+                        ));
                     }
                 };
                 let mut c2647 = 0;
@@ -23780,7 +23780,7 @@ fn plain_209(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2642 = 'l2644: loop {
                     c2643 += 1;
                     if c2643 > 2 {
-                        break 'l2644 Pt { x: -2, y: 1 }.sum();
+                        break 'l2644 (Pt { x: -2, y: 1 }.sum());
                     }
                     if (flag(b) && flag(7)) {
                         ev("j2645", 0);
@@ -23791,7 +23791,7 @@ fn plain_209(a: i64, b: i64) -> curio::Result<i64> {
                         continue 'l2644;
                     }
                     if (flag(8) && flag(3)) {
-                        break 'l2644 mix(
+                        break 'l2644 (mix(
                             match step_plain(3) {
                                 Ok(v) => v,
                                 Err(_) => {
@@ -23800,7 +23800,7 @@ fn plain_209(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             },
                             add(0, 9),
-                        );
+                        ));
                     }
                 };
                 let mut c2647 = 0;
@@ -24158,11 +24158,11 @@ async fn task_212(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2699 = 'l2701: loop {
                     c2700 += 1;
                     if c2700 > 1 {
-                        break 'l2701 6;
+                        break 'l2701 (6);
                     }
                     let mut v2702 = check(add(add(-3, 1), step(9).await?))?;
                     if (flag(-2) || flag(4)) {
-                        break 'l2701 Pt {
+                        break 'l2701 (Pt {
                             x: add(a, 5),
                             y: match step(10).await {
                                 Ok(v) => v,
@@ -24172,7 +24172,7 @@ async fn task_212(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             },
                         }
-                        .sum();
+                        .sum());
                     }
                 };
                 let mut v2703 = check([-3, 5, 4][idx3(step(11).await?)])?;
@@ -24273,11 +24273,11 @@ fn plain_212(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2699 = 'l2701: loop {
                     c2700 += 1;
                     if c2700 > 1 {
-                        break 'l2701 6;
+                        break 'l2701 (6);
                     }
                     let mut v2702 = check(add(add(-3, 1), step_plain(9)?))?;
                     if (flag(-2) || flag(4)) {
-                        break 'l2701 Pt {
+                        break 'l2701 (Pt {
                             x: add(a, 5),
                             y: match step_plain(10) {
                                 Ok(v) => v,
@@ -24287,7 +24287,7 @@ fn plain_212(a: i64, b: i64) -> curio::Result<i64> {
                                 }
                             },
                         }
-                        .sum();
+                        .sum());
                     }
                 };
                 let mut v2703 = check([-3, 5, 4][idx3(step_plain(11)?)])?;
@@ -24311,7 +24311,7 @@ async fn task_213(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2708 = 'l2710: loop {
             c2709 += 1;
             if c2709 > 1 {
-                break 'l2710 -1;
+                break 'l2710 (-1);
             }
             match m3({
                 let t2711 = match m3(x2707) {
@@ -24329,7 +24329,7 @@ async fn task_213(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if flag(mix(x2707, 8)) {
-                break 'l2710 step(4).await?;
+                break 'l2710 (step(4).await?);
             }
         };
         if let Some(x2714) = opt(9) {
@@ -24359,7 +24359,7 @@ fn plain_213(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2708 = 'l2710: loop {
             c2709 += 1;
             if c2709 > 1 {
-                break 'l2710 -1;
+                break 'l2710 (-1);
             }
             match m3({
                 let t2711 = match m3(x2707) {
@@ -24377,7 +24377,7 @@ fn plain_213(a: i64, b: i64) -> curio::Result<i64> {
                 }
             }
             if flag(mix(x2707, 8)) {
-                break 'l2710 step_plain(4)?;
+                break 'l2710 (step_plain(4)?);
             }
         };
         if let Some(x2714) = opt(9) {
@@ -24409,7 +24409,7 @@ async fn task_214(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2722 = 'l2724: loop {
                 c2723 += 1;
                 if c2723 > 3 {
-                    break 'l2724 add(-1, -1);
+                    break 'l2724 (add(-1, -1));
                 }
                 let n2725 = N::new("n2725", step(2).await.unwrap_or(-1));
                 let mut c2726 = 0;
@@ -24437,7 +24437,7 @@ async fn task_214(a: i64, b: i64) -> curio::Result<i64> {
                 drop(n2725);
                 drop(n2731);
                 if flag(step(6).await?) {
-                    break 'l2724 add(
+                    break 'l2724 (add(
                         add(8, b),
                         match step(7).await {
                             Ok(v) => v,
@@ -24446,7 +24446,7 @@ async fn task_214(a: i64, b: i64) -> curio::Result<i64> {
                                 -7
                             }
                         },
-                    );
+                    ));
                 }
             };
         }
@@ -24520,15 +24520,15 @@ async fn task_214(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2748 = 'l2750: loop {
                     c2749 += 1;
                     if c2749 > 3 {
-                        break 'l2750 step(12).await?;
+                        break 'l2750 (step(12).await?);
                     }
                     let n2751 = N::new("n2751", step(13).await?);
                     drop(n2751);
                     if flag(add(b, 9)) {
-                        break 'l2750 mix(b, {
+                        break 'l2750 (mix(b, {
                             let t2752 = 1;
                             add(t2752, t2752)
-                        });
+                        }));
                     }
                 };
             }
@@ -24566,7 +24566,7 @@ fn plain_214(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2722 = 'l2724: loop {
                 c2723 += 1;
                 if c2723 > 3 {
-                    break 'l2724 add(-1, -1);
+                    break 'l2724 (add(-1, -1));
                 }
                 let n2725 = N::new("n2725", step_plain(2).unwrap_or(-1));
                 let mut c2726 = 0;
@@ -24594,7 +24594,7 @@ fn plain_214(a: i64, b: i64) -> curio::Result<i64> {
                 drop(n2725);
                 drop(n2731);
                 if flag(step_plain(6)?) {
-                    break 'l2724 add(
+                    break 'l2724 (add(
                         add(8, b),
                         match step_plain(7) {
                             Ok(v) => v,
@@ -24603,7 +24603,7 @@ fn plain_214(a: i64, b: i64) -> curio::Result<i64> {
                                 -7
                             }
                         },
-                    );
+                    ));
                 }
             };
         }
@@ -24677,15 +24677,15 @@ fn plain_214(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2748 = 'l2750: loop {
                     c2749 += 1;
                     if c2749 > 3 {
-                        break 'l2750 step_plain(12)?;
+                        break 'l2750 (step_plain(12)?);
                     }
                     let n2751 = N::new("n2751", step_plain(13)?);
                     drop(n2751);
                     if flag(add(b, 9)) {
-                        break 'l2750 mix(b, {
+                        break 'l2750 (mix(b, {
                             let t2752 = 1;
                             add(t2752, t2752)
-                        });
+                        }));
                     }
                 };
             }
@@ -25100,12 +25100,12 @@ async fn task_225(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2806 = 'l2808: loop {
                     c2807 += 1;
                     if c2807 > 3 {
-                        break 'l2808 3;
+                        break 'l2808 (3);
                     }
                     let n2809 = N::new("n2809", -2);
                     drop(n2809);
                     if flag(6) {
-                        break 'l2808 step(9).await?;
+                        break 'l2808 (step(9).await?);
                     }
                 };
             }
@@ -25168,12 +25168,12 @@ fn plain_225(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2806 = 'l2808: loop {
                     c2807 += 1;
                     if c2807 > 3 {
-                        break 'l2808 3;
+                        break 'l2808 (3);
                     }
                     let n2809 = N::new("n2809", -2);
                     drop(n2809);
                     if flag(6) {
-                        break 'l2808 step_plain(9)?;
+                        break 'l2808 (step_plain(9)?);
                     }
                 };
             }
@@ -25740,27 +25740,27 @@ async fn task_233(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2879 = 'l2881: loop {
             c2880 += 1;
             if c2880 > 3 {
-                break 'l2881 {
+                break 'l2881 ({
                     let t2882 = b;
                     add(t2882, 9)
-                };
+                });
             }
             let mut c2884 = 0;
             let mut v2883 = 'l2885: loop {
                 c2884 += 1;
                 if c2884 > 1 {
-                    break 'l2885 step(7).await?;
+                    break 'l2885 (step(7).await?);
                 }
                 let mut v2886 = add(6, a);
                 let mut v2886 = add(v2886, 9);
                 if flag(step(8).await.unwrap_or(-1)) {
-                    break 'l2885 mix(if flag(6) { -2 } else { a }, step(9).await?);
+                    break 'l2885 (mix(if flag(6) { -2 } else { a }, step(9).await?));
                 }
             };
             let mut v2887 = mix(if flag(v2883) { 6 } else { a }, step(10).await?);
             let n2888 = N::new("n2888", add(1, 3));
             if flag(mix(3, 7)) {
-                break 'l2881 add([-3, a, 1][idx3(b)], 2);
+                break 'l2881 (add([-3, a, 1][idx3(b)], 2));
             }
         };
         if flag(step(11).await?) {
@@ -25814,27 +25814,27 @@ fn plain_233(a: i64, b: i64) -> curio::Result<i64> {
         let mut v2879 = 'l2881: loop {
             c2880 += 1;
             if c2880 > 3 {
-                break 'l2881 {
+                break 'l2881 ({
                     let t2882 = b;
                     add(t2882, 9)
-                };
+                });
             }
             let mut c2884 = 0;
             let mut v2883 = 'l2885: loop {
                 c2884 += 1;
                 if c2884 > 1 {
-                    break 'l2885 step_plain(7)?;
+                    break 'l2885 (step_plain(7)?);
                 }
                 let mut v2886 = add(6, a);
                 let mut v2886 = add(v2886, 9);
                 if flag(step_plain(8).unwrap_or(-1)) {
-                    break 'l2885 mix(if flag(6) { -2 } else { a }, step_plain(9)?);
+                    break 'l2885 (mix(if flag(6) { -2 } else { a }, step_plain(9)?));
                 }
             };
             let mut v2887 = mix(if flag(v2883) { 6 } else { a }, step_plain(10)?);
             let n2888 = N::new("n2888", add(1, 3));
             if flag(mix(3, 7)) {
-                break 'l2881 add([-3, a, 1][idx3(b)], 2);
+                break 'l2881 (add([-3, a, 1][idx3(b)], 2));
             }
         };
         if flag(step_plain(11)?) {
@@ -26249,7 +26249,7 @@ async fn task_235(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2936 = 'l2938: loop {
                 c2937 += 1;
                 if c2937 > 3 {
-                    break 'l2938 7;
+                    break 'l2938 (7);
                 }
                 match m3(Pt {
                     x: match step(5).await {
@@ -26284,7 +26284,7 @@ async fn task_235(a: i64, b: i64) -> curio::Result<i64> {
                 }
                 let n2946 = N::new("n2946", if flag(1) { a } else { -1 });
                 if flag(7) {
-                    break 'l2938 mix(-3, if flag(2) { 0 } else { 8 });
+                    break 'l2938 (mix(-3, if flag(2) { 0 } else { 8 }));
                 }
             };
         }
@@ -26314,7 +26314,7 @@ fn plain_235(a: i64, b: i64) -> curio::Result<i64> {
             let mut v2936 = 'l2938: loop {
                 c2937 += 1;
                 if c2937 > 3 {
-                    break 'l2938 7;
+                    break 'l2938 (7);
                 }
                 match m3(Pt {
                     x: match step_plain(5) {
@@ -26349,7 +26349,7 @@ fn plain_235(a: i64, b: i64) -> curio::Result<i64> {
                 }
                 let n2946 = N::new("n2946", if flag(1) { a } else { -1 });
                 if flag(7) {
-                    break 'l2938 mix(-3, if flag(2) { 0 } else { 8 });
+                    break 'l2938 (mix(-3, if flag(2) { 0 } else { 8 }));
                 }
             };
         }
@@ -26428,7 +26428,7 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
     let mut v2952 = 'l2954: loop {
         c2953 += 1;
         if c2953 > 3 {
-            break 'l2954 add(b, a);
+            break 'l2954 (add(b, a));
         }
         {
             let mut c2955 = 0;
@@ -26449,7 +26449,7 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
         }
         if flag(if flag(8) { b } else { 4 }) {
             ev("j2958", 0);
-            break 'l2954 if flag(b) { a } else { b };
+            break 'l2954 (if flag(b) { a } else { b });
         }
         for i2959 in 0..0 {
             {
@@ -26474,7 +26474,7 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step(4).await?) {
-            break 'l2954 add(step(5).await?, add(8, b));
+            break 'l2954 (add(step(5).await?, add(8, b)));
         }
     };
     match m3(step(6).await.unwrap_or(-1)) {
@@ -26501,12 +26501,12 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2966 = 'l2968: loop {
                         c2967 += 1;
                         if c2967 > 1 {
-                            break 'l2968 add(2, v2952);
+                            break 'l2968 (add(2, v2952));
                         }
                         let mut v2969 = step(9).await?;
                         let mut v2970 = step(10).await.unwrap_or(-1);
                         if (flag(3) || flag(b)) {
-                            break 'l2968 step(11).await?;
+                            break 'l2968 (step(11).await?);
                         }
                     };
                     let mut c2971 = 0;
@@ -26564,7 +26564,7 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2982 = 'l2984: loop {
                     c2983 += 1;
                     if c2983 > 2 {
-                        break 'l2984 -1;
+                        break 'l2984 (-1);
                     }
                     let mut v2985 = step(19).await?;
                     if flag(match step(21).await {
@@ -26575,22 +26575,22 @@ async fn task_237(a: i64, b: i64) -> curio::Result<i64> {
                         }
                     }) {
                         ev("j2986", 0);
-                        break 'l2984 match step(20).await {
+                        break 'l2984 (match step(20).await {
                             Ok(v) => v,
                             Err(_) => {
                                 ev("caught", 20);
                                 -7
                             }
-                        };
+                        });
                     }
                     if flag(if flag(9) { x2981 } else { 9 }) {
-                        break 'l2984 mix(
+                        break 'l2984 (mix(
                             mix(8, x2981),
                             match m3(-1) {
                                 0 => x2981,
                                 _ => 9,
                             },
-                        );
+                        ));
                     }
                 };
             }
@@ -26604,7 +26604,7 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
     let mut v2952 = 'l2954: loop {
         c2953 += 1;
         if c2953 > 3 {
-            break 'l2954 add(b, a);
+            break 'l2954 (add(b, a));
         }
         {
             let mut c2955 = 0;
@@ -26625,7 +26625,7 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
         }
         if flag(if flag(8) { b } else { 4 }) {
             ev("j2958", 0);
-            break 'l2954 if flag(b) { a } else { b };
+            break 'l2954 (if flag(b) { a } else { b });
         }
         for i2959 in 0..0 {
             {
@@ -26650,7 +26650,7 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
             }
         }
         if flag(step_plain(4)?) {
-            break 'l2954 add(step_plain(5)?, add(8, b));
+            break 'l2954 (add(step_plain(5)?, add(8, b)));
         }
     };
     match m3(step_plain(6).unwrap_or(-1)) {
@@ -26677,12 +26677,12 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v2966 = 'l2968: loop {
                         c2967 += 1;
                         if c2967 > 1 {
-                            break 'l2968 add(2, v2952);
+                            break 'l2968 (add(2, v2952));
                         }
                         let mut v2969 = step_plain(9)?;
                         let mut v2970 = step_plain(10).unwrap_or(-1);
                         if (flag(3) || flag(b)) {
-                            break 'l2968 step_plain(11)?;
+                            break 'l2968 (step_plain(11)?);
                         }
                     };
                     let mut c2971 = 0;
@@ -26740,7 +26740,7 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
                 let mut v2982 = 'l2984: loop {
                     c2983 += 1;
                     if c2983 > 2 {
-                        break 'l2984 -1;
+                        break 'l2984 (-1);
                     }
                     let mut v2985 = step_plain(19)?;
                     if flag(match step_plain(21) {
@@ -26751,22 +26751,22 @@ fn plain_237(a: i64, b: i64) -> curio::Result<i64> {
                         }
                     }) {
                         ev("j2986", 0);
-                        break 'l2984 match step_plain(20) {
+                        break 'l2984 (match step_plain(20) {
                             Ok(v) => v,
                             Err(_) => {
                                 ev("caught", 20);
                                 -7
                             }
-                        };
+                        });
                     }
                     if flag(if flag(9) { x2981 } else { 9 }) {
-                        break 'l2984 mix(
+                        break 'l2984 (mix(
                             mix(8, x2981),
                             match m3(-1) {
                                 0 => x2981,
                                 _ => 9,
                             },
-                        );
+                        ));
                     }
                 };
             }
@@ -26880,7 +26880,7 @@ async fn task_238(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v3007 = 'l3009: loop {
                         c3008 += 1;
                         if c3008 > 2 {
-                            break 'l3009 step(11).await?;
+                            break 'l3009 (step(11).await?);
                         }
                         let mut v3010 = add(
                             match step(12).await {
@@ -26897,7 +26897,7 @@ async fn task_238(a: i64, b: i64) -> curio::Result<i64> {
                             .sum(),
                         );
                         if (flag(n2991.val()) || flag(n2991.val())) {
-                            break 'l3009 a;
+                            break 'l3009 (a);
                         }
                     };
                     let n3011 = N::new("n3011", mix(2, 9));
@@ -27046,7 +27046,7 @@ fn plain_238(a: i64, b: i64) -> curio::Result<i64> {
                     let mut v3007 = 'l3009: loop {
                         c3008 += 1;
                         if c3008 > 2 {
-                            break 'l3009 step_plain(11)?;
+                            break 'l3009 (step_plain(11)?);
                         }
                         let mut v3010 = add(
                             match step_plain(12) {
@@ -27063,7 +27063,7 @@ fn plain_238(a: i64, b: i64) -> curio::Result<i64> {
                             .sum(),
                         );
                         if (flag(n2991.val()) || flag(n2991.val())) {
-                            break 'l3009 a;
+                            break 'l3009 (a);
                         }
                     };
                     let n3011 = N::new("n3011", mix(2, 9));
