@@ -3,18 +3,18 @@
 //!
 //! This is the only file that touches `proc_macro` types; everything else
 //! works on `proc_macro2`, so the expansion can be tested and snapshotted
-//! directly (see `tests/`). The pipeline is in [`expand`]:
+//! directly (see `src/tests/`). The pipeline is in `expand`:
 //!
-//! 1. [`parse`]: the signature into a [`parse::TaskSig`] (owned parameters,
+//! 1. `parse`: the signature into a `parse::TaskSig` (owned parameters,
 //!    receiver, output type), keeping spans for errors;
-//! 2. [`analyse`]: rejections (each a `syn::Error` with a hint), plus the
+//! 2. `analyse`: rejections (each a `syn::Error` with a hint), plus the
 //!    usage scanner that decides which locals a state stores;
-//! 3. [`normalise`]: desugar `while`/`for`/`&&`/`||` around `.await`, hoist
+//! 3. `normalise`: desugar `while`/`for`/`&&`/`||` around `.await`, hoist
 //!    operands evaluated before an `.await` into temporaries, number the
 //!    suspension points in evaluation order;
-//! 4. [`lower`]: one continuation per suspension point and the set of live
+//! 4. `lower`: one continuation per suspension point and the set of live
 //!    locals it stores;
-//! 5. [`emit`]: the state enum, the step closure, the traceback walker.
+//! 5. `emit`: the state enum, the step closure, the traceback walker.
 
 mod analyse;
 mod emit;

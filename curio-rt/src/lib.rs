@@ -31,7 +31,7 @@
 //!
 //! // A task that sleeps hands the kernel its request, then finishes.
 //! let mut c = sleepy();
-//! assert_eq!(c.resume(Value::None), Step::Trap(Trap::Sleep { seconds: 10.0, absolute: false }));
+//! assert_eq!(c.resume(Value::None).into_trap(), Some(Trap::Sleep { seconds: 10.0, absolute: false }));
 //! assert!(matches!(c.resume(Value::None), Step::Return(Ok(()))));
 //! ```
 //!

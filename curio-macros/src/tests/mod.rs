@@ -22,12 +22,3 @@ pub fn expand_block(input: &str) -> String {
 }
 
 mod snapshots;
-
-#[test]
-#[ignore = "debug helper: CURIO_SHOW=path cargo test -p curio-macros show -- --ignored --nocapture"]
-fn show() {
-    if let Ok(path) = std::env::var("CURIO_SHOW") {
-        let src = std::fs::read_to_string(path).unwrap();
-        println!("{}", expand(&src));
-    }
-}
