@@ -44,6 +44,22 @@ fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
+/// Step functions up to this many tokens (about 40 lines of arms) are
+/// always inlined into their callers.
+const SMALL_MACHINE_TOKENS: usize = 1200;
+
+/// Tokens in `tokens`, counting inside groups.
+fn token_count(tokens: &TokenStream) -> usize {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Group(g) => 1 + token_count(&g.stream()),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// The expression that builds the coroutine.
 pub fn machine(m: Machine<'_>) -> TokenStream {
     let state = ident("__CurioState");
@@ -91,7 +107,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let mut start = m.start.clone();
     finish.visit_block_mut(&mut start);
 
-    let arms = m.states.iter().map(|s| {
+    let arms: Vec<TokenStream> = m.states.iter().map(|s| {
         let variant = &s.site.variant;
         let mut resume = s.resume.clone();
         finish.visit_block_mut(&mut resume);
@@ -108,7 +124,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 return ::curio::__private::Step::Return(#resume);
             }
         }
-    });
+    }).collect();
 
     let walks = m.states.iter().map(|s| {
         let variant = &s.site.variant;
@@ -144,7 +160,18 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
             }
         }
     } else {
+        // A small machine is inlined into the coroutine that awaits it, so
+        // a trap passes through a chain of small wrappers (a socket method
+        // over a trap) without a call per level. Large ones stay calls:
+        // forcing them inline would multiply code at every await site.
+        let small = arms.iter().map(token_count).sum::<usize>() <= SMALL_MACHINE_TOKENS;
+        let inline = if small {
+            quote!(#[inline(always)])
+        } else {
+            quote!(#[inline])
+        };
         quote! {
+            #inline
             move |__curio_state, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
                 '__curio_dispatch: loop {
                     match __curio_state { #start_arm #(#arms)* #done_arm }
