@@ -620,3 +620,34 @@ fn location_is_none_for_leaves_and_unstarted_tasks() {
 fn throw_before_start_panics() {
     let _ = outer().throw(Error::TaskCancelled);
 }
+
+#[derive(Clone)]
+struct Handle<T> {
+    items: std::rc::Rc<Vec<T>>,
+}
+
+impl<T: Clone + 'static> Handle<T> {
+    /// A `&self` task in a generic impl: the coroutine owns a clone.
+    #[curio::task]
+    async fn nth(&self, n: usize) -> curio::Result<Option<T>> {
+        sleep(0.0).await?;
+        Ok(self.items.get(n).cloned())
+    }
+}
+
+#[curio::task]
+async fn show(item: impl std::fmt::Display + 'static) -> curio::Result<String> {
+    sleep(0.0).await?;
+    Ok(format!("<{item}>"))
+}
+
+#[test]
+fn generic_impl_methods_and_impl_trait_arguments() {
+    let handle = Handle {
+        items: std::rc::Rc::new(vec!["a", "b"]),
+    };
+    assert_eq!(run(handle.nth(1)).unwrap(), Some("b"));
+    assert_eq!(run(handle.nth(5)).unwrap(), None);
+    assert_eq!(run(show(42)).unwrap(), "<42>");
+    take_log();
+}

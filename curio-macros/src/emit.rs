@@ -60,89 +60,104 @@ fn token_count(tokens: &TokenStream) -> usize {
         .sum()
 }
 
-/// The expression that builds the coroutine.
+/// The expression that builds the coroutine: the state enum, then
+/// `machine(start, step, walk)`.
 pub fn machine(m: Machine<'_>) -> TokenStream {
     let state = ident("__CurioState");
-    let mut generics: Vec<Ident> = Vec::new();
-    let mut fresh = || {
-        let g = format_ident!("T{}", generics.len());
-        generics.push(g.clone());
-        g
-    };
-
-    // The enum: fields in drop order (the awaited coroutine first, then the
-    // locals in reverse declaration order), one type parameter each.
-    let start_fields: Vec<TokenStream> = m
-        .inits
-        .iter()
-        .map(|(f, _)| {
-            let g = fresh();
-            quote!(#f: #g)
-        })
-        .collect();
-    let mut variants = Vec::new();
-    for s in &m.states {
-        let variant = &s.site.variant;
-        let doc = format!(" line {}: `{}.await`", s.site.line, s.site.awaiting);
-        let sub = fresh();
-        let fields: Vec<TokenStream> = s
-            .stored
-            .iter()
-            .rev()
-            .map(|st| {
-                let f = &st.field;
-                let g = fresh();
-                quote!(#f: #g)
-            })
-            .collect();
-        variants.push(quote! { #[doc = #doc] #variant { __curio_sub: #sub, #(#fields,)* } });
-    }
-
     let mut finish = Finish {
         states: &m.states,
         state: &state,
     };
-    let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
-    let start_slots = m.inits.iter().map(|(f, _)| f);
     let mut start = m.start.clone();
     finish.visit_block_mut(&mut start);
-
-    let arms: Vec<TokenStream> = m.states.iter().map(|s| {
-        let variant = &s.site.variant;
-        let mut resume = s.resume.clone();
-        finish.visit_block_mut(&mut resume);
-        let slots = s.stored.iter().map(|st| { let (f, slot) = (&st.field, st.slot()); quote!(#f: #slot) });
-        quote! {
-            #state::#variant { __curio_sub, .. } => {
-                let __curio_value = match __curio_input.drive(__curio_sub) {
-                    ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                    ::curio::__private::Step::Return(__curio_value) => __curio_value,
-                };
-                let #state::#variant { #(#slots,)* .. } = ::core::mem::replace(__curio_state, #state::Done) else {
-                    ::core::unreachable!()
-                };
-                return ::curio::__private::Step::Return(#resume);
-            }
-        }
-    }).collect();
-
-    let walks = m.states.iter().map(|s| {
-        let variant = &s.site.variant;
-        let (function, line, column, awaiting) = (m.function, s.site.line as u32, s.site.column as u32, &s.site.awaiting);
-        quote! {
-            #state::#variant { __curio_sub, .. } => {
-                static HERE: ::curio::__private::Location = ::curio::__private::Location {
-                    function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
-                };
-                ::curio::__private::walk_sub(&HERE, __curio_sub, __curio_visit)
-            }
-        }
-    });
-
+    let arms: Vec<TokenStream> = m
+        .states
+        .iter()
+        .map(|s| resume_arm(&state, s, &mut finish))
+        .collect();
     let output = match m.output {
         Some(t) => quote!(#t),
         None => quote!(_),
     };
+    let step = step_closure(&state, m.inits, &start, &arms, &output);
+    let walk = walker(&state, m.function, &m.states);
+    let definition = state_enum(&state, m.inits, &m.states);
+    let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
+    quote! {
+        #definition
+        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk)
+    }
+}
+
+/// The state enum. Fields are in drop order (the awaited coroutine first,
+/// then the locals in reverse declaration order), one type parameter each,
+/// so rustc infers every type.
+fn state_enum(state: &Ident, inits: &[(Ident, Expr)], states: &[State]) -> TokenStream {
+    let mut generics: Vec<Ident> = Vec::new();
+    let mut field = |name: &Ident| {
+        let g = format_ident!("T{}", generics.len());
+        generics.push(g.clone());
+        quote!(#name: #g)
+    };
+    let start_fields: Vec<TokenStream> = inits.iter().map(|(f, _)| field(f)).collect();
+    let sub = ident("__curio_sub");
+    let variants: Vec<TokenStream> = states
+        .iter()
+        .map(|s| {
+            let (variant, doc) = (
+                &s.site.variant,
+                format!(" line {}: `{}.await`", s.site.line, s.site.awaiting),
+            );
+            let fields: Vec<TokenStream> = std::iter::once(field(&sub))
+                .chain(s.stored.iter().rev().map(|st| field(&st.field)))
+                .collect();
+            quote! { #[doc = #doc] #variant { #(#fields,)* } }
+        })
+        .collect();
+    quote! {
+        enum #state<#(#generics),*> {
+            Start { #(#start_fields,)* },
+            #(#variants,)*
+            Done,
+        }
+    }
+}
+
+/// The arm for one suspended state: drive the awaited coroutine in place;
+/// on a trap, pass it out; on its return, move the stored locals out of the
+/// state and run the continuation.
+fn resume_arm(state: &Ident, s: &State, finish: &mut Finish<'_>) -> TokenStream {
+    let variant = &s.site.variant;
+    let mut resume = s.resume.clone();
+    finish.visit_block_mut(&mut resume);
+    let slots = s.stored.iter().map(|st| {
+        let (f, slot) = (&st.field, st.slot());
+        quote!(#f: #slot)
+    });
+    quote! {
+        #state::#variant { __curio_sub, .. } => {
+            let __curio_value = match __curio_input.drive(__curio_sub) {
+                ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
+                ::curio::__private::Step::Return(__curio_value) => __curio_value,
+            };
+            let #state::#variant { #(#slots,)* .. } = ::core::mem::replace(__curio_state, #state::Done) else {
+                ::core::unreachable!()
+            };
+            return ::curio::__private::Step::Return(#resume);
+        }
+    }
+}
+
+/// The step function: a dispatch loop over the states. A suspension stores
+/// the new state and continues the loop, which drives the new sub-coroutine.
+fn step_closure(
+    state: &Ident,
+    inits: &[(Ident, Expr)],
+    start: &Block,
+    arms: &[TokenStream],
+    output: &TokenStream,
+) -> TokenStream {
+    let start_slots = inits.iter().map(|(f, _)| f);
     let start_arm = quote! {
         #state::Start { .. } => {
             __curio_input.expect_start();
@@ -153,49 +168,56 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         }
     };
     let done_arm = quote!(#state::Done => ::curio::__private::resumed_after_completion(),);
-    let step = if m.states.is_empty() {
-        quote! {
+    if arms.is_empty() {
+        return quote! {
             move |__curio_state, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
                 match __curio_state { #start_arm #done_arm }
             }
-        }
-    } else {
-        // A small machine is inlined into the coroutine that awaits it, so
-        // a trap passes through a chain of small wrappers (a socket method
-        // over a trap) without a call per level. Large ones stay calls:
-        // forcing them inline would multiply code at every await site.
-        let small = arms.iter().map(token_count).sum::<usize>() <= SMALL_MACHINE_TOKENS;
-        let inline = if small {
-            quote!(#[inline(always)])
-        } else {
-            quote!(#[inline])
         };
-        quote! {
-            #inline
-            move |__curio_state, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
-                '__curio_dispatch: loop {
-                    match __curio_state { #start_arm #(#arms)* #done_arm }
-                }
-            }
-        }
-    };
-    let walk = if m.states.is_empty() {
-        quote!(|_, _| {})
+    }
+    // A small machine is inlined into the coroutine that awaits it, so a
+    // trap passes through a chain of small wrappers (a socket method over a
+    // trap) without a call per level. Large ones stay calls: forcing them
+    // inline would multiply code at every await site.
+    let small = arms.iter().map(token_count).sum::<usize>() <= SMALL_MACHINE_TOKENS;
+    let inline = if small {
+        quote!(#[inline(always)])
     } else {
-        quote! {
-            |__curio_state, __curio_visit| match __curio_state {
-                #(#walks)*
-                _ => {}
-            }
-        }
+        quote!(#[inline])
     };
     quote! {
-        enum #state<#(#generics),*> {
-            Start { #(#start_fields,)* },
-            #(#variants,)*
-            Done,
+        #inline
+        move |__curio_state, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+            '__curio_dispatch: loop {
+                match __curio_state { #start_arm #(#arms)* #done_arm }
+            }
         }
-        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk)
+    }
+}
+
+/// The traceback walker: each suspended state reports its static
+/// `Location`, then asks its awaited coroutine for the rest of the chain.
+fn walker(state: &Ident, function: &str, states: &[State]) -> TokenStream {
+    if states.is_empty() {
+        return quote!(|_, _| {});
+    }
+    let walks = states.iter().map(|s| {
+        let variant = &s.site.variant;
+        let (line, column, awaiting) = (s.site.line as u32, s.site.column as u32, &s.site.awaiting);
+        quote! {
+            #state::#variant { __curio_sub, .. } => {
+                static HERE: ::curio::__private::Location = ::curio::__private::Location {
+                    function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
+                };
+                ::curio::__private::walk_sub(&HERE, __curio_sub, __curio_visit)
+            }
+        }
+    });
+    quote! {
+        |__curio_state, __curio_visit| match __curio_state {
+            #(#walks)*
+            _ => {}
+        }
     }
 }
 

@@ -84,9 +84,11 @@ fn lower_task(item: ItemFn) -> syn::Result<TokenStream> {
         inits.push((field, value));
     }
     for p in &sig.params {
-        let (pat, ty) = (&p.pat, &p.ty);
+        // No type annotation: the value already has the parameter's type
+        // (and `impl Trait` is not allowed on a `let`).
+        let pat = &p.pat;
         let field = format_ident!("__curio_arg{}", inits.len(), span = Span::call_site());
-        lets.push(parse_quote!(let #pat: #ty = #field;));
+        lets.push(parse_quote!(let #pat = #field;));
         let arg = &p.arg;
         inits.push((field, parse_quote!(#arg)));
     }

@@ -88,34 +88,17 @@ impl Coroutine for HandCounter {
 async fn depth1() -> u64 {
     counter(STEPS).await
 }
-#[curio::task]
-async fn depth2() -> u64 {
-    depth1().await + 1
+/// `depthN` awaits `depth(N-1)` and adds one: eight levels of nesting.
+macro_rules! nest {
+    ($($name:ident => $inner:ident),* $(,)?) => {$(
+        #[curio::task]
+        async fn $name() -> u64 {
+            $inner().await + 1
+        }
+    )*};
 }
-#[curio::task]
-async fn depth3() -> u64 {
-    depth2().await + 1
-}
-#[curio::task]
-async fn depth4() -> u64 {
-    depth3().await + 1
-}
-#[curio::task]
-async fn depth5() -> u64 {
-    depth4().await + 1
-}
-#[curio::task]
-async fn depth6() -> u64 {
-    depth5().await + 1
-}
-#[curio::task]
-async fn depth7() -> u64 {
-    depth6().await + 1
-}
-#[curio::task]
-async fn depth8() -> u64 {
-    depth7().await + 1
-}
+
+nest!(depth2 => depth1, depth3 => depth2, depth4 => depth3, depth5 => depth4, depth6 => depth5, depth7 => depth6, depth8 => depth7);
 
 /// Hand-written "await the inner coroutine, then add one".
 struct Plus1<C>(C);

@@ -48,7 +48,6 @@ impl Input {
     }
 }
 
-
 /// A generated state machine: `state`, the `step` function over it, and the
 /// `walk` function that reports its suspension points.
 pub struct Machine<S, F, W> {
