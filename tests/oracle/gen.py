@@ -26,6 +26,7 @@ class Gen:
         self.rng = rng
         self.n = 0
         self.site = 0
+        self.sub = None
 
     def fresh(self, prefix):
         self.n += 1
@@ -42,7 +43,14 @@ class Gen:
             return f"{self.rng.choice(noisy)[0]}.val()"
         return str(self.rng.randint(-3, 9))
 
-    def await_expr(self):
+    def await_expr(self, ctx, depth):
+        # An await of this program's generated sub-task, with its own
+        # awaits and drop-logging locals, when there is one.
+        if self.sub is not None and self.rng.random() < 0.25:
+            args = f"{self.expr(ctx, depth - 1)}, {self.expr(ctx, depth - 1)}"
+            if self.rng.random() < 0.7:
+                return f"SUB_{self.sub}({args})SUBAWAIT?"
+            return f"SUB_{self.sub}({args})SUBAWAIT.unwrap_or(-2)"
         self.site += 1
         k = self.site
         form = self.rng.random()
@@ -57,7 +65,7 @@ class Gen:
             return self.atom(ctx)
         r = self.rng.random()
         if awaits and r < 0.3:
-            return self.await_expr()
+            return self.await_expr(ctx, depth)
         if r < 0.45:
             return f"add({self.expr(ctx, depth - 1, awaits)}, {self.expr(ctx, depth - 1, awaits)})"
         if r < 0.55:
@@ -192,12 +200,28 @@ class Gen:
         raise AssertionError(kind)
 
     def program(self, index):
-        self.site = 0
+        # The sub-task first (its suspension sites are numbered from 100),
+        # then the program, which may await it.
+        self.sub, self.site = None, 100
+        ctx = {"ints": [["a", "b"]], "noisy": [[]]}
+        helper = self.block(ctx, 2, None)
+        helper.append(f"Ok({self.rng.choice([v for scope in ctx['ints'] for v in scope])})")
+        self.sub, self.site = index, 0
         ctx = {"ints": [["a", "b"]], "noisy": [[]]}
         body = self.block(ctx, 3, None)
         ints = [v for scope in ctx["ints"] for v in scope]
         body.append(f"Ok({self.rng.choice(ints)})")
-        return body
+        return helper, body
+
+
+def render(lines, task):
+    """One body in its task form (awaits) or plain form (calls)."""
+    text = "\n".join(lines)
+    if task:
+        text = re.sub(r"AWAIT\((\d+)\)", r"step(\1).await", text)
+        return re.sub(r"SUB_(\d+)", r"sub_task_\1", text).replace("SUBAWAIT", ".await")
+    text = re.sub(r"AWAIT\((\d+)\)", r"step_plain(\1)", text)
+    return re.sub(r"SUB_(\d+)", r"sub_plain_\1", text).replace("SUBAWAIT", "")
 
 
 def emit(count, seed):
@@ -211,13 +235,10 @@ def emit(count, seed):
         "",
     ]
     for i in range(count):
-        body = g.program(i)
-        text = "\n".join(body)
-        # In the task an await is `step(k).await`; in the plain function, a call.
-        task_text = re.sub(r"AWAIT\((\d+)\)", r"step(\1).await", text)
-        plain_text = re.sub(r"AWAIT\((\d+)\)", r"step_plain(\1)", text)
-        out.append(f"#[curio::task]\nasync fn task_{i}(a: i64, b: i64) -> curio::Result<i64> {{\n{task_text}\n}}\n")
-        out.append(f"fn plain_{i}(a: i64, b: i64) -> curio::Result<i64> {{\n{plain_text}\n}}\n")
+        helper, body = g.program(i)
+        for name, lines in ((f"sub_{{}}_{i}", helper), (f"{{}}_{i}", body)):
+            out.append(f"#[curio::task]\nasync fn {name.format('task')}(a: i64, b: i64) -> curio::Result<i64> {{\n{render(lines, True)}\n}}\n")
+            out.append(f"fn {name.format('plain')}(a: i64, b: i64) -> curio::Result<i64> {{\n{render(lines, False)}\n}}\n")
     out.append("pub fn cases() -> Vec<Case> {\n    vec![")
     for i in range(count):
         out.append(f"        Case {{ name: \"{i}\", task: |a, b| Box::new(task_{i}(a, b)), plain: plain_{i} }},")
