@@ -651,3 +651,54 @@ fn generic_impl_methods_and_impl_trait_arguments() {
     assert_eq!(run(show(42)).unwrap(), "<42>");
     take_log();
 }
+
+#[curio::task]
+async fn shadows() -> curio::Result<()> {
+    let outer = Noisy("outer");
+    let outer = {
+        log("same-block shadow");
+        Noisy("outer-2")
+    };
+    for round in 0..2 {
+        let outer = Noisy(if round == 0 { "inner-0" } else { "inner-1" });
+        sleep(1.0).await?;
+        log(format!("round {round} with {}", outer.0));
+    }
+    if let Some(outer) = Some(Noisy("pattern")) {
+        sleep(2.0).await?;
+        log(format!("pattern {}", outer.0));
+    }
+    sleep(3.0).await?;
+    log(format!("end with {}", outer.0));
+    Ok(())
+}
+
+#[test]
+fn shadowed_locals_that_are_still_alive_drop_at_the_end_of_their_scope() {
+    run(shadows()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "same-block shadow",
+            "trap sleep 1",
+            "round 0 with inner-0",
+            "drop inner-0",
+            "trap sleep 1",
+            "round 1 with inner-1",
+            "drop inner-1",
+            "trap sleep 2",
+            "pattern pattern",
+            "drop pattern",
+            "trap sleep 3",
+            "end with outer-2",
+            "drop outer-2",
+            "drop outer",
+        ]
+    );
+    // Dropped while suspended inside the loop: inner, then both outers.
+    let mut co = shadows();
+    let _ = co.resume(Value::None);
+    take_log();
+    drop(co);
+    assert_eq!(take_log(), ["drop inner-0", "drop outer-2", "drop outer"]);
+}

@@ -12,7 +12,7 @@ use syn::{Block, Expr, Ident, ItemFn, Stmt, Type, parse_quote};
 
 use crate::analyse::{check_body, local_names};
 use crate::parse::{self, Receiver, TaskSig};
-use crate::{emit, lower, normalise};
+use crate::{emit, lower, normalise, rename};
 
 /// `#[curio::task]`.
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -116,15 +116,33 @@ fn build(
     output: Option<&Type>,
 ) -> syn::Result<TokenStream> {
     let sites = normalise::normalise(&mut root);
-    let repeated = repeated_names(&root);
-    let states = lower::lower(&root, &sites, &repeated)?;
-    Ok(emit::machine(emit::Machine {
-        function,
-        inits,
-        start: root,
-        states,
-        output,
-    }))
+    // Each round renames the bindings that hide a live local at an
+    // `.await`; every rename removes one shadowing, so this ends.
+    for round in 0.. {
+        let repeated = repeated_names(&root);
+        match lower::lower(&root, &sites, &repeated)? {
+            lower::Lowered::States(states) => {
+                return Ok(emit::machine(emit::Machine {
+                    function,
+                    inits,
+                    start: root,
+                    states,
+                    output,
+                }));
+            }
+            lower::Lowered::Rename(sites) => {
+                for (index, site) in sites.iter().enumerate() {
+                    let fresh = format_ident!(
+                        "{}_{}",
+                        site.name.trim_start_matches("r#"),
+                        site.line * 1000 + site.column + round + index
+                    );
+                    rename::rename_binding(&mut root, site, &fresh);
+                }
+            }
+        }
+    }
+    unreachable!("the rounds end")
 }
 
 /// Names bound more than once: their state fields get a numeric suffix.

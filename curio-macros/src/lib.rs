@@ -22,6 +22,7 @@ mod expand;
 mod lower;
 mod normalise;
 mod parse;
+mod rename;
 mod scan;
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,8 @@
 //! A local in scope at the `.await` is stored when the continuation
 //! mentions it or when nothing before the `.await` may have moved it (see
 //! [`crate::scan`]). A local shadowed by a later binding while still alive
-//! cannot be named at the `.await`; it is dropped there (documented).
+//! cannot be named at the `.await`: lowering then asks for the shadowing
+//! binding to be renamed ([`crate::rename`]) and runs again.
 
 use std::collections::HashSet;
 
@@ -37,9 +38,10 @@ use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Ident, Stmt, parse_quote};
 
 use crate::normalise::{AwaitSite, operands_mut};
+use crate::rename::BindingSite;
 use crate::scan::{
     Binding, await_id, bindings, binds_by_value, cond_bindings, expr_has, scan_expr, scan_stmts,
-    stmt_has,
+    shadowing_binding, stmt_has,
 };
 
 /// A local stored in a state.
@@ -75,13 +77,23 @@ pub struct State {
     pub resume: Block,
 }
 
+/// What lowering found.
+pub enum Lowered {
+    /// Every suspension point, lowered.
+    States(Vec<State>),
+    /// These shadowing bindings hide live locals at some `.await`: rename
+    /// them and lower again.
+    Rename(Vec<BindingSite>),
+}
+
 /// Lowers every suspension point of the normalised `body`.
 pub fn lower(
     body: &Block,
     sites: &[AwaitSite],
     repeated: &HashSet<String>,
-) -> syn::Result<Vec<State>> {
+) -> syn::Result<Lowered> {
     let mut states = Vec::with_capacity(sites.len());
+    let mut renames: Vec<BindingSite> = Vec::new();
     let mut errors: Vec<syn::Error> = Vec::new();
     for site in sites {
         let mut cont = Cont {
@@ -92,10 +104,17 @@ pub fn lower(
             errors: Vec::new(),
             next: 0,
             loops: 0,
+            renames: Vec::new(),
         };
         let resume = cont.block(body, Vec::new());
         cont.stored.sort_by_key(|s| s.order);
         errors.append(&mut cont.errors);
+        renames.extend(
+            cont.renames
+                .drain(..)
+                .filter(|r| !renames.contains(r))
+                .collect::<Vec<_>>(),
+        );
         states.push(State {
             site: site.clone(),
             stored: cont.stored,
@@ -107,7 +126,8 @@ pub fn lower(
         all
     }) {
         Some(e) => Err(e),
-        None => Ok(states),
+        None if renames.is_empty() => Ok(Lowered::States(states)),
+        None => Ok(Lowered::Rename(renames)),
     }
 }
 
@@ -116,8 +136,8 @@ struct Candidate {
     binding: Binding,
     /// Something before the `.await` may have moved it.
     moved: bool,
-    /// A later binding hides it at the `.await`.
-    shadowed: bool,
+    /// A later binding hides it at the `.await`: that binding.
+    shadowed: Option<Ident>,
     /// `let r = &x;`: the local borrows another local.
     borrows: Option<(proc_macro2::TokenStream, String)>,
     order: usize,
@@ -133,6 +153,8 @@ struct Cont<'a> {
     next: usize,
     /// Loop frames built so far, for unique labels.
     loops: usize,
+    /// Shadowing bindings that hide a live local at the `.await`.
+    renames: Vec<BindingSite>,
 }
 
 fn split_tail(b: &Block) -> (&[Stmt], Option<&Expr>) {
@@ -170,7 +192,7 @@ impl Cont<'_> {
         Candidate {
             binding,
             moved: false,
-            shadowed: false,
+            shadowed: None,
             borrows,
             order: self.next,
         }
@@ -179,17 +201,17 @@ impl Cont<'_> {
     /// Marks what `before` (the statements ahead of the `.await` in this
     /// block) does to the candidates of enclosing frames.
     fn mark_outer(&mut self, before: &[Stmt]) {
-        for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+        for c in self.stack.iter_mut().filter(|c| c.shadowed.is_none()) {
             let usage = scan_stmts(before, None, &c.binding.ident);
             c.moved |= usage.moved;
-            c.shadowed |= usage.shadowed;
+            c.shadowed = shadowing_binding(before, &c.binding.ident);
         }
     }
 
     /// A pattern (arm, `if let`) binds these names around the `.await`:
     /// the scrutinee may be moved, and same-named outer locals are hidden.
     fn mark_pattern(&mut self, scrutinee: Option<&Expr>, by_value: bool, names: &[Binding]) {
-        for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+        for c in self.stack.iter_mut().filter(|c| c.shadowed.is_none()) {
             match scrutinee {
                 // `match x { P => … }` moves (out of) `x` only if `P` binds by value.
                 Some(Expr::Path(p)) if p.path.is_ident(&c.binding.ident) => c.moved |= by_value,
@@ -197,8 +219,8 @@ impl Cont<'_> {
                 Some(other) => c.moved |= scan_expr(other, &c.binding.ident).moved,
                 None => {}
             }
-            if names.iter().any(|b| b.ident == c.binding.ident) {
-                c.shadowed = true;
+            if let Some(b) = names.iter().find(|b| b.ident == c.binding.ident) {
+                c.shadowed = Some(b.ident.clone());
             }
         }
     }
@@ -217,8 +239,8 @@ impl Cont<'_> {
         let base = self.stack.len();
         for binding in declared {
             let mut c = self.candidate(binding, None);
-            let usage = scan_stmts(before, None, &c.binding.ident);
-            (c.moved, c.shadowed) = (usage.moved, usage.shadowed);
+            c.moved = scan_stmts(before, None, &c.binding.ident).moved;
+            c.shadowed = shadowing_binding(before, &c.binding.ident);
             self.stack.push(c);
         }
         for (index, stmt) in before.iter().enumerate() {
@@ -226,8 +248,8 @@ impl Cont<'_> {
             let borrows = local.init.as_ref().and_then(|i| borrowed_local(&i.expr));
             for binding in bindings(&local.pat) {
                 let mut c = self.candidate(binding, borrows.clone());
-                let usage = scan_stmts(&before[index + 1..], None, &c.binding.ident);
-                (c.moved, c.shadowed) = (usage.moved, usage.shadowed);
+                c.moved = scan_stmts(&before[index + 1..], None, &c.binding.ident).moved;
+                c.shadowed = shadowing_binding(&before[index + 1..], &c.binding.ident);
                 self.stack.push(c);
             }
         }
@@ -244,7 +266,12 @@ impl Cont<'_> {
         let own = self.stack.split_off(base);
         let mut restores: Vec<Stmt> = Vec::new();
         for c in own {
-            if c.shadowed {
+            if let Some(by) = &c.shadowed {
+                // Still alive but hidden at the `.await`: ask for the
+                // shadowing binding to be renamed, then lower again.
+                if !c.moved {
+                    self.renames.push(BindingSite::of(by));
+                }
                 continue;
             }
             let ident = &c.binding.ident;
@@ -322,7 +349,7 @@ impl Cont<'_> {
             Expr::Await(a) if await_id(a) == Some(self.id) => {
                 // The awaited expression ran before the suspension: what it
                 // moved (into the sub-coroutine) is gone.
-                for c in self.stack.iter_mut().filter(|c| !c.shadowed) {
+                for c in self.stack.iter_mut().filter(|c| c.shadowed.is_none()) {
                     c.moved |= scan_expr(&a.base, &c.binding.ident).moved;
                 }
                 parse_quote!(__curio_value)
@@ -352,6 +379,7 @@ impl Cont<'_> {
                         .else_branch
                         .as_ref()
                         .expect("the `.await` is in the `else` branch");
+                    self.mark_failed_cond(&i.cond);
                     self.expr(otherwise)
                 }
             }
@@ -419,26 +447,29 @@ impl Cont<'_> {
 
     /// The `let`s of a condition whose `then` block holds the `.await`.
     fn mark_cond(&mut self, cond: &Expr, names: &[Binding]) {
-        let mut lets = Vec::new();
-        collect_lets(cond, &mut lets);
-        for l in &lets {
-            self.mark_pattern(Some(&l.expr), binds_by_value(&l.pat), names);
-        }
-        if lets.is_empty() {
-            self.mark_pattern(Some(cond), false, names);
+        match cond {
+            Expr::Let(l) => self.mark_pattern(Some(&l.expr), binds_by_value(&l.pat), names),
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                self.mark_cond(&b.left, names);
+                self.mark_cond(&b.right, names);
+            }
+            other => self.mark_pattern(Some(other), false, names),
         }
     }
-}
 
-fn collect_lets<'e>(cond: &'e Expr, out: &mut Vec<&'e syn::ExprLet>) {
-    match cond {
-        Expr::Let(l) => out.push(l),
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
-            collect_lets(&b.left, out);
-            collect_lets(&b.right, out);
+    /// A condition that was evaluated and failed, before the `else` branch
+    /// holding the `.await`: a failed `let` moved nothing out of a plain
+    /// path; everything else it evaluated may have moved.
+    fn mark_failed_cond(&mut self, cond: &Expr) {
+        match cond {
+            Expr::Let(l) if matches!(&*l.expr, Expr::Path(_)) => {}
+            Expr::Let(l) => self.mark_pattern(Some(&l.expr), false, &[]),
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                self.mark_failed_cond(&b.left);
+                self.mark_failed_cond(&b.right);
+            }
+            other => self.mark_pattern(Some(other), false, &[]),
         }
-        Expr::Paren(p) => collect_lets(&p.expr, out),
-        _ => {}
     }
 }
 

@@ -160,6 +160,17 @@ pub struct Usage {
     pub shadowed: bool,
 }
 
+/// The binding that shadows `name` in `stmts`, if a `let` there rebinds it.
+pub fn shadowing_binding(stmts: &[Stmt], name: &Ident) -> Option<Ident> {
+    stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => bindings(&local.pat)
+            .into_iter()
+            .find(|b| b.ident == *name)
+            .map(|b| b.ident),
+        _ => None,
+    })
+}
+
 /// Scans `stmts` (then `tail`) of one block for uses of `name`, stopping at
 /// a `let` that shadows it.
 pub fn scan_stmts(stmts: &[Stmt], tail: Option<&Expr>, name: &Ident) -> Usage {

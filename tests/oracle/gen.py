@@ -109,7 +109,7 @@ class Gen:
 
     def stmt(self, ctx, depth, loop):
         rng = self.rng
-        kinds = ["let", "let", "noisy", "ev", "assign", "shadow", "check"]
+        kinds = ["let", "let", "noisy", "ev", "assign", "shadow", "check", "shadow_noisy"]
         if depth > 0:
             kinds += ["if", "match", "for", "while", "loop", "block", "iflet", "letelse", "whilelet", "breakval", "ret"]
         if loop:
@@ -140,6 +140,18 @@ class Gen:
                 return []
             v = rng.choice(ints)
             return [f"let mut {v} = add({v}, {e(1)});"]
+        if kind == "shadow_noisy":
+            # Rebind the name of a live drop-logging local: the old value is
+            # hidden but stays alive to the end of its own scope.
+            live = [v for scope in ctx["noisy"] for v in scope if v[1]]
+            if not live:
+                return []
+            old = rng.choice(live)
+            label = self.fresh(old[0] + "s")
+            line = f"let {old[0]} = N::new(\"{label}\", {e(1)});"
+            old[1] = False
+            ctx["noisy"][-1].append([old[0], True])
+            return [line]
         if kind == "check":
             v = self.fresh("v")
             line = f"let mut {v} = check({e()})?;"
