@@ -202,7 +202,7 @@ impl Cont<'_> {
     /// block) does to the candidates of enclosing frames.
     fn mark_outer(&mut self, before: &[Stmt]) {
         for c in self.stack.iter_mut().filter(|c| c.shadowed.is_none()) {
-            let usage = scan_stmts(before, None, &c.binding.ident);
+            let usage = scan_stmts(before, &c.binding.ident);
             c.moved |= usage.moved;
             c.shadowed = shadowing_binding(before, &c.binding.ident);
         }
@@ -239,7 +239,7 @@ impl Cont<'_> {
         let base = self.stack.len();
         for binding in declared {
             let mut c = self.candidate(binding, None);
-            c.moved = scan_stmts(before, None, &c.binding.ident).moved;
+            c.moved = scan_stmts(before, &c.binding.ident).moved;
             c.shadowed = shadowing_binding(before, &c.binding.ident);
             self.stack.push(c);
         }
@@ -248,7 +248,7 @@ impl Cont<'_> {
             let borrows = local.init.as_ref().and_then(|i| borrowed_local(&i.expr));
             for binding in bindings(&local.pat) {
                 let mut c = self.candidate(binding, borrows.clone());
-                c.moved = scan_stmts(&before[index + 1..], None, &c.binding.ident).moved;
+                c.moved = scan_stmts(&before[index + 1..], &c.binding.ident).moved;
                 c.shadowed = shadowing_binding(&before[index + 1..], &c.binding.ident);
                 self.stack.push(c);
             }
@@ -275,7 +275,7 @@ impl Cont<'_> {
                 continue;
             }
             let ident = &c.binding.ident;
-            let used = scan_stmts(&after, None, ident).mentioned;
+            let used = scan_stmts(&after, ident).mentioned;
             if !used && c.moved {
                 continue;
             }

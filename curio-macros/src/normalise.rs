@@ -42,47 +42,13 @@ pub fn normalise(body: &mut Block) -> Vec<AwaitSite> {
 
 /// Renames `self` to `__curio_self` in expressions and macro arguments.
 pub fn rename_self(body: &mut Block) {
-    struct Rename;
-    impl VisitMut for Rename {
-        fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
-            if p.qself.is_none() && p.path.is_ident("self") {
-                let span = p.path.segments[0].ident.span();
-                p.path.segments[0].ident = Ident::new("__curio_self", span);
-            }
-        }
-        fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
-            m.tokens = rename_tokens(m.tokens.clone());
-        }
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-    }
-    Rename.visit_block_mut(body);
-}
-
-fn rename_tokens(tokens: TokenStream) -> TokenStream {
-    use proc_macro2::TokenTree;
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(trees.len());
-    for (i, tt) in trees.iter().enumerate() {
-        let next_is_path =
-            matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-        out.push(match tt {
-            TokenTree::Ident(id) if id == "self" && !next_is_path => {
-                TokenTree::Ident(Ident::new("__curio_self", id.span()))
-            }
-            TokenTree::Group(g) => {
-                let mut group = proc_macro2::Group::new(g.delimiter(), rename_tokens(g.stream()));
-                group.set_span(g.span());
-                TokenTree::Group(group)
-            }
-            other => other.clone(),
-        });
-    }
-    out.into_iter().collect()
+    let from = Ident::new("self", Span::call_site());
+    crate::rename::rename_free(body, &from, &crate::parse::self_ident());
 }
 
 /// The operands of `e` that are evaluated eagerly, in evaluation order.
 /// Deferred parts (branches, arms, loop bodies, closure bodies) are not
-/// operands. `None` for kinds without operands or with special handling.
+/// operands; kinds without operands give none.
 pub fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
     match e {
         Expr::Array(a) => a.elems.iter_mut().collect(),

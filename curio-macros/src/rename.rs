@@ -37,6 +37,12 @@ impl BindingSite {
     }
 }
 
+/// Renames free mentions of `from` in `block` (used for `self`, which no
+/// pattern can rebind).
+pub fn rename_free(block: &mut Block, from: &Ident, to: &Ident) {
+    Mentions { from, to }.visit_block_mut(block);
+}
+
 /// Renames the binding at `site` to `to`, with its mentions in scope.
 pub fn rename_binding(root: &mut Block, site: &BindingSite, to: &Ident) {
     Find { site, to }.visit_block_mut(root);
@@ -167,11 +173,15 @@ impl Mentions<'_> {
         bindings(pat).iter().any(|b| b.ident == *self.from)
     }
 
+    /// Renames the name in macro arguments; `name::…` is a path, not it.
     fn tokens(&self, tokens: TokenStream) -> TokenStream {
-        tokens
-            .into_iter()
-            .map(|tt| match tt {
-                TokenTree::Ident(i) if i == *self.from => {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(trees.len());
+        for (index, tt) in trees.iter().enumerate() {
+            let path =
+                matches!(trees.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+            out.push(match tt {
+                TokenTree::Ident(i) if i == self.from && !path => {
                     TokenTree::Ident(Ident::new(&self.to.to_string(), i.span()))
                 }
                 TokenTree::Group(g) => {
@@ -179,10 +189,11 @@ impl Mentions<'_> {
                     group.set_span(g.span());
                     TokenTree::Group(group)
                 }
-                TokenTree::Literal(l) => TokenTree::Literal(self.format_literal(l)),
-                other => other,
-            })
-            .collect()
+                TokenTree::Literal(l) => TokenTree::Literal(self.format_literal(l.clone())),
+                other => other.clone(),
+            });
+        }
+        out.into_iter().collect()
     }
 
     /// `"{x}"` and `"{x:?}"` name `x` inline: rename inside the literal.

@@ -155,9 +155,6 @@ pub struct Usage {
     pub mentioned: bool,
     /// Some mention may move the local (see the module docs).
     pub moved: bool,
-    /// A `let` (or pattern) in the scanned statements rebinds the name, so
-    /// the rest of the scope cannot see the local.
-    pub shadowed: bool,
 }
 
 /// The binding that shadows `name` in `stmts`, if a `let` there rebinds it.
@@ -171,20 +168,14 @@ pub fn shadowing_binding(stmts: &[Stmt], name: &Ident) -> Option<Ident> {
     })
 }
 
-/// Scans `stmts` (then `tail`) of one block for uses of `name`, stopping at
-/// a `let` that shadows it.
-pub fn scan_stmts(stmts: &[Stmt], tail: Option<&Expr>, name: &Ident) -> Usage {
+/// Scans `stmts` of one block for uses of `name`, stopping at a `let` that
+/// shadows it.
+pub fn scan_stmts(stmts: &[Stmt], name: &Ident) -> Usage {
     let mut s = Scanner {
         name,
         usage: Usage::default(),
     };
-    if !s.stmts(stmts) {
-        if let Some(t) = tail {
-            s.expr(t, Ctx::Value);
-        }
-    } else {
-        s.usage.shadowed = true;
-    }
+    s.stmts(stmts);
     s.usage
 }
 
