@@ -64,6 +64,25 @@ async fn loops_with_values(limit: u32) -> curio::Result<u32> {
 }
 
 #[curio::task]
+async fn shadowing_live_locals(names: Vec<String>) -> curio::Result<usize> {
+    let label = String::from("outer");
+    let mut total = 0;
+    for name in names {
+        let label = format!("{label}/{name}");
+        sleep(0.0).await?;
+        total += label.len();
+    }
+    Ok(total + label.len())
+}
+
+fn block_forms(prefix: String) -> impl Coroutine<Output = curio::Result<String>> {
+    curio::coroutine!(-> curio::Result<String> {
+        let now = clock().await?;
+        Ok(format!("{prefix} at {now}"))
+    })
+}
+
+#[curio::task]
 async fn unit_task() {
     let _ = sleep(0.0).await;
 }
@@ -74,4 +93,7 @@ fn main() {
     let _ = nested_awaits(Vec::new());
     let _ = loops_with_values(3);
     let _ = unit_task();
+    let _ = shadowing_live_locals(vec!["a".into()]);
+    let _ = block_forms("now".into());
+    let _ = curio::coroutine!({ sleep(1.0).await.is_ok() });
 }
