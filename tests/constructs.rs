@@ -702,3 +702,37 @@ fn shadowed_locals_that_are_still_alive_drop_at_the_end_of_their_scope() {
     drop(co);
     assert_eq!(take_log(), ["drop inner-0", "drop outer-2", "drop outer"]);
 }
+
+macro_rules! define_shadowing_task {
+    ($name:ident) => {
+        #[curio::task]
+        async fn $name() -> curio::Result<()> {
+            let guard = Noisy("outer guard");
+            {
+                let guard = Noisy("inner guard");
+                sleep(1.0).await?;
+                log(format!("holding {}", guard.0));
+            }
+            log("inner released");
+            drop(guard);
+            Ok(())
+        }
+    };
+}
+
+define_shadowing_task!(shadowing_from_a_macro);
+
+#[test]
+fn tasks_written_by_macro_rules_shadow_correctly() {
+    run(shadowing_from_a_macro()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "trap sleep 1",
+            "holding inner guard",
+            "drop inner guard",
+            "inner released",
+            "drop outer guard"
+        ]
+    );
+}

@@ -117,10 +117,12 @@ fn build(
 ) -> syn::Result<TokenStream> {
     let sites = normalise::normalise(&mut root);
     // Each round renames the bindings that hide a live local at an
-    // `.await`; every rename removes one shadowing, so this ends.
-    for round in 0.. {
+    // `.await`; a rename removes that shadowing, so the rounds end. A site
+    // that cannot be found (tokens from another macro may share one span)
+    // is reported instead of retried.
+    for round in 0..MAX_RENAME_ROUNDS {
         let repeated = repeated_names(&root);
-        match lower::lower(&root, &sites, &repeated)? {
+        let renames = match lower::lower(&root, &sites, &repeated)? {
             lower::Lowered::States(states) => {
                 return Ok(emit::machine(emit::Machine {
                     function,
@@ -130,19 +132,35 @@ fn build(
                     output,
                 }));
             }
-            lower::Lowered::Rename(sites) => {
-                for (index, site) in sites.iter().enumerate() {
-                    let fresh = format_ident!(
-                        "{}_{}",
-                        site.name.trim_start_matches("r#"),
-                        site.line * 1000 + site.column + round + index
-                    );
-                    rename::rename_binding(&mut root, site, &fresh);
-                }
+            lower::Lowered::Rename(renames) => renames,
+        };
+        for (index, site) in renames.iter().enumerate() {
+            let name = site.name.trim_start_matches("r#");
+            let fresh = format_ident!(
+                "{}_{}",
+                name,
+                site.line * 1000 + site.column + round + index
+            );
+            if !rename::rename_binding(&mut root, site, &fresh) {
+                return Err(unrenamable(name));
             }
         }
     }
-    unreachable!("the rounds end")
+    Err(unrenamable("a local"))
+}
+
+/// Rounds of renaming before giving up (each round fixes every shadowing
+/// it found, so real code needs one or two).
+const MAX_RENAME_ROUNDS: usize = 8;
+
+fn unrenamable(name: &str) -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!(
+            "`{name}` is shadowed while still alive across an `.await`, and the shadowing binding could not be renamed\n\
+             help: give the inner binding a different name"
+        ),
+    )
 }
 
 /// Names bound more than once: their state fields get a numeric suffix.

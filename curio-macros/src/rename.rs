@@ -44,8 +44,15 @@ pub fn rename_free(block: &mut Block, from: &Ident, to: &Ident) {
 }
 
 /// Renames the binding at `site` to `to`, with its mentions in scope.
-pub fn rename_binding(root: &mut Block, site: &BindingSite, to: &Ident) {
-    Find { site, to }.visit_block_mut(root);
+/// Returns false if no binding is written at `site`.
+pub fn rename_binding(root: &mut Block, site: &BindingSite, to: &Ident) -> bool {
+    let mut find = Find {
+        site,
+        to,
+        found: false,
+    };
+    find.visit_block_mut(root);
+    find.found
 }
 
 /// Renames the binding ident in a pattern; true if it was there.
@@ -70,6 +77,7 @@ fn rename_in_pattern(pat: &mut Pat, site: &BindingSite, to: &Ident) -> bool {
 struct Find<'a> {
     site: &'a BindingSite,
     to: &'a Ident,
+    found: bool,
 }
 
 impl VisitMut for Find<'_> {
@@ -79,6 +87,7 @@ impl VisitMut for Find<'_> {
                 if rename_in_pattern(&mut local.pat, self.site, self.to) {
                     let from = Ident::new(&self.site.name, self.to.span());
                     mentions(&mut b.stmts[index + 1..], &from, self.to);
+                    self.found = true;
                     return;
                 }
             }
@@ -88,6 +97,7 @@ impl VisitMut for Find<'_> {
 
     fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
         if rename_in_pattern(&mut arm.pat, self.site, self.to) {
+            self.found = true;
             let from = Ident::new(&self.site.name, self.to.span());
             let mut r = Mentions {
                 from: &from,
@@ -107,6 +117,7 @@ impl VisitMut for Find<'_> {
             .iter()
             .any(|b| self.site.is(&b.ident));
         if bound {
+            self.found = true;
             rename_cond(&mut i.cond, self.site, self.to);
             let from = Ident::new(&self.site.name, self.to.span());
             Mentions {
