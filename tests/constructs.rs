@@ -9,16 +9,10 @@ use util::{Noisy, Reply, drive, log, run, take_log};
 
 /// A leaf that yields a sleep trap and returns the scripted reply as an int.
 fn ask(n: i64) -> curio::traps::TrapCall<i64> {
-    curio::traps::TrapCall::new(
-        curio::Trap::Sleep {
-            seconds: n as f64,
-            absolute: false,
-        },
-        |v| match v {
-            Value::Int(i) => Ok(i),
-            _ => Ok(0),
-        },
-    )
+    curio::traps::TrapCall::new(curio::Trap::Sleep {
+        seconds: n as f64,
+        absolute: false,
+    })
 }
 
 fn ints(values: &[i64]) -> Vec<Reply> {

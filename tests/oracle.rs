@@ -139,16 +139,10 @@ fn check(x: i64) -> curio::Result<i64> {
 
 /// The task side: a leaf that suspends with the site number.
 fn step(site: u32) -> curio::traps::TrapCall<i64> {
-    curio::traps::TrapCall::new(
-        Trap::Sleep {
-            seconds: f64::from(site),
-            absolute: false,
-        },
-        |v| match v {
-            Value::Int(i) => Ok(i),
-            other => panic!("unexpected reply {other:?}"),
-        },
-    )
+    curio::traps::TrapCall::new(Trap::Sleep {
+        seconds: f64::from(site),
+        absolute: false,
+    })
 }
 
 /// The plain side: the same suspension as a call.

@@ -17,13 +17,10 @@ const STEPS: u64 = 1024;
 
 /// The leaf every case awaits: the runtime's own trap coroutine (one trap,
 /// then the reply as an integer), as every real task awaits.
-type Tick = TrapCall<u64>;
+type Tick = TrapCall<i64>;
 
 fn tick() -> Tick {
-    TrapCall::new(Trap::Clock, |v| match v {
-        Value::Int(i) => Ok(i as u64),
-        _ => Ok(0),
-    })
+    TrapCall::new(Trap::Clock)
 }
 
 // ---- 1. a 1024-step counter ------------------------------------------
@@ -33,7 +30,7 @@ async fn counter(n: u64) -> u64 {
     let mut total = 0;
     let mut i = 0;
     while i < n {
-        total += tick().await.unwrap_or(0);
+        total += tick().await.unwrap_or(0) as u64;
         i += 1;
     }
     total
@@ -65,7 +62,7 @@ impl Coroutine for HandCounter {
                     Step::Trap(t) => return Step::Trap(t),
                     Step::Return(v) => {
                         self.sub = None;
-                        self.total += v.unwrap_or(0);
+                        self.total += v.unwrap_or(0) as u64;
                         self.i += 1;
                     }
                 }

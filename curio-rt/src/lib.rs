@@ -53,7 +53,9 @@ pub use trap::Trap;
 
 /// The leaf trap coroutines: the only way into the kernel.
 pub mod traps {
-    pub use crate::trap::{TrapCall, clock, io_release, read_wait, sleep, wake_at, write_wait};
+    pub use crate::trap::{
+        FromReply, TrapCall, clock, io_release, read_wait, sleep, wake_at, write_wait,
+    };
 }
 
 #[doc(hidden)]

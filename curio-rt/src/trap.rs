@@ -5,6 +5,7 @@
 //! the trap, the second returns the kernel's reply, and a `throw` returns
 //! the error as `Err`, so it surfaces at the `.await` that is suspended.
 
+use std::marker::PhantomData;
 use std::os::fd::RawFd;
 
 use crate::{Coroutine, Error, Location, Result, Step, Value};
@@ -14,8 +15,13 @@ use crate::{Coroutine, Error, Location, Result, Step, Value};
 /// Small and allocation-free: it is returned on every task switch. The
 /// kernel issue adds the variants that need kernel types (spawn, cancel,
 /// scheduler wait/wake, future wait).
+///
+/// The layout is fixed (a 64-bit tag, then aligned payload) because a trap
+/// is copied out of a state that was written a moment before: a packed
+/// layout made those copies stall on every switch.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[repr(u64)]
 pub enum Trap {
     /// Sleep for `seconds` (or until the clock reads `seconds`, if `absolute`).
     /// Curio's `_sleep(clock, absolute)`.
@@ -45,23 +51,87 @@ pub enum Trap {
     UnsetTimeout(Option<f64>),
 }
 
+/// A type the kernel's reply to a trap converts into.
+///
+/// The conversion is static (no function pointer), so a leaf's resume
+/// inlines into the coroutine awaiting it and builds its result in
+/// registers.
+pub trait FromReply: Sized {
+    /// Converts the kernel's reply; a reply of the wrong kind is an
+    /// [`Error::Protocol`] error.
+    fn from_reply(value: Value) -> Result<Self>;
+}
+
+impl FromReply for () {
+    #[inline]
+    fn from_reply(_: Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl FromReply for Value {
+    #[inline]
+    fn from_reply(value: Value) -> Result<Value> {
+        Ok(value)
+    }
+}
+
+impl FromReply for f64 {
+    /// A clock reading (`Value::None` reads as 0.0, for drivers that do not
+    /// keep time).
+    #[inline]
+    fn from_reply(value: Value) -> Result<f64> {
+        match value {
+            Value::Float(x) => Ok(x),
+            Value::None => Ok(0.0),
+            other => Err(Error::protocol(format!(
+                "expected a clock reading, got {other:?}"
+            ))),
+        }
+    }
+}
+
+impl FromReply for i64 {
+    #[inline]
+    fn from_reply(value: Value) -> Result<i64> {
+        match value {
+            Value::Int(i) => Ok(i),
+            other => Err(Error::protocol(format!(
+                "expected an integer, got {other:?}"
+            ))),
+        }
+    }
+}
+
+impl FromReply for bool {
+    #[inline]
+    fn from_reply(value: Value) -> Result<bool> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            other => Err(Error::protocol(format!(
+                "expected a boolean, got {other:?}"
+            ))),
+        }
+    }
+}
+
 /// The leaf coroutine behind every trap function: yields `trap` once, then
-/// converts the kernel's reply with `reply`.
+/// converts the kernel's reply into `T`.
 #[derive(Debug)]
 #[must_use = "a trap does nothing unless awaited"]
 pub struct TrapCall<T> {
     trap: Option<Trap>,
-    reply: fn(Value) -> Result<T>,
     done: bool,
+    reply: PhantomData<fn() -> T>,
 }
 
-impl<T> TrapCall<T> {
-    /// A leaf coroutine that issues `trap` and converts the reply with `reply`.
-    pub fn new(trap: Trap, reply: fn(Value) -> Result<T>) -> Self {
+impl<T: FromReply> TrapCall<T> {
+    /// A leaf coroutine that issues `trap` and returns the reply as `T`.
+    pub fn new(trap: Trap) -> Self {
         TrapCall {
             trap: Some(trap),
-            reply,
             done: false,
+            reply: PhantomData,
         }
     }
 
@@ -71,15 +141,16 @@ impl<T> TrapCall<T> {
     }
 }
 
-impl<T> Coroutine for TrapCall<T> {
+impl<T: FromReply> Coroutine for TrapCall<T> {
     type Output = Result<T>;
 
+    #[inline]
     fn resume(&mut self, value: Value) -> Step<Result<T>> {
         if let Some(trap) = self.trap.take() {
             return Step::Trap(trap);
         }
         self.finish();
-        Step::Return((self.reply)(value))
+        Step::Return(T::from_reply(value))
     }
 
     fn throw(&mut self, error: Error) -> Step<Result<T>> {
@@ -94,58 +165,38 @@ impl<T> Coroutine for TrapCall<T> {
     fn traceback(&self, _visit: &mut dyn FnMut(&'static Location)) {}
 }
 
-fn unit(_: Value) -> Result<()> {
-    Ok(())
-}
-
-fn float(value: Value) -> Result<f64> {
-    match value {
-        Value::Float(x) => Ok(x),
-        Value::None => Ok(0.0),
-        other => Err(Error::protocol(format!(
-            "expected a clock reading, got {other:?}"
-        ))),
-    }
-}
-
 /// Sleeps for `seconds`; returns the clock when woken (Curio's `_sleep`).
 pub fn sleep(seconds: f64) -> TrapCall<f64> {
-    TrapCall::new(
-        Trap::Sleep {
-            seconds,
-            absolute: false,
-        },
-        float,
-    )
+    TrapCall::new(Trap::Sleep {
+        seconds,
+        absolute: false,
+    })
 }
 
 /// Sleeps until the kernel clock reads `clock` (Curio's `_sleep(clock, True)`).
 pub fn wake_at(clock: f64) -> TrapCall<f64> {
-    TrapCall::new(
-        Trap::Sleep {
-            seconds: clock,
-            absolute: true,
-        },
-        float,
-    )
+    TrapCall::new(Trap::Sleep {
+        seconds: clock,
+        absolute: true,
+    })
 }
 
 /// Reads the kernel clock (Curio's `_clock`).
 pub fn clock() -> TrapCall<f64> {
-    TrapCall::new(Trap::Clock, float)
+    TrapCall::new(Trap::Clock)
 }
 
 /// Waits until `fd` is readable (Curio's `_read_wait`).
 pub fn read_wait(fd: RawFd) -> TrapCall<()> {
-    TrapCall::new(Trap::ReadWait(fd), unit)
+    TrapCall::new(Trap::ReadWait(fd))
 }
 
 /// Waits until `fd` is writable (Curio's `_write_wait`).
 pub fn write_wait(fd: RawFd) -> TrapCall<()> {
-    TrapCall::new(Trap::WriteWait(fd), unit)
+    TrapCall::new(Trap::WriteWait(fd))
 }
 
 /// Releases the kernel's registration of `fd` (Curio's `_io_release`).
 pub fn io_release(fd: RawFd) -> TrapCall<()> {
-    TrapCall::new(Trap::IoRelease(fd), unit)
+    TrapCall::new(Trap::IoRelease(fd))
 }
