@@ -91,28 +91,24 @@ impl FromReply for f64 {
     }
 }
 
-impl FromReply for i64 {
-    #[inline]
-    fn from_reply(value: Value) -> Result<i64> {
-        match value {
-            Value::Int(i) => Ok(i),
-            other => Err(Error::protocol(format!(
-                "expected an integer, got {other:?}"
-            ))),
+/// `FromReply` for a type carried by one `Value` variant.
+macro_rules! reply_variant {
+    ($($ty:ty => $variant:ident, $what:literal;)*) => {$(
+        impl FromReply for $ty {
+            #[inline]
+            fn from_reply(value: Value) -> Result<$ty> {
+                match value {
+                    Value::$variant(v) => Ok(v),
+                    other => Err(Error::protocol(format!(concat!("expected ", $what, ", got {:?}"), other))),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl FromReply for bool {
-    #[inline]
-    fn from_reply(value: Value) -> Result<bool> {
-        match value {
-            Value::Bool(b) => Ok(b),
-            other => Err(Error::protocol(format!(
-                "expected a boolean, got {other:?}"
-            ))),
-        }
-    }
+reply_variant! {
+    i64 => Int, "an integer";
+    bool => Bool, "a boolean";
 }
 
 /// The leaf coroutine behind every trap function: yields `trap` once, then
