@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Ident};
 
-use crate::scan::{bindings, expr_has_await};
+use crate::scan::bindings;
 
 /// Collects every rejection in `body`. `name` is the task's own name (for
 /// the recursion check); `locals` are the names bound anywhere in the body
@@ -89,24 +89,26 @@ impl Checker<'_> {
         }
     }
 
-    /// A `let` chain may await only in its first condition.
-    fn check_let_chain(&mut self, cond: &Expr) {
-        fn operands(e: &Expr, out: &mut Vec<Expr>) {
+    /// Visits a condition once; in a `let` chain, an `.await` may appear
+    /// only in the first operand.
+    fn visit_cond(&mut self, cond: &Expr) {
+        fn operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
             match e {
                 Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
                     operands(&b.left, out);
                     operands(&b.right, out);
                 }
-                other => out.push(other.clone()),
+                other => out.push(other),
             }
         }
         let mut parts = Vec::new();
         operands(cond, &mut parts);
-        if parts.iter().any(|p| matches!(p, Expr::Let(_))) {
-            for part in parts.iter().skip(1) {
-                if expr_has_await(part) {
-                    self.within(Context::LetChain, |c| c.visit_expr(part));
-                }
+        let chain = parts.iter().any(|p| matches!(p, Expr::Let(_)));
+        for (index, part) in parts.into_iter().enumerate() {
+            if chain && index > 0 {
+                self.within(Context::LetChain, |c| c.visit_expr(part));
+            } else {
+                self.visit_expr(part);
             }
         }
     }
@@ -220,13 +222,16 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        self.check_let_chain(&i.cond);
-        syn::visit::visit_expr_if(self, i);
+        self.visit_cond(&i.cond);
+        self.visit_block(&i.then_branch);
+        if let Some((_, otherwise)) = &i.else_branch {
+            self.visit_expr(otherwise);
+        }
     }
 
     fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
-        self.check_let_chain(&w.cond);
-        syn::visit::visit_expr_while(self, w);
+        self.visit_cond(&w.cond);
+        self.visit_block(&w.body);
     }
 
     fn visit_expr_yield(&mut self, y: &'ast syn::ExprYield) {
