@@ -108,8 +108,84 @@ fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
     })
 }
 
-/// Normalise, lower and emit a root block.
+/// Hoist the body's items, then normalise, lower and emit a root block.
 fn build(
+    function: &str,
+    inits: &[(Ident, Expr)],
+    mut root: Block,
+    output: Option<&Type>,
+) -> syn::Result<TokenStream> {
+    let items = hoist_items(&mut root)?;
+    let machine = lower_and_emit(function, inits, root, output)?;
+    Ok(quote!(#(#items)* #machine))
+}
+
+/// Moves the items declared in the body (nested `fn`s, `struct`s, `const`s,
+/// `use`s) to the generated function's scope. Items have no run-time
+/// effect and are visible throughout their block, but each state's arm
+/// rebuilds only part of the body: defined once outside, they are the same
+/// items in every arm.
+fn hoist_items(root: &mut Block) -> syn::Result<Vec<syn::Item>> {
+    struct Hoist(Vec<syn::Item>);
+    impl syn::visit_mut::VisitMut for Hoist {
+        fn visit_block_mut(&mut self, b: &mut Block) {
+            let (items, stmts): (Vec<Stmt>, Vec<Stmt>) =
+                b.stmts.drain(..).partition(|s| matches!(s, Stmt::Item(_)));
+            self.0.extend(items.into_iter().filter_map(|s| match s {
+                Stmt::Item(item) => Some(item),
+                _ => None,
+            }));
+            b.stmts = stmts;
+            syn::visit_mut::visit_block_mut(self, b);
+        }
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    let mut hoist = Hoist(Vec::new());
+    syn::visit_mut::VisitMut::visit_block_mut(&mut hoist, root);
+    let mut seen: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    for item in &hoist.0 {
+        let Some(name) = item_name(item) else {
+            continue;
+        };
+        if seen.contains(&name) {
+            errors.push(syn::Error::new_spanned(
+                item,
+                format!(
+                    "a task's nested items share one scope, and `{name}` is declared twice\n\
+                     help: rename one of them"
+                ),
+            ));
+        }
+        seen.push(name);
+    }
+    match combine(errors) {
+        Some(error) => Err(error),
+        None => Ok(hoist.0),
+    }
+}
+
+/// The name an item declares, if any.
+fn item_name(item: &syn::Item) -> Option<String> {
+    let ident = match item {
+        syn::Item::Const(i) => &i.ident,
+        syn::Item::Enum(i) => &i.ident,
+        syn::Item::Fn(i) => &i.sig.ident,
+        syn::Item::Static(i) => &i.ident,
+        syn::Item::Struct(i) => &i.ident,
+        syn::Item::Trait(i) => &i.ident,
+        syn::Item::Type(i) => &i.ident,
+        syn::Item::Union(i) => &i.ident,
+        syn::Item::Mod(i) => &i.ident,
+        _ => return None,
+    };
+    Some(ident.to_string())
+}
+
+/// Normalise, lower and emit a root block without items.
+fn lower_and_emit(
     function: &str,
     inits: &[(Ident, Expr)],
     mut root: Block,

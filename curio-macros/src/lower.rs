@@ -275,8 +275,7 @@ impl Cont<'_> {
                 continue;
             }
             let ident = &c.binding.ident;
-            let used = scan_stmts(&after, ident).mentioned;
-            if !used && c.moved {
+            if c.moved && !scan_stmts(&after, ident).mentioned {
                 continue;
             }
             if let Some((tokens, root)) = &c.borrows {
@@ -308,9 +307,12 @@ impl Cont<'_> {
             let slot = stored.slot();
             let mutability = c.binding.mutable.then(|| quote!(mut));
             let by_ref = c.binding.by_ref.then(|| quote!(ref));
-            // Kept only for its drop: silence the unused-variable lint.
-            let quiet = (!used).then(|| quote!(#[allow(unused_variables)]));
-            restores.push(parse_quote! { #quiet let #by_ref #mutability #ident = #slot; });
+            // A restore is a copy of the user's binding: kept for its drop
+            // when unused, or used only in code a `break` makes unreachable.
+            // A truly unused variable is still reported on the original.
+            restores.push(
+                parse_quote! { #[allow(unused_variables)] let #by_ref #mutability #ident = #slot; },
+            );
             self.stored.push(stored);
         }
         restores.extend(after);

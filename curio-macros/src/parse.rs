@@ -31,7 +31,7 @@ pub struct TaskSig {
     pub item: ItemFn,
     pub receiver: Receiver,
     pub params: Vec<Param>,
-    /// The declared output (`()` when there is none).
+    /// The declared output (`()` when there is none, `Infallible` for `!`).
     pub output: Type,
 }
 
@@ -112,6 +112,11 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
     }
     let output = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
+        // `-> !` cannot be an associated type on stable: a task that never
+        // returns has the uninhabited `Infallible` as its output.
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
+            syn::parse_quote!(::core::convert::Infallible)
+        }
         ReturnType::Type(_, ty) => {
             if let Some(tokens) = impl_trait(ty) {
                 errors.push(syn::Error::new_spanned(
