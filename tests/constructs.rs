@@ -427,11 +427,11 @@ fn nested_sub_tasks_forward_traps_throws_and_drops() {
         &mut outer(),
         vec![
             Reply::Resume(Value::Int(1)),
-            Reply::Throw(Error::TaskTimeout),
+            Reply::Throw(Error::TaskTimeout(1.0)),
         ],
     )
     .unwrap_err();
-    assert!(matches!(err, Error::TaskTimeout));
+    assert!(matches!(err, Error::TaskTimeout(_)));
     assert_eq!(
         take_log(),
         [

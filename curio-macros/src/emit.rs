@@ -61,7 +61,7 @@ fn token_count(tokens: &TokenStream) -> usize {
 }
 
 /// The expression that builds the coroutine: the state enum, then
-/// `machine(start, step, walk)`.
+/// `machine(start, step, walk, name)`.
 pub fn machine(m: Machine<'_>) -> TokenStream {
     let state = ident("__CurioState");
     let mut finish = Finish {
@@ -83,9 +83,10 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let walk = walker(&state, m.function, &m.states);
     let definition = state_enum(&state, m.inits, &m.states);
     let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
+    let function = m.function;
     quote! {
         #definition
-        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk)
+        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk, || #function)
     }
 }
 

@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
-use syn::{Block, Expr, Ident, ItemFn, Stmt, Type, parse_quote};
+use syn::{Block, Expr, Ident, ImplItem, Item, ItemFn, ItemImpl, Stmt, Type, parse_quote};
 
 use crate::analyse::{check_body, local_names};
 use crate::parse::{self, Receiver, TaskSig};
@@ -20,14 +20,53 @@ pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
         return syn::Error::new_spanned(attr, "`#[curio::task]` takes no arguments")
             .to_compile_error();
     }
-    let item: ItemFn = match syn::parse2(item) {
-        Ok(item) => item,
-        Err(e) => return e.to_compile_error(),
-    };
-    match lower_task(item.clone()) {
+    match syn::parse2::<Item>(item) {
+        Ok(Item::Fn(item)) => task_fn(item, None),
+        Ok(Item::Impl(block)) => task_impl(block),
+        Ok(other) => syn::Error::new_spanned(
+            other,
+            "`#[curio::task]` goes on an `async fn`, or on an `impl` block to expand its `async fn`s",
+        )
+        .to_compile_error(),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn task_fn(item: ItemFn, impl_params: Option<&[Ident]>) -> TokenStream {
+    match lower_task(item.clone(), impl_params) {
         Ok(tokens) => tokens,
         Err(error) => fallback(&item, error),
     }
+}
+
+/// `#[curio::task]` on an `impl` block: each `async fn` becomes a task that
+/// knows the block's generic parameters, so a `&self` method's coroutine can
+/// say it does not capture the borrow (`use<..>` must list them all).
+fn task_impl(mut block: ItemImpl) -> TokenStream {
+    let impl_params: Vec<Ident> = block
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.clone()),
+            syn::GenericParam::Const(c) => Some(c.ident.clone()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item
+            && f.sig.asyncness.is_some()
+        {
+            let func = ItemFn {
+                attrs: std::mem::take(&mut f.attrs),
+                vis: f.vis.clone(),
+                sig: f.sig.clone(),
+                block: Box::new(f.block.clone()),
+            };
+            *item = ImplItem::Verbatim(task_fn(func, Some(&impl_params)));
+        }
+    }
+    quote!(#block)
 }
 
 /// `curio::coroutine!`.
@@ -52,7 +91,7 @@ fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
     })
 }
 
-fn lower_task(item: ItemFn) -> syn::Result<TokenStream> {
+fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenStream> {
     let name = item.sig.ident.clone();
     let locals = local_names(&item.block, typed_patterns(&item));
     let mut errors = check_body(&item.block, Some(&name), &locals);
@@ -98,7 +137,7 @@ fn lower_task(item: ItemFn) -> syn::Result<TokenStream> {
     body.stmts = lets;
 
     let machine = build(&name.to_string(), &inits, body, Some(&sig.output))?;
-    Ok(signature_with(&sig, machine))
+    Ok(signature_with(&sig, machine, impl_params))
 }
 
 fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
@@ -275,7 +314,14 @@ fn lints() -> TokenStream {
 
 /// The generated function: the original signature without `async`,
 /// returning `impl Coroutine`.
-fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
+///
+/// A `&self` method's coroutine owns a clone of `self`. With the attribute
+/// on the `impl` block, `use<..>` tells rustc it does not capture the
+/// borrow, so `self.other().await` works in a task that keeps `self`.
+/// `use<..>` must list every type parameter in scope, so a method-level
+/// attribute (which cannot see the block's) and a method with an
+/// `impl Trait` argument (which cannot be listed) keep the default capture.
+fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]>) -> TokenStream {
     let item = &sig.item;
     let (attrs, vis) = (&item.attrs, &item.vis);
     let s = &item.sig;
@@ -298,7 +344,22 @@ fn signature_with(sig: &TaskSig, body: TokenStream) -> TokenStream {
         quote!(#arg: #ty)
     });
     let output = &sig.output;
-    let bound = (sig.receiver == Receiver::Cloned).then(|| quote!(+ 'static));
+    let has_impl_arg = sig.params.iter().any(|p| {
+        let ty = &p.ty;
+        quote!(#ty).to_string().contains("impl ")
+    });
+    let bound = (sig.receiver == Receiver::Cloned).then(|| {
+        let Some(impl_params) = impl_params.filter(|_| !has_impl_arg) else {
+            return quote!(+ 'static);
+        };
+        let own = generics.params.iter().filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.clone()),
+            syn::GenericParam::Const(c) => Some(c.ident.clone()),
+            syn::GenericParam::Lifetime(_) => None,
+        });
+        let all = impl_params.iter().cloned().chain(own);
+        quote!(+ 'static + use<#(#all),*>)
+    });
     let lints = lints();
     quote! {
         #(#attrs)*

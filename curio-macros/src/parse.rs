@@ -143,15 +143,32 @@ pub fn signature(item: ItemFn) -> Result<TaskSig, syn::Error> {
 }
 
 /// The tokens of a non-`'static` reference or lifetime inside `ty`.
+///
+/// An elided lifetime inside `Fn(&T)` or `fn(&T)` is higher-ranked, not a
+/// borrow the task would keep: `impl Fn(&Error) -> bool` is owned.
 fn borrowed_type(ty: &Type) -> Option<proc_macro2::TokenStream> {
-    struct Find(Option<proc_macro2::TokenStream>);
+    struct Find(Option<proc_macro2::TokenStream>, usize);
     impl<'ast> Visit<'ast> for Find {
         fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
             let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
-            if !is_static && self.0.is_none() {
+            let higher_ranked = self.1 > 0 && r.lifetime.is_none();
+            if !is_static && !higher_ranked && self.0.is_none() {
                 self.0 = Some(r.to_token_stream());
             }
             syn::visit::visit_type_reference(self, r);
+        }
+        fn visit_parenthesized_generic_arguments(
+            &mut self,
+            args: &'ast syn::ParenthesizedGenericArguments,
+        ) {
+            self.1 += 1;
+            syn::visit::visit_parenthesized_generic_arguments(self, args);
+            self.1 -= 1;
+        }
+        fn visit_type_bare_fn(&mut self, f: &'ast syn::TypeBareFn) {
+            self.1 += 1;
+            syn::visit::visit_type_bare_fn(self, f);
+            self.1 -= 1;
         }
         fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
             if l.ident != "static" && self.0.is_none() {
@@ -159,7 +176,7 @@ fn borrowed_type(ty: &Type) -> Option<proc_macro2::TokenStream> {
             }
         }
     }
-    let mut find = Find(None);
+    let mut find = Find(None, 0);
     find.visit_type(ty);
     find.0
 }

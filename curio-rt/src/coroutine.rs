@@ -145,6 +145,12 @@ pub trait Coroutine {
         let _ = visit;
     }
 
+    /// The coroutine's name: the function a `#[curio::task]` was written
+    /// as (Curio names a task after its coroutine).
+    fn name(&self) -> &'static str {
+        "coroutine"
+    }
+
     /// The innermost suspension point (Curio's `where()`), if suspended in
     /// generated code.
     fn location(&self) -> Option<&'static Location> {
@@ -165,6 +171,9 @@ impl<C: Coroutine + ?Sized> Coroutine for &mut C {
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
         (**self).traceback(visit)
     }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
 }
 
 impl<C: Coroutine + ?Sized> Coroutine for Box<C> {
@@ -177,6 +186,9 @@ impl<C: Coroutine + ?Sized> Coroutine for Box<C> {
     }
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
         (**self).traceback(visit)
+    }
+    fn name(&self) -> &'static str {
+        (**self).name()
     }
 }
 

@@ -41,20 +41,34 @@
 
 extern crate self as curio;
 
+mod activation;
+mod cancel;
 mod coroutine;
+pub mod debug;
 mod error;
+mod kernel;
 mod machine;
+mod task;
+mod timeout;
 pub mod trap;
 
+pub use activation::Activation;
+pub use cancel::{
+    check_cancellation, check_cancellation_if, disable_cancellation, set_cancellation,
+};
 pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Result};
-pub use trap::Trap;
+pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
+pub use task::{Cancel, Spawn, Task, TaskResult, TaskState, Unknown, current_task, spawn};
+pub use timeout::{ignore_after, ignore_after_with, timeout_after};
+pub use trap::{Trap, clock, sleep, wake_at};
 
 /// The leaf trap coroutines: the only way into the kernel.
 pub mod traps {
     pub use crate::trap::{
-        FromReply, TrapCall, clock, io_release, read_wait, sleep, wake_at, write_wait,
+        CancelRequest, FromReply, TrapCall, clock, io_release, io_waiting, read_wait, sleep,
+        wake_at, write_wait,
     };
 }
 

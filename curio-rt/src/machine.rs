@@ -50,28 +50,37 @@ impl Input {
 
 /// A generated state machine: `state`, the `step` function over it, and the
 /// `walk` function that reports its suspension points.
-pub struct Machine<S, F, W> {
+pub struct Machine<S, F, W, N> {
     state: S,
     step: F,
     walk: W,
+    /// A zero-sized closure returning the function's name (task names).
+    name: N,
 }
 
 /// Builds a [`Machine`]. The argument order matters for inference: `step`
 /// is type-checked before `walk`, so `walk` can call methods on the stored
-/// sub-coroutines.
+/// sub-coroutines. `name` is a capture-free closure, so it costs no space.
 #[inline(always)]
-pub fn machine<S, T, F, W>(state: S, step: F, walk: W) -> Machine<S, F, W>
+pub fn machine<S, T, F, W, N>(state: S, step: F, walk: W, name: N) -> Machine<S, F, W, N>
 where
     F: FnMut(&mut S, Input) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
+    N: Fn() -> &'static str,
 {
-    Machine { state, step, walk }
+    Machine {
+        state,
+        step,
+        walk,
+        name,
+    }
 }
 
-impl<S, T, F, W> Coroutine for Machine<S, F, W>
+impl<S, T, F, W, N> Coroutine for Machine<S, F, W, N>
 where
     F: FnMut(&mut S, Input) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
+    N: Fn() -> &'static str,
 {
     type Output = T;
 
@@ -87,6 +96,10 @@ where
 
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
         (self.walk)(&self.state, visit)
+    }
+
+    fn name(&self) -> &'static str {
+        (self.name)()
     }
 }
 

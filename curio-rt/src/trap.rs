@@ -8,13 +8,13 @@
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
 
-use crate::{Coroutine, Error, Location, Result, Step, Value};
+use crate::task::{Reply, take_reply};
+use crate::{Coroutine, Error, Location, Result, Step, Task, Value};
 
 /// A request from a task to the kernel, one variant per kernel service.
 ///
-/// Small and allocation-free: it is returned on every task switch. The
-/// kernel issue adds the variants that need kernel types (spawn, cancel,
-/// scheduler wait/wake, future wait).
+/// Small and allocation-free in the common variants (three machine words):
+/// it is returned on every task switch.
 ///
 /// The layout is fixed (a 64-bit tag, then aligned payload) because a trap
 /// is copied out of a state that was written a moment before: a packed
@@ -43,12 +43,37 @@ pub enum Trap {
     Clock,
     /// Ask for the current task (`_get_current`).
     GetCurrent,
-    /// Ask for the kernel (`_get_kernel`).
-    GetKernel,
+    /// Start a new task (`_spawn`). The task is built by the caller; the
+    /// kernel gives it a parent and a place on the ready queue.
+    Spawn(Task),
+    /// Cancel a task with [`Error::TaskCancelled`] (`_cancel_task`).
+    CancelTask(Task),
+    /// Cancel a task with a chosen error (`_cancel_task(task, exc)`).
+    CancelTaskWith(Box<CancelRequest>),
+    /// Wait until a task terminates (Curio's `_scheduler_wait` on the
+    /// task's `joining` barrier, state `TASK_JOIN`).
+    TaskWait(Task),
     /// Push a timeout deadline on the task's timeout stack (`_set_timeout`).
     SetTimeout(Option<f64>),
     /// Pop a timeout deadline, restoring the previous one (`_unset_timeout`).
     UnsetTimeout(Option<f64>),
+}
+
+/// The payload of [`Trap::CancelTaskWith`]: which task, and the error to
+/// deliver.
+#[derive(Debug, Clone)]
+pub struct CancelRequest {
+    /// The task to cancel.
+    pub task: Task,
+    /// The error it receives at its blocking operation.
+    pub error: Error,
+}
+
+impl PartialEq for CancelRequest {
+    /// Same task, and errors with the same message.
+    fn eq(&self, other: &CancelRequest) -> bool {
+        self.task == other.task && self.error.to_string() == other.error.to_string()
+    }
 }
 
 /// A type the kernel's reply to a trap converts into.
@@ -86,6 +111,20 @@ impl FromReply for f64 {
             Value::None => Ok(0.0),
             other => Err(Error::protocol(format!(
                 "expected a clock reading, got {other:?}"
+            ))),
+        }
+    }
+}
+
+impl FromReply for Option<f64> {
+    /// A deadline: `Value::None` is no deadline.
+    #[inline]
+    fn from_reply(value: Value) -> Result<Option<f64>> {
+        match value {
+            Value::Float(x) => Ok(Some(x)),
+            Value::None => Ok(None),
+            other => Err(Error::protocol(format!(
+                "expected a deadline, got {other:?}"
             ))),
         }
     }
@@ -161,7 +200,11 @@ impl<T: FromReply> Coroutine for TrapCall<T> {
     fn traceback(&self, _visit: &mut dyn FnMut(&'static Location)) {}
 }
 
-/// Sleeps for `seconds`; returns the clock when woken (Curio's `_sleep`).
+/// Sleeps for `seconds` and returns the clock when woken (Curio's `sleep`).
+/// `sleep(0.0)` switches to the other ready tasks and returns the clock.
+///
+/// # Errors
+/// A cancellation or timeout delivered while sleeping.
 pub fn sleep(seconds: f64) -> TrapCall<f64> {
     TrapCall::new(Trap::Sleep {
         seconds,
@@ -169,7 +212,11 @@ pub fn sleep(seconds: f64) -> TrapCall<f64> {
     })
 }
 
-/// Sleeps until the kernel clock reads `clock` (Curio's `_sleep(clock, True)`).
+/// Sleeps until the kernel clock reads `clock` (Curio's `wake_at`); see
+/// [`clock()`].
+///
+/// # Errors
+/// A cancellation or timeout delivered while sleeping.
 pub fn wake_at(clock: f64) -> TrapCall<f64> {
     TrapCall::new(Trap::Sleep {
         seconds: clock,
@@ -177,7 +224,10 @@ pub fn wake_at(clock: f64) -> TrapCall<f64> {
     })
 }
 
-/// Reads the kernel clock (Curio's `_clock`).
+/// Reads the kernel's monotonic clock, in seconds (Curio's `clock`).
+///
+/// # Errors
+/// Never from a kernel; the signature is that of every trap.
 pub fn clock() -> TrapCall<f64> {
     TrapCall::new(Trap::Clock)
 }
@@ -195,4 +245,19 @@ pub fn write_wait(fd: RawFd) -> TrapCall<()> {
 /// Releases the kernel's registration of `fd` (Curio's `_io_release`).
 pub fn io_release(fd: RawFd) -> TrapCall<()> {
     TrapCall::new(Trap::IoRelease(fd))
+}
+
+/// Which tasks wait on `fd`: `(reader, writer)`, each only while it is
+/// blocked there (Curio's `_io_waiting`).
+#[crate::task]
+pub async fn io_waiting(fd: RawFd) -> Result<(Option<Task>, Option<Task>)> {
+    TrapCall::<()>::new(Trap::IoWaiting(fd)).await?;
+    match take_reply() {
+        Reply::Tasks(reader, writer) => {
+            Ok((reader.map(Task::from_raw), writer.map(Task::from_raw)))
+        }
+        _ => Err(Error::protocol(
+            "the IoWaiting trap was answered without tasks".into(),
+        )),
+    }
 }

@@ -69,3 +69,21 @@ pub fn describe(trap: &Trap) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Runs `main` on a fresh kernel with a virtual clock (instant, exact
+/// clock readings), then shuts the kernel down.
+pub fn vrun<C>(main: C) -> curio::Result<<C::Output as curio::TaskResult>::Ok>
+where
+    C: Coroutine<Output: curio::TaskResult> + 'static,
+{
+    let mut kernel = curio::Kernel::builder().virtual_clock().build();
+    let result = kernel.run(main);
+    kernel.shutdown().expect("shutdown");
+    result
+}
+
+/// `log(format!(..))`.
+#[macro_export]
+macro_rules! logf {
+    ($($arg:tt)*) => { $crate::util::log(format!($($arg)*)) };
+}

@@ -82,6 +82,13 @@ fn block_forms(prefix: String) -> impl Coroutine<Output = curio::Result<String>>
     })
 }
 
+/// Elided lifetimes in `Fn(&T)` and `fn(&T)` are higher-ranked: owned.
+#[curio::task]
+async fn closure_params(keep: impl Fn(&str) -> bool, pick: fn(&[u8]) -> usize) -> bool {
+    let _ = sleep(0.0).await;
+    keep("x") && pick(b"ab") == 2
+}
+
 #[curio::task]
 async fn unit_task() {
     let _ = sleep(0.0).await;
@@ -93,6 +100,7 @@ fn main() {
     let _ = nested_awaits(Vec::new());
     let _ = loops_with_values(3);
     let _ = unit_task();
+    let _ = closure_params(|s: &str| s.is_empty(), <[u8]>::len);
     let _ = shadowing_live_locals(vec!["a".into()]);
     let _ = block_forms("now".into());
     let _ = curio::coroutine!({ sleep(1.0).await.is_ok() });

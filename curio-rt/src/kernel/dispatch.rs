@@ -1,0 +1,229 @@
+//! The trap handlers: one `trap_*` method per [`Trap`], as in Curio's
+//! kernel. Each either answers at once (`Next::Resume`: the task goes on
+//! in the same cycle) or blocks the task (`Next::Suspend`), recording in
+//! its header what to undo if it is cancelled while blocked.
+//!
+//! Only the blocking traps (sleep, I/O waits, task waits) deliver a pending
+//! cancellation; spawn, clock, cancel and the timeout traps never do.
+
+use std::os::fd::RawFd;
+
+use super::{Core, Next, TimerKind};
+use crate::machine::Input;
+use crate::task::{Joiner, REPLY, Reply, TaskRef, TaskState, Wait};
+use crate::{Error, Task, Trap, Value};
+
+/// The reply to a trap that answers at once.
+fn answer(value: Value) -> Next {
+    Next::Resume(Input::Resume(value))
+}
+
+/// A deadline as a reply: `None` for no deadline.
+fn deadline_value(deadline: f64) -> Value {
+    if deadline.is_finite() {
+        Value::Float(deadline)
+    } else {
+        Value::None
+    }
+}
+
+impl Core {
+    /// Satisfies `trap`, issued by `task`.
+    pub(super) fn trap(&mut self, task: &TaskRef, trap: Trap) -> Next {
+        match trap {
+            Trap::Sleep { seconds, absolute } => self.trap_sleep(task, seconds, absolute),
+            Trap::ReadWait(fd) => self.trap_io(task, fd, true),
+            Trap::WriteWait(fd) => self.trap_io(task, fd, false),
+            Trap::IoRelease(fd) => self.trap_io_release(fd),
+            Trap::IoWaiting(fd) => self.trap_io_waiting(fd),
+            Trap::Clock => self.trap_clock(),
+            Trap::GetCurrent => self.trap_get_current(task),
+            Trap::SetTimeout(deadline) => self.trap_set_timeout(task, deadline),
+            Trap::UnsetTimeout(previous) => self.trap_unset_timeout(task, previous),
+            Trap::Spawn(new) => self.trap_spawn(task, new),
+            Trap::CancelTask(target) => self.trap_cancel_task(target, Error::TaskCancelled),
+            Trap::CancelTaskWith(request) => {
+                let request = *request;
+                self.trap_cancel_task(request.task, request.error)
+            }
+            Trap::TaskWait(target) => self.trap_task_wait(task, target),
+        }
+    }
+
+    /// A pending cancellation, delivered instead of blocking (Curio's
+    /// `check_cancellation` inside the kernel).
+    fn deliver_pending(&mut self, task: &TaskRef) -> Option<Next> {
+        let h = task.header();
+        if !h.allow_cancel.get() {
+            return None;
+        }
+        let error = h.cancel_pending.take()?;
+        Some(Next::Resume(Input::Throw(*error)))
+    }
+
+    /// Sleeps: `seconds <= 0` yields to the other ready tasks and returns
+    /// the clock; otherwise the task waits on a timer.
+    fn trap_sleep(&mut self, task: &TaskRef, seconds: f64, absolute: bool) -> Next {
+        if let Some(next) = self.deliver_pending(task) {
+            return next;
+        }
+        let now = self.clock.now();
+        if !absolute && seconds <= 0.0 {
+            self.reschedule(task.clone(), Input::Resume(Value::Float(now)));
+            return Next::Suspend;
+        }
+        let deadline = if absolute { seconds } else { now + seconds }.max(0.0);
+        let h = task.header();
+        h.sleep.set(deadline);
+        self.timers
+            .push(deadline, h.key.get(), h.id, TimerKind::Sleep);
+        self.suspend(task, TaskState::TimeSleep, Wait::Sleep)
+    }
+
+    /// Waits until `fd` is readable (`read`) or writable.
+    fn trap_io(&mut self, task: &TaskRef, fd: RawFd, read: bool) -> Next {
+        if let Some(next) = self.deliver_pending(task) {
+            return next;
+        }
+        if let Err(error) = self.io.register(fd, read, task) {
+            return Next::Resume(Input::Throw(error));
+        }
+        if read {
+            self.suspend(task, TaskState::ReadWait, Wait::Read(fd))
+        } else {
+            self.suspend(task, TaskState::WriteWait, Wait::Write(fd))
+        }
+    }
+
+    /// Forgets the kernel's interest in `fd`. A raw fd is registered only
+    /// while a task is blocked on it, so once the caller runs there is
+    /// nothing of its own left to release.
+    fn trap_io_release(&mut self, _fd: RawFd) -> Next {
+        answer(Value::None)
+    }
+
+    /// Which tasks are blocked on `fd`.
+    fn trap_io_waiting(&mut self, fd: RawFd) -> Next {
+        let (reader, writer) = self.io.waiting(fd);
+        REPLY.with(|r| *r.borrow_mut() = Reply::Tasks(reader, writer));
+        answer(Value::None)
+    }
+
+    fn trap_clock(&mut self) -> Next {
+        answer(Value::Float(self.clock.now()))
+    }
+
+    fn trap_get_current(&mut self, task: &TaskRef) -> Next {
+        REPLY.with(|r| *r.borrow_mut() = Reply::Task(task.clone()));
+        answer(Value::None)
+    }
+
+    /// Starts a task built by the caller's `spawn`.
+    fn trap_spawn(&mut self, task: &TaskRef, new: Task) -> Next {
+        let raw = new.raw().clone();
+        if raw.header().state.get() != TaskState::Initial {
+            return Next::Resume(Input::Throw(Error::runtime(format!(
+                "{new} was already spawned"
+            ))));
+        }
+        self.admit(raw, task.header().id);
+        answer(Value::None)
+    }
+
+    /// Requests a cancellation: delivered now if the target is blocked and
+    /// accepts it, else left pending for its next blocking operation. A
+    /// second request for the same task does nothing.
+    fn trap_cancel_task(&mut self, target: Task, error: Error) -> Next {
+        let target = target.raw().clone();
+        let h = target.header();
+        if h.cancelled.get() || h.terminated.get() {
+            return answer(Value::None);
+        }
+        h.cancelled.set(true);
+        // A cancelled task no longer cares about its timeout.
+        if h.timeout.replace(f64::INFINITY).is_finite() {
+            self.forget_timer();
+        }
+        if !h.allow_cancel.get() || h.wait.get() == Wait::None {
+            h.cancel_pending.set(Some(Box::new(error)));
+            return answer(Value::None);
+        }
+        self.unblock(&target);
+        self.reschedule(target, Input::Throw(error));
+        answer(Value::None)
+    }
+
+    /// Waits for `target` to terminate.
+    fn trap_task_wait(&mut self, task: &TaskRef, target: Task) -> Next {
+        let target = target.raw().clone();
+        if target.header().terminated.get() {
+            return answer(Value::None);
+        }
+        if let Some(next) = self.deliver_pending(task) {
+            return next;
+        }
+        if target == *task {
+            return Next::Resume(Input::Throw(Error::runtime(
+                "a task cannot wait for itself to terminate",
+            )));
+        }
+        let next = self.suspend(task, TaskState::TaskJoin, Wait::Join);
+        let mut joiners = target.header().joiners.take();
+        joiners.push(Joiner {
+            task: task.clone(),
+            seq: task.header().wait_seq.get(),
+        });
+        target.header().joiners.set(joiners);
+        next
+    }
+
+    /// Enters a timeout block: the effective deadline becomes the earlier
+    /// of `deadline` and the one in force (`None` keeps the one in force).
+    /// Answers the previous effective deadline.
+    fn trap_set_timeout(&mut self, task: &TaskRef, deadline: Option<f64>) -> Next {
+        let h = task.header();
+        let old = h.timeout.get();
+        if let Some(deadline) = deadline {
+            let deadline = deadline.max(0.0);
+            self.timers
+                .push(deadline, h.key.get(), h.id, TimerKind::Timeout);
+            if deadline <= old {
+                h.timeout.set(deadline);
+                if old.is_finite() {
+                    // The old entry is stale until the block is left.
+                    self.forget_timer();
+                }
+            } else {
+                // The new entry is stale from the start.
+                self.forget_timer();
+            }
+        }
+        answer(deadline_value(old))
+    }
+
+    /// Leaves a timeout block, restoring `previous`. If `previous` has
+    /// already passed, its timeout fires on the next pass (delivered at the
+    /// next blocking operation, never here). Otherwise a `TaskTimeout` still
+    /// pending from the block is dropped: the block is over. Answers the
+    /// clock.
+    fn trap_unset_timeout(&mut self, task: &TaskRef, previous: Option<f64>) -> Next {
+        let h = task.header();
+        if h.timeout.replace(f64::INFINITY).is_finite() {
+            self.forget_timer();
+        }
+        let now = self.clock.now();
+        if let Some(previous) = previous.map(|p| p.max(0.0)) {
+            h.timeout.set(previous);
+            self.timers
+                .push(previous, h.key.get(), h.id, TimerKind::Timeout);
+            if previous < now {
+                return answer(Value::Float(now));
+            }
+        }
+        let pending = h.cancel_pending.take();
+        if !matches!(pending.as_deref(), Some(Error::TaskTimeout(_))) {
+            h.cancel_pending.set(pending);
+        }
+        answer(Value::Float(now))
+    }
+}

@@ -1,0 +1,297 @@
+//! The kernel's record of a task: a [`Header`] of attributes shared with
+//! every handle, and the coroutine itself, in one allocation.
+//!
+//! # Layout
+//!
+//! A spawned task is one `Rc<TaskCell<C>>`. The kernel holds it type-erased
+//! as a [`TaskRef`] (`Rc<dyn AnyTask>`) in its task table, ready queue and
+//! wait lists; a [`Task<T>`](crate::Task) handle holds another clone. The
+//! header is all `Cell`s: the kernel writes it between steps and handles
+//! read it synchronously, as Curio's `Task` attributes are read.
+//!
+//! # Invariants
+//!
+//! * `body` is borrowed mutably only inside [`AnyTask::step`]; handles read
+//!   it only after `terminated` is set, so a task inspecting itself never
+//!   meets a borrowed body.
+//! * `wait` is not [`Wait::None`] exactly while the task is suspended on
+//!   something it can be taken off (Curio's `cancel_func`).
+//! * A timer entry for the task is live only while `sleep` (or `timeout`)
+//!   still holds that entry's deadline; clearing the field is how a timer is
+//!   cancelled.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::os::fd::RawFd;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use crate::machine::Input;
+use crate::task::{TaskResult, TaskState, Unknown};
+use crate::{Coroutine, Error, Location, Result, Step, Trap};
+
+/// What a suspended task can be taken off when it is cancelled or timed
+/// out (Curio's `cancel_func`, as data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Running, ready, or terminated: nothing to undo.
+    None,
+    /// A sleep timer; cancelled by clearing `sleep`.
+    Sleep,
+    /// Waiting for `fd` to become readable.
+    Read(RawFd),
+    /// Waiting for `fd` to become writable.
+    Write(RawFd),
+    /// On another task's joiner list; the entry goes stale when
+    /// `wait_seq` moves on.
+    Join,
+}
+
+/// A task waiting in another task's joiner list: stale unless the waiter is
+/// still in the same suspension (`seq == wait_seq`) and waiting to join.
+pub(crate) struct Joiner {
+    pub task: TaskRef,
+    pub seq: u32,
+}
+
+/// The attributes of a task, shared by the kernel and every handle.
+pub(crate) struct Header {
+    /// Unique, increasing id (per thread, starting at 1).
+    pub id: u64,
+    /// The coroutine's name (`#[curio::task]` function name).
+    pub name: &'static str,
+    /// Id of the spawning task; 0 for a task started by `Kernel::run`.
+    pub parent_id: Cell<u64>,
+    /// Key in the kernel's task table while the task is in it.
+    pub key: Cell<usize>,
+    /// Curio's state name.
+    pub state: Cell<TaskState>,
+    /// Daemon tasks are not joined and are cancelled at shutdown.
+    pub daemon: Cell<bool>,
+    /// A cancellation was requested (`cancel` sets it once).
+    pub cancelled: Cell<bool>,
+    /// The task has finished (returned, failed or panicked).
+    pub terminated: Cell<bool>,
+    /// Someone collected the task's outcome.
+    pub joined: Cell<bool>,
+    /// Cancellation may be delivered (cleared by `disable_cancellation`).
+    pub allow_cancel: Cell<bool>,
+    /// Scheduling cycles run.
+    pub cycles: Cell<u64>,
+    /// A cancellation waiting for the next blocking operation.
+    pub cancel_pending: Cell<Option<Box<Error>>>,
+    /// Effective timeout deadline (`f64::INFINITY`: none).
+    pub timeout: Cell<f64>,
+    /// Wake-up time of the current sleep (`f64::INFINITY`: none).
+    pub sleep: Cell<f64>,
+    /// What to undo if the task is cancelled while suspended.
+    pub wait: Cell<Wait>,
+    /// Counts suspensions, so stale joiner entries can be recognised.
+    pub wait_seq: Cell<u32>,
+    /// Tasks waiting for this one to terminate.
+    pub joiners: Cell<Vec<Joiner>>,
+    /// Deadlines of the enclosing timeout blocks, outermost first
+    /// (`f64::INFINITY` for `None`).
+    pub deadlines: Cell<Vec<f64>>,
+}
+
+thread_local! {
+    static LAST_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+impl Header {
+    fn new(name: &'static str) -> Header {
+        let id = LAST_ID.with(|last| {
+            last.set(last.get() + 1);
+            last.get()
+        });
+        Header {
+            id,
+            name,
+            parent_id: Cell::new(0),
+            key: Cell::new(usize::MAX),
+            state: Cell::new(TaskState::Initial),
+            daemon: Cell::new(false),
+            cancelled: Cell::new(false),
+            terminated: Cell::new(false),
+            joined: Cell::new(false),
+            allow_cancel: Cell::new(true),
+            cycles: Cell::new(0),
+            cancel_pending: Cell::new(None),
+            timeout: Cell::new(f64::INFINITY),
+            sleep: Cell::new(f64::INFINITY),
+            wait: Cell::new(Wait::None),
+            wait_seq: Cell::new(0),
+            joiners: Cell::new(Vec::new()),
+            deadlines: Cell::new(Vec::new()),
+        }
+    }
+
+    /// The pending cancellation, if any (left pending).
+    pub fn peek_pending(&self) -> Option<Error> {
+        let pending = self.cancel_pending.take();
+        let copy = pending.as_deref().cloned();
+        self.cancel_pending.set(pending);
+        copy
+    }
+
+    /// Runs `f` on the deadline stack.
+    pub fn with_deadlines<R>(&self, f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
+        let mut stack = self.deadlines.take();
+        let out = f(&mut stack);
+        self.deadlines.set(stack);
+        out
+    }
+}
+
+/// The type-erased face of a task, as the kernel and untyped handles see it.
+pub(crate) trait AnyTask {
+    /// The shared attributes.
+    fn header(&self) -> &Header;
+    /// Continues the coroutine; `None` when it finished (the outcome is
+    /// stored). A panic is caught and stored as the task's error.
+    fn step(&self, input: Input) -> Option<Trap>;
+    /// The chain of suspension points, outermost first.
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location));
+    /// The error the task failed with, once terminated.
+    fn error(&self) -> Option<Error>;
+    /// Writes the outcome into `out`, an `Option<Result<T>>` for the task's
+    /// own result type (taking the value) or for [`Unknown`].
+    fn outcome(&self, out: &mut dyn Any);
+}
+
+/// A shared, type-erased task: what the kernel queues.
+#[derive(Clone)]
+pub(crate) struct TaskRef(pub Rc<dyn AnyTask>);
+
+impl TaskRef {
+    pub fn header(&self) -> &Header {
+        self.0.header()
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &TaskRef) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = self.header();
+        write!(
+            f,
+            "Task(id={}, name={:?}, state={})",
+            h.id,
+            h.name,
+            h.state.get()
+        )
+    }
+}
+
+/// The coroutine, then its outcome.
+enum Body<C: Coroutine<Output: TaskResult>> {
+    Live(C),
+    /// Returned; `None` once a join took the value.
+    Returned(Option<<C::Output as TaskResult>::Ok>),
+    Failed(Error),
+}
+
+/// One task in one allocation: header and coroutine.
+pub(crate) struct TaskCell<C: Coroutine<Output: TaskResult>> {
+    header: Header,
+    body: RefCell<Body<C>>,
+}
+
+impl<C> TaskCell<C>
+where
+    C: Coroutine<Output: TaskResult> + 'static,
+{
+    /// A new task record, not yet in any kernel.
+    pub fn new(coroutine: C) -> Rc<TaskCell<C>> {
+        Rc::new(TaskCell {
+            header: Header::new(coroutine.name()),
+            body: RefCell::new(Body::Live(coroutine)),
+        })
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(s) => (*s).to_string(),
+            Err(_) => "panic with a non-string payload".to_string(),
+        },
+    }
+}
+
+impl<C> AnyTask for TaskCell<C>
+where
+    C: Coroutine<Output: TaskResult> + 'static,
+{
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn step(&self, input: Input) -> Option<Trap> {
+        let mut body = self.body.borrow_mut();
+        let Body::Live(coroutine) = &mut *body else {
+            unreachable!("the kernel stepped a terminated task");
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| input.drive(coroutine))) {
+            Ok(Step::Trap(trap)) => return Some(trap),
+            Ok(Step::Return(output)) => match output.into_result() {
+                Ok(value) => Body::Returned(Some(value)),
+                Err(error) => Body::Failed(error),
+            },
+            Err(payload) => Body::Failed(Error::Panic(panic_message(payload))),
+        };
+        let finished = std::mem::replace(&mut *body, outcome);
+        drop(body);
+        // Dropping a coroutine that panicked runs its locals' destructors;
+        // one of those may panic too.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(finished))) {
+            log::error!(target: "curio::kernel", "panic while dropping a finished task: {}", panic_message(payload));
+        }
+        None
+    }
+
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        if let Ok(body) = self.body.try_borrow()
+            && let Body::Live(coroutine) = &*body
+        {
+            coroutine.traceback(visit);
+        }
+    }
+
+    fn error(&self) -> Option<Error> {
+        match &*self.body.try_borrow().ok()? {
+            Body::Failed(error) => Some(error.clone()),
+            _ => None,
+        }
+    }
+
+    fn outcome(&self, out: &mut dyn Any) {
+        let Ok(mut body) = self.body.try_borrow_mut() else {
+            return;
+        };
+        if let Some(slot) = out.downcast_mut::<Option<Result<<C::Output as TaskResult>::Ok>>>() {
+            *slot = match &mut *body {
+                Body::Live(_) => None,
+                Body::Returned(value) => Some(value.take().ok_or_else(|| {
+                    Error::runtime("the task's result was already taken by an earlier join")
+                })),
+                Body::Failed(error) => Some(Err(error.clone())),
+            };
+        } else if let Some(slot) = out.downcast_mut::<Option<Result<Unknown>>>() {
+            *slot = match &*body {
+                Body::Live(_) => None,
+                Body::Returned(_) => Some(Ok(Unknown)),
+                Body::Failed(error) => Some(Err(error.clone())),
+            };
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! [`Task`]: the handle `spawn` returns, and [`Cancel`].
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::task::{TaskRef, TaskState, Unknown};
+use crate::trap::{CancelRequest, TrapCall};
+use crate::{Coroutine, Error, Location, Result, Step, Trap, Value};
+
+/// A handle to a task (Curio's `Task`). Cheap to clone; every clone refers
+/// to the same task.
+///
+/// The attributes are read without `.await`. `join`, `wait` and `cancel`
+/// block, so they are coroutines: `t.join().await?`.
+///
+/// `T` is the task's result type; a handle from [`current_task`](crate::current_task)
+/// has the result type [`Unknown`].
+pub struct Task<T: 'static = Unknown> {
+    raw: TaskRef,
+    result: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task::from_raw(self.raw.clone())
+    }
+}
+
+impl<T: 'static> PartialEq for Task<T> {
+    /// Two handles are equal when they refer to the same task.
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl<T: 'static> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.raw, f)
+    }
+}
+
+impl<T: 'static> fmt::Display for Task<T> {
+    /// `Task(id=3, name="countdown", state=TIME_SLEEP)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.raw, f)
+    }
+}
+
+#[crate::task]
+impl<T: 'static> Task<T> {
+    pub(crate) fn from_raw(raw: TaskRef) -> Self {
+        Task {
+            raw,
+            result: PhantomData,
+        }
+    }
+
+    pub(crate) fn raw(&self) -> &TaskRef {
+        &self.raw
+    }
+
+    /// The same task, without its result type.
+    pub fn erase(&self) -> Task {
+        Task::from_raw(self.raw.clone())
+    }
+
+    /// The task's id: unique in this thread, increasing, starting at 1.
+    pub fn id(&self) -> u64 {
+        self.raw.header().id
+    }
+
+    /// The id of the task that spawned this one; `None` for a task started
+    /// by [`Kernel::run`](crate::Kernel::run).
+    pub fn parent_id(&self) -> Option<u64> {
+        Some(self.raw.header().parent_id.get()).filter(|&id| id != 0)
+    }
+
+    /// The task's name: its `#[curio::task]` function's name.
+    pub fn name(&self) -> &'static str {
+        self.raw.header().name
+    }
+
+    /// The task's state, with Curio's names.
+    pub fn state(&self) -> TaskState {
+        self.raw.header().state.get()
+    }
+
+    /// How many scheduling cycles the task has run.
+    pub fn cycles(&self) -> u64 {
+        self.raw.header().cycles.get()
+    }
+
+    /// Whether the task is a daemon (not joined; cancelled at shutdown).
+    pub fn daemon(&self) -> bool {
+        self.raw.header().daemon.get()
+    }
+
+    /// Whether a cancellation was requested. Stays `false` if `cancel` was
+    /// called on a task that had already terminated, as in Curio.
+    pub fn cancelled(&self) -> bool {
+        self.raw.header().cancelled.get()
+    }
+
+    /// Whether the task has finished.
+    pub fn terminated(&self) -> bool {
+        self.raw.header().terminated.get()
+    }
+
+    /// Whether the task's outcome has been collected (by `join`, `result`,
+    /// `cancel` or the kernel for a main task).
+    pub fn joined(&self) -> bool {
+        self.raw.header().joined.get()
+    }
+
+    /// Where the task is waiting: its innermost `.await` (Curio's
+    /// `where()`; `where` is a keyword in Rust). `None` while it runs, before
+    /// it first suspends, and after it terminates.
+    pub fn location(&self) -> Option<&'static Location> {
+        let mut innermost = None;
+        self.raw.0.traceback(&mut |loc| innermost = Some(loc));
+        innermost
+    }
+
+    /// The chain of suspension points, outermost first, one per line:
+    /// the task's `.await`, then the `.await`s inside what it awaits.
+    pub fn traceback(&self) -> String {
+        let mut out = format!("{self}\n");
+        self.raw
+            .0
+            .traceback(&mut |loc| out.push_str(&format!("  {loc}\n")));
+        out
+    }
+
+    /// The task's result (Curio's `result` property), taking the value.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the task has not terminated or the value
+    /// was already taken; the task's own error if it failed (not wrapped in
+    /// `TaskError`, as Curio re-raises it).
+    pub fn result(&self) -> Result<T> {
+        if !self.terminated() {
+            return Err(Error::runtime("Task not terminated"));
+        }
+        self.raw.header().joined.set(true);
+        self.outcome()
+    }
+
+    /// The error the task failed with, if any (Curio's `exception`);
+    /// `None` also while it runs.
+    pub fn exception(&self) -> Option<Error> {
+        if !self.terminated() {
+            return None;
+        }
+        self.raw.0.error()
+    }
+
+    fn outcome(&self) -> Result<T> {
+        let mut slot: Option<Result<T>> = None;
+        self.raw.0.outcome(&mut slot);
+        slot.unwrap_or_else(|| {
+            Err(Error::runtime(format!(
+                "the result of {self} is not a {}",
+                std::any::type_name::<T>()
+            )))
+        })
+    }
+
+    /// Waits for the task to terminate and returns its result.
+    ///
+    /// # Errors
+    /// [`Error::TaskError`] whose cause is the task's error if it failed
+    /// (a panic is [`Error::Panic`]); a cancellation or timeout of the
+    /// *joining* task, unwrapped.
+    pub async fn join(&self) -> Result<T> {
+        self.wait().await?;
+        self.raw.header().joined.set(true);
+        self.outcome().map_err(Error::task_error)
+    }
+
+    /// Waits for the task to terminate, returning nothing.
+    pub async fn wait(&self) -> Result<()> {
+        if !self.terminated() {
+            TrapCall::<()>::new(Trap::TaskWait(self.erase())).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels the task: delivers [`Error::TaskCancelled`] (or the error set
+    /// with [`Cancel::exc`]) at its current or next blocking operation, then
+    /// waits until it has terminated (unless [`Cancel::blocking`] is false).
+    ///
+    /// A task is cancelled once: a second `cancel` only waits. Cancelling a
+    /// terminated task does nothing. Whatever the task ends with is not
+    /// returned here; `cancel` fails only if the *caller* is cancelled
+    /// while it waits.
+    ///
+    /// ```
+    /// use curio::{spawn, sleep, Result};
+    ///
+    /// #[curio::task]
+    /// async fn forever() -> Result<()> {
+    ///     loop { sleep(1.0).await?; }
+    /// }
+    ///
+    /// #[curio::task]
+    /// async fn main() -> Result<bool> {
+    ///     let t = spawn(forever()).await?;
+    ///     t.cancel().await?;
+    ///     Ok(t.cancelled() && t.terminated())
+    /// }
+    /// assert!(curio::run(main()).unwrap());
+    /// ```
+    pub fn cancel(&self) -> Cancel {
+        Cancel {
+            task: self.erase(),
+            error: None,
+            blocking: true,
+            stage: CancelStage::Start,
+        }
+    }
+}
+
+/// The coroutine [`Task::cancel`] returns; set options before awaiting it,
+/// like Curio's keyword arguments: `t.cancel().exc(e).blocking(false).await?`.
+#[must_use = "a cancellation does nothing unless awaited"]
+pub struct Cancel {
+    task: Task,
+    error: Option<Error>,
+    blocking: bool,
+    stage: CancelStage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelStage {
+    Start,
+    Requested,
+    Waiting,
+    Done,
+}
+
+impl Cancel {
+    /// Cancels with `error` instead of [`Error::TaskCancelled`] (Curio's
+    /// `exc=`). Any error works; the cancellation family is the usual one.
+    pub fn exc(mut self, error: Error) -> Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// With `false`, requests the cancellation and returns at once
+    /// (Curio's `blocking=False`).
+    pub fn blocking(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
+        self
+    }
+
+    fn done(&mut self) -> Step<Result<()>> {
+        self.stage = CancelStage::Done;
+        Step::Return(Ok(()))
+    }
+}
+
+impl Coroutine for Cancel {
+    type Output = Result<()>;
+
+    fn resume(&mut self, _: Value) -> Step<Result<()>> {
+        match self.stage {
+            CancelStage::Start => {
+                if self.task.terminated() {
+                    self.task.raw.header().joined.set(true);
+                    return self.done();
+                }
+                self.stage = CancelStage::Requested;
+                let task = self.task.clone();
+                Step::Trap(match self.error.take() {
+                    None => Trap::CancelTask(task),
+                    Some(error) => Trap::CancelTaskWith(Box::new(CancelRequest { task, error })),
+                })
+            }
+            CancelStage::Requested => {
+                if !self.blocking || self.task.terminated() {
+                    return self.done();
+                }
+                self.stage = CancelStage::Waiting;
+                Step::Trap(Trap::TaskWait(self.task.clone()))
+            }
+            CancelStage::Waiting => self.done(),
+            CancelStage::Done => crate::machine::resumed_after_completion(),
+        }
+    }
+
+    fn throw(&mut self, error: Error) -> Step<Result<()>> {
+        assert!(
+            matches!(self.stage, CancelStage::Requested | CancelStage::Waiting),
+            "throw into a cancel that is not suspended"
+        );
+        self.stage = CancelStage::Done;
+        Step::Return(Err(error))
+    }
+
+    fn name(&self) -> &'static str {
+        "cancel"
+    }
+}
