@@ -1,10 +1,30 @@
-//! The kernel: running, spawning, joining, stepping and shutting down
-//! (ported from Curio's test_kernel and test_task).
+//! The kernel: running, spawning, joining, stepping, shutting down, panics,
+//! I/O waits and activations (ported from Curio's test_kernel, test_task
+//! and test_activation). Each test records an ordered log and asserts it.
+//! Most run on a virtual clock, so timed behaviour is exact and instant.
 
 mod util;
 
-use curio::{Error, Kernel, Result, TaskState, clock, current_task, sleep, spawn};
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+
+use curio::traps::{io_waiting, read_wait, write_wait};
+use curio::{
+    Activation, Error, Kernel, Result, Task, TaskState, Trap, clock, current_task, sleep, spawn,
+    wake_at,
+};
 use util::{log, take_log, vrun};
+
+/// The cause inside a `TaskError`.
+fn cause(e: &Error) -> &Error {
+    match e {
+        Error::TaskError { cause } => cause,
+        other => panic!("expected a TaskError, got {other:?}"),
+    }
+}
 
 #[curio::task]
 async fn hello() -> Result<&'static str> {
@@ -14,6 +34,49 @@ async fn hello() -> Result<&'static str> {
 #[test]
 fn hello_returns_its_value() {
     assert_eq!(curio::run(hello()).unwrap(), "hello");
+}
+
+#[curio::task]
+async fn boom() -> Result<()> {
+    Err(Error::msg("boom"))
+}
+
+#[test]
+fn main_error_comes_out_unwrapped() {
+    let e = curio::run(boom()).unwrap_err();
+    assert!(matches!(&e, Error::Message(m) if m == "boom"), "{e:?}");
+}
+
+#[curio::task]
+async fn sleeper_clock() -> Result<(f64, f64, f64)> {
+    let start = clock().await?;
+    let woke = sleep(0.5).await?;
+    let end = clock().await?;
+    Ok((start, woke, end))
+}
+
+#[test]
+fn sleep_returns_the_clock() {
+    assert_eq!(vrun(sleeper_clock()).unwrap(), (0.0, 0.5, 0.5));
+}
+
+#[test]
+fn real_sleep_takes_at_least_its_time() {
+    let started = std::time::Instant::now();
+    let (start, woke, end) = curio::run(sleeper_clock()).unwrap();
+    assert!(started.elapsed().as_secs_f64() >= 0.5);
+    assert!(woke - start >= 0.5 && end >= woke);
+}
+
+#[curio::task]
+async fn wake_at_main() -> Result<f64> {
+    let now = clock().await?;
+    wake_at(now + 2.5).await
+}
+
+#[test]
+fn wake_at_sleeps_until_the_clock_reads() {
+    assert_eq!(vrun(wake_at_main()).unwrap(), 2.5);
 }
 
 #[curio::task]
@@ -47,5 +110,559 @@ fn spawn_and_join_order() {
             "child 1 done",
             "parent joined 10 at 1"
         ]
+    );
+}
+
+#[curio::task]
+async fn fan_out() -> Result<Vec<i64>> {
+    let mut tasks: Vec<Task<i64>> = Vec::new();
+    for n in 1..=3 {
+        tasks.push(spawn(child(n)).await?);
+    }
+    log("spawned");
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.join().await?);
+    }
+    Ok(results)
+}
+
+#[test]
+fn spawned_tasks_run_in_fifo_order() {
+    assert_eq!(vrun(fan_out()).unwrap(), [10, 20, 30]);
+    assert_eq!(
+        take_log(),
+        [
+            "spawned",
+            "child 1 start",
+            "child 2 start",
+            "child 3 start",
+            "child 1 done",
+            "child 2 done",
+            "child 3 done"
+        ]
+    );
+}
+
+#[curio::task]
+async fn crasher() -> Result<i64> {
+    sleep(0.1).await?;
+    "bad".parse::<i64>().map_err(Error::custom)
+}
+
+#[curio::task]
+async fn join_crashed() -> Result<()> {
+    let t = spawn(crasher()).await?;
+    let e = t.join().await.unwrap_err();
+    assert!(matches!(cause(&e), Error::Custom(_)), "{e:?}");
+    logf!("joined: {e}: {}", cause(&e));
+    assert!(t.exception().is_some());
+    assert!(matches!(t.result(), Err(Error::Custom(_))));
+    Ok(())
+}
+
+#[test]
+fn join_of_a_crashed_task_is_a_task_error_with_the_cause() {
+    vrun(join_crashed()).unwrap();
+    assert_eq!(take_log(), ["joined: task failed: invalid digit found in string"]);
+}
+
+#[curio::task]
+async fn panicker() -> Result<i64> {
+    sleep(0.1).await?;
+    let v: Vec<i64> = Vec::new();
+    Ok(v[3])
+}
+
+#[curio::task]
+async fn survive_a_panic() -> Result<i64> {
+    let t = spawn(panicker()).await?;
+    let other = spawn(child(7)).await?;
+    let e = t.join().await.unwrap_err();
+    assert!(matches!(cause(&e), Error::Panic(m) if m.contains("index out of bounds")));
+    log("child panicked");
+    other.join().await
+}
+
+#[test]
+fn a_panic_in_a_child_becomes_its_error_and_the_kernel_keeps_running() {
+    assert_eq!(vrun(survive_a_panic()).unwrap(), 70);
+    assert_eq!(
+        take_log(),
+        ["child 7 start", "child panicked", "child 7 done"]
+    );
+}
+
+#[curio::task]
+async fn panicking_main() -> Result<()> {
+    panic!("main is broken");
+}
+
+#[test]
+fn a_panic_in_main_comes_out_of_run() {
+    let e = curio::run(panicking_main()).unwrap_err();
+    assert!(matches!(&e, Error::Panic(m) if m == "main is broken"), "{e:?}");
+}
+
+#[curio::task]
+async fn attributes() -> Result<()> {
+    let me = current_task().await?;
+    let t = spawn(child(2)).await?;
+    logf!("{} {} {:?} {}", t.name(), t.state(), t.parent_id() == Some(me.id()), t.cycles());
+    sleep(0.5).await?;
+    logf!("{} {} {}", t.state(), t.cycles(), t.location().map(|l| l.awaiting).unwrap_or("-"));
+    assert!(t.traceback().contains("sleep(1.0)"));
+    assert!(t.id() > me.id() && !t.daemon() && !t.terminated() && !t.cancelled());
+    t.join().await?;
+    logf!("{} {} {} {}", t.state(), t.cycles(), t.terminated(), t.joined());
+    assert_eq!(t.location(), None);
+    Ok(())
+}
+
+#[test]
+fn task_attributes_follow_the_task() {
+    vrun(attributes()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "child READY true 0",
+            "child 2 start",
+            "TIME_SLEEP 1 sleep(1.0)",
+            "child 2 done",
+            "TERMINATED 2 true true"
+        ]
+    );
+}
+
+#[curio::task]
+async fn join_waiter(target: Task<i64>) -> Result<i64> {
+    log("waiter joining");
+    let me = current_task().await?;
+    let r = target.join().await?;
+    logf!("waiter got {r} ({})", me.name());
+    Ok(r)
+}
+
+#[curio::task]
+async fn two_joiners() -> Result<()> {
+    let t = spawn(child(4)).await?;
+    let w = spawn(join_waiter(t.clone())).await?;
+    sleep(0.1).await?;
+    assert_eq!(w.state(), TaskState::TaskJoin);
+    // The value goes to the first joiner; the second learns it was taken.
+    let second = t.join().await.unwrap_err();
+    logf!("main join: {second}");
+    w.join().await?;
+    Ok(())
+}
+
+#[test]
+fn joiners_are_all_woken() {
+    vrun(two_joiners()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "child 4 start",
+            "waiter joining",
+            "child 4 done",
+            "waiter got 40 (join_waiter)",
+            "main join: task failed"
+        ]
+    );
+}
+
+#[curio::task]
+async fn self_join() -> Result<()> {
+    let me = current_task().await?;
+    let e = me.wait().await.unwrap_err();
+    logf!("{e}");
+    Ok(())
+}
+
+#[test]
+fn a_task_cannot_wait_for_itself() {
+    vrun(self_join()).unwrap();
+    assert_eq!(take_log(), ["a task cannot wait for itself to terminate"]);
+}
+
+#[curio::task]
+async fn nested_run() -> Result<()> {
+    let e = curio::run(hello()).unwrap_err();
+    logf!("{e}");
+    let mut other = Kernel::new();
+    assert!(matches!(other.run(hello()), Err(Error::RuntimeError(_))));
+    Ok(())
+}
+
+#[test]
+fn a_second_kernel_run_inside_a_task_is_an_error() {
+    curio::run(nested_run()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["a kernel is already running in this thread (curio::run inside a task?)"]
+    );
+}
+
+#[curio::task]
+async fn stepped(value: Rc<RefCell<i32>>) -> Result<()> {
+    sleep(0.0).await?;
+    *value.borrow_mut() = 1;
+    sleep(0.1).await?;
+    *value.borrow_mut() = 2;
+    Ok(())
+}
+
+#[test]
+fn single_stepping() {
+    let value = Rc::new(RefCell::new(0));
+    let mut kernel = Kernel::new();
+    let task = kernel.run(spawn(stepped(value.clone())).daemon(true)).unwrap();
+    assert!(task.daemon());
+    let mut steps = 0;
+    while *value.borrow() < 1 {
+        kernel.step().unwrap();
+        steps += 1;
+    }
+    assert_eq!(steps, 2, "one step runs it to sleep(0), the next past it");
+    assert_eq!(task.state(), TaskState::TimeSleep);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    kernel.step().unwrap();
+    assert_eq!(*value.borrow(), 2);
+    assert!(task.terminated());
+    kernel.shutdown().unwrap();
+}
+
+#[curio::task]
+async fn background(name: &'static str) -> Result<()> {
+    logf!("{name} start");
+    match sleep(100.0).await {
+        Err(e) if e.is_cancelled() => {
+            logf!("{name} cancelled");
+            Err(e)
+        }
+        other => other.map(drop),
+    }
+}
+
+#[curio::task]
+async fn leave_tasks() -> Result<()> {
+    spawn(background("first")).await?;
+    spawn(background("daemon")).daemon(true).await?;
+    spawn(background("last")).await?;
+    sleep(1.0).await?;
+    log("main done");
+    Ok(())
+}
+
+#[test]
+fn shutdown_cancels_leftover_tasks_newest_first() {
+    let mut kernel = Kernel::builder().virtual_clock().build();
+    kernel.run(leave_tasks()).unwrap();
+    assert_eq!(kernel.task_count(), 3, "tasks outlive the main task");
+    kernel.shutdown().unwrap();
+    assert_eq!(kernel.task_count(), 0);
+    assert_eq!(
+        take_log(),
+        [
+            "first start",
+            "daemon start",
+            "last start",
+            "main done",
+            "last cancelled",
+            "daemon cancelled",
+            "first cancelled"
+        ]
+    );
+    assert!(matches!(kernel.run(hello()), Err(Error::RuntimeError(_))));
+}
+
+#[test]
+fn run_is_repeatable_and_tasks_carry_over() {
+    let mut kernel = Kernel::builder().virtual_clock().build();
+    let t = kernel.run(spawn(child(5))).unwrap();
+    assert_eq!(kernel.run(sleeper_clock()).unwrap(), (0.0, 0.5, 0.5));
+    assert_eq!(t.state(), TaskState::TimeSleep);
+    assert_eq!(kernel.run(t.join()).unwrap(), 50);
+    assert_eq!(take_log(), ["child 5 start", "child 5 done"]);
+}
+
+#[test]
+fn dropping_a_kernel_shuts_it_down() {
+    {
+        let mut kernel = Kernel::builder().virtual_clock().build();
+        kernel.run(spawn(background("orphan"))).unwrap();
+    }
+    assert_eq!(take_log(), ["orphan start", "orphan cancelled"]);
+}
+
+#[curio::task]
+async fn yielder(name: &'static str, n: usize) -> Result<()> {
+    for i in 0..n {
+        logf!("{name}{i}");
+        sleep(0.0).await?;
+    }
+    Ok(())
+}
+
+#[curio::task]
+async fn round_robin() -> Result<()> {
+    let a = spawn(yielder("a", 3)).await?;
+    let b = spawn(yielder("b", 3)).await?;
+    a.join().await?;
+    b.join().await?;
+    Ok(())
+}
+
+#[test]
+fn sleep_zero_alternates_ready_tasks() {
+    vrun(round_robin()).unwrap();
+    assert_eq!(take_log(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
+}
+
+#[curio::task]
+async fn loop_forever() -> Result<()> {
+    loop {
+        sleep(0.0).await?;
+    }
+}
+
+#[curio::task]
+async fn survivor() -> Result<&'static str> {
+    for _ in 0..10 {
+        sleep(0.0).await?;
+    }
+    Ok("i survived!")
+}
+
+#[curio::task]
+async fn starvation() -> Result<&'static str> {
+    let l1 = spawn(loop_forever()).await?;
+    let l2 = spawn(loop_forever()).await?;
+    let s = spawn(survivor()).await?;
+    let r = s.join().await?;
+    l1.cancel().await?;
+    l2.cancel().await?;
+    assert!(l1.cancelled() && l2.terminated());
+    Ok(r)
+}
+
+#[test]
+fn sleep_zero_loops_do_not_starve_others_and_stay_cancellable() {
+    assert_eq!(vrun(starvation()).unwrap(), "i survived!");
+}
+
+/// Reads one byte from a non-blocking stream, waiting with `read_wait`.
+#[curio::task]
+async fn recv1(sock: Rc<UnixStream>) -> Result<u8> {
+    let mut buf = [0u8; 1];
+    loop {
+        match (&*sock).read(&mut buf) {
+            Ok(_) => return Ok(buf[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                read_wait(sock.as_raw_fd()).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[curio::task]
+async fn send1(sock: Rc<UnixStream>, byte: u8) -> Result<()> {
+    write_wait(sock.as_raw_fd()).await?;
+    (&*sock).write_all(&[byte])?;
+    Ok(())
+}
+
+#[curio::task]
+async fn io1(sock: Rc<UnixStream>) -> Result<()> {
+    let b = recv1(sock.clone()).await?;
+    logf!("io1 got {}", b as char);
+    send1(sock.clone(), b'y').await?;
+    let b = recv1(sock).await?;
+    logf!("io1 got {}", b as char);
+    Ok(())
+}
+
+#[curio::task]
+async fn io2(sock: Rc<UnixStream>) -> Result<()> {
+    send1(sock.clone(), b'x').await?;
+    let b = recv1(sock.clone()).await?;
+    logf!("io2 got {}", b as char);
+    send1(sock, b'z').await
+}
+
+#[curio::task]
+async fn io_beside_busy_loop() -> Result<()> {
+    let looper = spawn(loop_forever()).await?;
+    sleep(0.0).await?;
+    let (a, b) = UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    b.set_nonblocking(true)?;
+    let t1 = spawn(io1(Rc::new(a))).await?;
+    let t2 = spawn(io2(Rc::new(b))).await?;
+    t1.join().await?;
+    t2.join().await?;
+    looper.cancel().await?;
+    Ok(())
+}
+
+#[test]
+fn io_is_polled_while_a_task_spins_on_sleep_zero() {
+    curio::run(io_beside_busy_loop()).unwrap();
+    assert_eq!(take_log(), ["io1 got x", "io2 got y", "io1 got z"]);
+}
+
+#[curio::task]
+async fn reader_only(sock: Rc<UnixStream>) -> Result<u8> {
+    recv1(sock).await
+}
+
+#[curio::task]
+async fn io_registration() -> Result<()> {
+    let (a, b) = UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    // Fill a's send buffer, so waiting to write blocks.
+    while (&a).write(&[0u8; 65536]).is_ok() {}
+    let a = Rc::new(a);
+    let fd = a.as_raw_fd();
+    let reader = spawn(reader_only(a.clone())).await?;
+    let writer = spawn(write_wait(fd)).await?;
+    sleep(0.0).await?;
+    let busy = write_wait(fd).await.unwrap_err();
+    logf!("{busy}");
+    let (r, w) = io_waiting(fd).await?;
+    let ids = (r.map(|t| t.id()), w.map(|t| t.id()));
+    assert_eq!(ids, (Some(reader.id()), Some(writer.id())));
+    writer.cancel().await?;
+    let (_, no_writer) = io_waiting(fd).await?;
+    assert_eq!(no_writer, None);
+    (&b).write_all(b"h")?;
+    let got = reader.join().await?;
+    logf!("reader got {}", got as char);
+    Ok(())
+}
+
+#[test]
+fn a_reader_and_a_writer_share_an_fd_but_a_second_writer_is_busy() {
+    curio::run(io_registration()).unwrap();
+    let log = take_log();
+    assert_eq!(log.len(), 2);
+    assert!(log[0].starts_with("resource busy: multiple tasks can't wait to write"));
+    assert_eq!(log[1], "reader got h");
+}
+
+#[curio::task]
+async fn bad_fd() -> Result<()> {
+    let e = read_wait(-1).await.unwrap_err();
+    assert!(matches!(e, Error::Io(_)), "{e:?}");
+    log("bad fd refused");
+    Ok(())
+}
+
+#[test]
+fn waiting_on_a_bad_fd_is_an_error_for_that_task() {
+    curio::run(bad_fd()).unwrap();
+    assert_eq!(take_log(), ["bad fd refused"]);
+}
+
+/// Records activation events for tasks named `main`.
+struct Recorder(Rc<RefCell<Vec<String>>>);
+
+impl Activation for Recorder {
+    fn activate(&mut self) {
+        self.0.borrow_mut().push("activate".into());
+    }
+    fn created(&mut self, task: &Task) {
+        self.0.borrow_mut().push(format!("created {}", task.name()));
+    }
+    fn running(&mut self, task: &Task) {
+        if task.name() == "main" {
+            self.0.borrow_mut().push("running".into());
+        }
+    }
+    fn suspended(&mut self, task: &Task, trap: Option<&Trap>) {
+        if task.name() == "main" {
+            let what = match trap {
+                Some(Trap::Sleep { .. }) => "sleep",
+                Some(_) => "other",
+                None => "end",
+            };
+            self.0.borrow_mut().push(format!("suspended {what}"));
+        }
+    }
+    fn terminated(&mut self, task: &Task) {
+        self.0.borrow_mut().push(format!("terminated {}", task.name()));
+    }
+}
+
+#[curio::task]
+async fn main() -> Result<()> {
+    sleep(0.01).await?;
+    sleep(0.01).await?;
+    sleep(0.01).await?;
+    Ok(())
+}
+
+#[test]
+fn activation_event_order() {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let mut kernel = Kernel::builder()
+        .virtual_clock()
+        .activation(Recorder(events.clone()))
+        .build();
+    kernel.run(main()).unwrap();
+    drop(kernel);
+    assert_eq!(
+        *events.borrow(),
+        [
+            "activate",
+            "created main",
+            "running",
+            "suspended sleep",
+            "running",
+            "suspended sleep",
+            "running",
+            "suspended sleep",
+            "running",
+            "suspended end",
+            "terminated main"
+        ]
+    );
+}
+
+#[test]
+fn shutdown_runs_as_a_task_when_tasks_remain() {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let mut kernel = Kernel::builder()
+        .virtual_clock()
+        .activation(Recorder(events.clone()))
+        .build();
+    kernel.run(spawn(background("bg"))).unwrap();
+    events.borrow_mut().clear();
+    kernel.shutdown().unwrap();
+    assert_eq!(
+        *events.borrow(),
+        ["created shutdown_tasks", "terminated background", "terminated shutdown_tasks"]
+    );
+    assert_eq!(take_log(), ["bg start", "bg cancelled"]);
+}
+
+#[curio::task]
+async fn crash_main() -> Result<()> {
+    sleep(0.01).await?;
+    Err(Error::msg("Dead"))
+}
+
+#[test]
+fn activation_sees_a_crash() {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let mut kernel = Kernel::builder()
+        .virtual_clock()
+        .activation(Recorder(events.clone()))
+        .build();
+    assert!(kernel.run(crash_main()).is_err());
+    assert_eq!(
+        *events.borrow(),
+        ["activate", "created crash_main", "terminated crash_main"]
     );
 }

@@ -243,6 +243,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        self.macro_tokens(&m.tokens);
+        // A nested `coroutine!` block is checked when it expands.
+        if !crate::scan::is_coroutine_macro(m) {
+            self.macro_tokens(&m.tokens);
+        }
     }
 }

@@ -56,11 +56,13 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// The local the continuation destructures the field into.
+    /// The local the continuation destructures the field into. The prefix
+    /// keeps it apart from the generated names (`__curio_value`, ...), so a
+    /// user's local may be called `value` or `state`.
     pub fn slot(&self) -> Ident {
         let field = self.field.to_string();
         format_ident!(
-            "__curio_{}",
+            "__curio_local_{}",
             field.trim_start_matches("__curio_"),
             span = Span::call_site()
         )

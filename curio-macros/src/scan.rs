@@ -12,12 +12,21 @@
 //! its scope. A mention is a possible move when the local stands alone in a
 //! by-value position (an argument, an operand, `let y = x`, `x?`, a `move`
 //! closure, a match that binds by value) or is the receiver of a method
-//! named `into*`, `unwrap*` or `expect*` (Rust's naming convention for
-//! methods that consume `self`).
+//! that consumes `self` by Rust's conventions: `into*`, `unwrap*`,
+//! `expect*`, and the `Option` / `Result` / iterator combinators listed in
+//! `CONSUMING` (`map`, `ok`, `collect`, ...).
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
+
+/// Methods of `Option`, `Result` and `Iterator` that take `self` by value.
+const CONSUMING: &[&str] = &[
+    "map", "map_err", "map_or", "map_or_else", "and_then", "or_else", "ok", "err", "ok_or",
+    "ok_or_else", "and", "or", "xor", "zip", "unzip", "flatten", "filter", "filter_map",
+    "collect", "sum", "product", "count", "fold", "for_each", "rev", "chain", "enumerate",
+    "skip", "step_by", "skip_while", "take_while", "last", "min", "max", "partition",
+];
 
 /// The id the normaliser gave an `.await`, kept in a marker attribute.
 pub fn await_id(a: &ExprAwait) -> Option<usize> {
@@ -268,10 +277,12 @@ impl Scanner<'_> {
             }
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                let consumes = ["into", "unwrap", "expect"]
-                    .iter()
-                    .any(|p| method.starts_with(p));
-                self.expr(&m.receiver, if consumes { Ctx::Value } else { Ctx::Place });
+                let ctx = if consumes(&method) {
+                    Ctx::Value
+                } else {
+                    Ctx::Place
+                };
+                self.expr(&m.receiver, ctx);
                 m.args.iter().for_each(|a| self.expr(a, Ctx::Value));
             }
             Expr::Binary(b) => {
@@ -352,17 +363,27 @@ impl Scanner<'_> {
                 if c.inputs.iter().any(|p| binds(p, self.name)) {
                     return;
                 }
-                let before = self.usage;
+                let before = std::mem::take(&mut self.usage);
                 self.expr(&c.body, Ctx::Place);
-                if c.capture.is_some() && self.usage.mentioned && !before.mentioned {
-                    self.usage.moved = true;
-                }
+                let inside = std::mem::replace(&mut self.usage, before);
+                self.usage.mentioned |= inside.mentioned;
+                self.usage.moved |= inside.moved || (c.capture.is_some() && inside.mentioned);
             }
             Expr::Async(a) => {
-                let before = self.usage;
+                let before = std::mem::take(&mut self.usage);
                 self.block(&a.block);
-                if a.capture.is_some() && self.usage.mentioned && !before.mentioned {
-                    self.usage.moved = true;
+                let inside = std::mem::replace(&mut self.usage, before);
+                self.usage.mentioned |= inside.mentioned;
+                self.usage.moved |= inside.moved || (a.capture.is_some() && inside.mentioned);
+            }
+            Expr::Macro(m) if is_coroutine_macro(&m.mac) => {
+                // A `coroutine!` block moves what it captures, like a
+                // `move` closure.
+                let before = std::mem::take(&mut self.usage);
+                self.tokens(&m.mac.tokens);
+                let inside = std::mem::replace(&mut self.usage, before);
+                if inside.mentioned {
+                    self.mention(Ctx::Value);
                 }
             }
             Expr::Macro(m) => self.tokens(&m.mac.tokens),
@@ -401,11 +422,27 @@ impl Scanner<'_> {
     }
 
     /// Macro arguments are tokens: an identifier equal to the name, or an
-    /// inline format argument (`"{name}"`), is a mention (not a move).
+    /// inline format argument (`"{name}"`), is a mention; followed by
+    /// `.method` where the method consumes `self` (see [`consumes`]), it
+    /// is a possible move.
     fn tokens(&mut self, tokens: &TokenStream) {
-        for tt in tokens.clone() {
+        let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        for (i, tt) in tts.iter().enumerate() {
             match tt {
-                TokenTree::Ident(i) if i == *self.name => self.mention(Ctx::Place),
+                TokenTree::Ident(id) if id == self.name => {
+                    let method = match (tts.get(i + 1), tts.get(i + 2)) {
+                        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m))) if p.as_char() == '.' => {
+                            Some(m.to_string())
+                        }
+                        _ => None,
+                    };
+                    let ctx = if method.is_some_and(|m| consumes(&m)) {
+                        Ctx::Value
+                    } else {
+                        Ctx::Place
+                    };
+                    self.mention(ctx);
+                }
                 TokenTree::Group(g) => self.tokens(&g.stream()),
                 TokenTree::Literal(l) => {
                     let text = l.to_string();
@@ -420,6 +457,24 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// Whether a method named `method` takes `self` by value, by Rust's
+/// naming conventions and the standard combinators.
+fn consumes(method: &str) -> bool {
+    ["into", "unwrap", "expect"]
+        .iter()
+        .any(|p| method.starts_with(p))
+        || CONSUMING.contains(&method)
+}
+
+/// Whether `mac` is `coroutine!` (or `curio::coroutine!`): a nested
+/// coroutine whose `.await`s are its own.
+pub fn is_coroutine_macro(mac: &syn::Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "coroutine")
 }
 
 /// Whether a format string literal names `name` as an inline argument.

@@ -22,3 +22,4 @@ pub fn expand_block(input: &str) -> String {
 }
 
 mod snapshots;
+
