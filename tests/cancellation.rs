@@ -51,7 +51,12 @@ fn cancel_a_sleeping_task() {
     vrun(cancel_sleeping()).unwrap();
     assert_eq!(
         take_log(),
-        ["child sleep", "cancelling", "child task cancelled", "cancelled at 0.1: true TERMINATED"]
+        [
+            "child sleep",
+            "cancelling",
+            "child task cancelled",
+            "cancelled at 0.1: true TERMINATED"
+        ]
     );
 }
 
@@ -161,7 +166,13 @@ fn a_second_cancel_waits_for_the_first() {
     vrun(double_cancel()).unwrap();
     assert_eq!(
         take_log(),
-        ["start", "cancel request: task cancelled", "retry", "cancelled", "done cancel"]
+        [
+            "start",
+            "cancel request: task cancelled",
+            "retry",
+            "cancelled",
+            "done cancel"
+        ]
     );
 }
 
@@ -246,7 +257,13 @@ fn a_cancelled_task_releases_its_locals() {
 #[curio::task]
 async fn family(name: &'static str, depth: u32) -> Result<()> {
     let kid = if depth > 0 {
-        Some(spawn(family_boxed(if depth == 2 { "parent" } else { "child" }, depth - 1)).await?)
+        Some(
+            spawn(family_boxed(
+                if depth == 2 { "parent" } else { "child" },
+                depth - 1,
+            ))
+            .await?,
+        )
     } else {
         log("start");
         None
@@ -317,7 +334,11 @@ fn self_cancellation_is_delivered_at_the_next_blocking_call() {
     vrun(self_cancel()).unwrap();
     assert_eq!(
         take_log(),
-        ["still running", "non-blocking traps do not deliver it (0)", "task cancelled"]
+        [
+            "still running",
+            "non-blocking traps do not deliver it (0)",
+            "task cancelled"
+        ]
     );
 }
 
@@ -327,7 +348,10 @@ async fn shielded() -> Result<()> {
         sleep(1.0).await?;
         log("success");
         let pending = check_cancellation().await?;
-        logf!("pending: {}", pending.map_or("none".to_string(), |e| e.to_string()));
+        logf!(
+            "pending: {}",
+            pending.map_or("none".to_string(), |e| e.to_string())
+        );
         Ok::<(), Error>(())
     }))
     .await?;
@@ -548,5 +572,8 @@ async fn cancel_clears_timeout() -> Result<()> {
 #[test]
 fn cancellation_also_cancels_timeouts() {
     vrun(cancel_clears_timeout()).unwrap();
-    assert_eq!(take_log(), ["child", "cancelled", "done cancel", "over at 1.5"]);
+    assert_eq!(
+        take_log(),
+        ["child", "cancelled", "done cancel", "over at 1.5"]
+    );
 }

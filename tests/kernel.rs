@@ -164,7 +164,10 @@ async fn join_crashed() -> Result<()> {
 #[test]
 fn join_of_a_crashed_task_is_a_task_error_with_the_cause() {
     vrun(join_crashed()).unwrap();
-    assert_eq!(take_log(), ["joined: task failed: invalid digit found in string"]);
+    assert_eq!(
+        take_log(),
+        ["joined: task failed: invalid digit found in string"]
+    );
 }
 
 #[curio::task]
@@ -201,20 +204,40 @@ async fn panicking_main() -> Result<()> {
 #[test]
 fn a_panic_in_main_comes_out_of_run() {
     let e = curio::run(panicking_main()).unwrap_err();
-    assert!(matches!(&e, Error::Panic(m) if m == "main is broken"), "{e:?}");
+    assert!(
+        matches!(&e, Error::Panic(m) if m == "main is broken"),
+        "{e:?}"
+    );
 }
 
 #[curio::task]
 async fn attributes() -> Result<()> {
     let me = current_task().await?;
     let t = spawn(child(2)).await?;
-    logf!("{} {} {:?} {}", t.name(), t.state(), t.parent_id() == Some(me.id()), t.cycles());
+    logf!(
+        "{} {} {:?} {}",
+        t.name(),
+        t.state(),
+        t.parent_id() == Some(me.id()),
+        t.cycles()
+    );
     sleep(0.5).await?;
-    logf!("{} {} {}", t.state(), t.cycles(), t.location().map(|l| l.awaiting).unwrap_or("-"));
+    logf!(
+        "{} {} {}",
+        t.state(),
+        t.cycles(),
+        t.location().map(|l| l.awaiting).unwrap_or("-")
+    );
     assert!(t.traceback().contains("sleep(1.0)"));
     assert!(t.id() > me.id() && !t.daemon() && !t.terminated() && !t.cancelled());
     t.join().await?;
-    logf!("{} {} {} {}", t.state(), t.cycles(), t.terminated(), t.joined());
+    logf!(
+        "{} {} {} {}",
+        t.state(),
+        t.cycles(),
+        t.terminated(),
+        t.joined()
+    );
     assert_eq!(t.location(), None);
     Ok(())
 }
@@ -316,7 +339,9 @@ async fn stepped(value: Rc<RefCell<i32>>) -> Result<()> {
 fn single_stepping() {
     let value = Rc::new(RefCell::new(0));
     let mut kernel = Kernel::new();
-    let task = kernel.run(spawn(stepped(value.clone())).daemon(true)).unwrap();
+    let task = kernel
+        .run(spawn(stepped(value.clone())).daemon(true))
+        .unwrap();
     assert!(task.daemon());
     let mut steps = 0;
     while *value.borrow() < 1 {
@@ -591,7 +616,9 @@ impl Activation for Recorder {
         }
     }
     fn terminated(&mut self, task: &Task) {
-        self.0.borrow_mut().push(format!("terminated {}", task.name()));
+        self.0
+            .borrow_mut()
+            .push(format!("terminated {}", task.name()));
     }
 }
 
@@ -642,7 +669,11 @@ fn shutdown_runs_as_a_task_when_tasks_remain() {
     kernel.shutdown().unwrap();
     assert_eq!(
         *events.borrow(),
-        ["created shutdown_tasks", "terminated background", "terminated shutdown_tasks"]
+        [
+            "created shutdown_tasks",
+            "terminated background",
+            "terminated shutdown_tasks"
+        ]
     );
     assert_eq!(take_log(), ["bg start", "bg cancelled"]);
 }

@@ -22,10 +22,41 @@ use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
 
 /// Methods of `Option`, `Result` and `Iterator` that take `self` by value.
 const CONSUMING: &[&str] = &[
-    "map", "map_err", "map_or", "map_or_else", "and_then", "or_else", "ok", "err", "ok_or",
-    "ok_or_else", "and", "or", "xor", "zip", "unzip", "flatten", "filter", "filter_map",
-    "collect", "sum", "product", "count", "fold", "for_each", "rev", "chain", "enumerate",
-    "skip", "step_by", "skip_while", "take_while", "last", "min", "max", "partition",
+    "map",
+    "map_err",
+    "map_or",
+    "map_or_else",
+    "and_then",
+    "or_else",
+    "ok",
+    "err",
+    "ok_or",
+    "ok_or_else",
+    "and",
+    "or",
+    "xor",
+    "zip",
+    "unzip",
+    "flatten",
+    "filter",
+    "filter_map",
+    "collect",
+    "sum",
+    "product",
+    "count",
+    "fold",
+    "for_each",
+    "rev",
+    "chain",
+    "enumerate",
+    "skip",
+    "step_by",
+    "skip_while",
+    "take_while",
+    "last",
+    "min",
+    "max",
+    "partition",
 ];
 
 /// The id the normaliser gave an `.await`, kept in a marker attribute.
@@ -431,7 +462,9 @@ impl Scanner<'_> {
             match tt {
                 TokenTree::Ident(id) if id == self.name => {
                     let method = match (tts.get(i + 1), tts.get(i + 2)) {
-                        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m))) if p.as_char() == '.' => {
+                        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m)))
+                            if p.as_char() == '.' =>
+                        {
                             Some(m.to_string())
                         }
                         _ => None,

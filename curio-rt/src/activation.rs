@@ -26,15 +26,15 @@ use crate::{Task, Trap};
 /// }
 ///
 /// #[curio::task]
-/// async fn main() -> Result<()> {
+/// async fn demo() -> Result<()> {
 ///     sleep(0.0).await?;
 ///     Ok(())
 /// }
 ///
 /// let log = Rc::new(RefCell::new(Vec::new()));
 /// let mut kernel = Kernel::builder().activation(Count(log.clone())).build();
-/// kernel.run(main()).unwrap();
-/// assert_eq!(*log.borrow(), ["run main", "run main", "end main"]);
+/// kernel.run(demo()).unwrap();
+/// assert_eq!(*log.borrow(), ["run demo", "run demo", "end demo"]);
 /// ```
 pub trait Activation {
     /// Called once, when the kernel is built.

@@ -39,13 +39,13 @@ use crate::{Coroutine, Error, Result, current_task};
 /// }
 ///
 /// #[curio::task]
-/// async fn main() -> Result<bool> {
+/// async fn demo() -> Result<bool> {
 ///     let t = spawn(worker()).await?;
 ///     sleep(0.01).await?;
 ///     t.cancel().await?;
 ///     Ok(t.exception().unwrap().is_cancelled())
 /// }
-/// assert!(curio::run(main()).unwrap());
+/// assert!(curio::run(demo()).unwrap());
 /// ```
 #[crate::task]
 pub async fn disable_cancellation<C: Coroutine>(coroutine: C) -> C::Output {

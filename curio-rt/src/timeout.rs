@@ -29,14 +29,14 @@
 //! use curio::{coroutine, ignore_after, sleep, Result};
 //!
 //! #[curio::task]
-//! async fn main() -> Result<Option<&'static str>> {
+//! async fn demo() -> Result<Option<&'static str>> {
 //!     ignore_after(0.01, coroutine!({
 //!         sleep(10.0).await?;
 //!         Ok("slept")
 //!     }))
 //!     .await
 //! }
-//! assert_eq!(curio::run(main()).unwrap(), None);
+//! assert_eq!(curio::run(demo()).unwrap(), None);
 //! ```
 
 use crate::trap::TrapCall;
@@ -119,13 +119,13 @@ fn settle<T>(
 /// use curio::{sleep, timeout_after, Error, Result};
 ///
 /// #[curio::task]
-/// async fn main() -> Result<&'static str> {
+/// async fn demo() -> Result<&'static str> {
 ///     match timeout_after(0.01, sleep(10.0)).await {
 ///         Err(Error::TaskTimeout(_)) => Ok("timed out"),
 ///         other => other.map(|_| "slept"),
 ///     }
 /// }
-/// assert_eq!(curio::run(main()).unwrap(), "timed out");
+/// assert_eq!(curio::run(demo()).unwrap(), "timed out");
 /// ```
 ///
 /// # Errors
@@ -166,10 +166,10 @@ where
 /// use curio::{ignore_after_with, sleep, Result};
 ///
 /// #[curio::task]
-/// async fn main() -> Result<f64> {
+/// async fn demo() -> Result<f64> {
 ///     ignore_after_with(0.01, sleep(10.0), -1.0).await
 /// }
-/// assert_eq!(curio::run(main()).unwrap(), -1.0);
+/// assert_eq!(curio::run(demo()).unwrap(), -1.0);
 /// ```
 ///
 /// # Errors

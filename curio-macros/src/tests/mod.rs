@@ -22,4 +22,3 @@ pub fn expand_block(input: &str) -> String {
 }
 
 mod snapshots;
-

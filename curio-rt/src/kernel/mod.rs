@@ -402,13 +402,13 @@ impl Core {
         let h = task.header();
         h.parent_id.set(parent_id);
         h.key.set(self.tasks.insert(task.clone()));
+        self.reschedule(task.clone(), Input::start());
         if !self.activations.is_empty() {
-            let handle = Task::from_raw(task.clone());
+            let handle = Task::from_raw(task);
             for a in &mut self.activations {
                 a.created(&handle);
             }
         }
-        self.reschedule(task, Input::start());
     }
 
     /// Puts a task on the ready queue, to be resumed with `input`.

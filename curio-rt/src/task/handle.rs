@@ -203,12 +203,12 @@ impl<T: 'static> Task<T> {
     /// }
     ///
     /// #[curio::task]
-    /// async fn main() -> Result<bool> {
+    /// async fn demo() -> Result<bool> {
     ///     let t = spawn(forever()).await?;
     ///     t.cancel().await?;
     ///     Ok(t.cancelled() && t.terminated())
     /// }
-    /// assert!(curio::run(main()).unwrap());
+    /// assert!(curio::run(demo()).unwrap());
     /// ```
     pub fn cancel(&self) -> Cancel {
         Cancel {

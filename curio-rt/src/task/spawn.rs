@@ -20,11 +20,11 @@ use crate::{Coroutine, Error, Result, Step, Task, Trap, Value};
 /// }
 ///
 /// #[curio::task]
-/// async fn main() -> Result<&'static str> {
+/// async fn demo() -> Result<&'static str> {
 ///     let t = spawn(hello()).daemon(false).await?;
 ///     t.join().await
 /// }
-/// assert_eq!(curio::run(main()).unwrap(), "hello");
+/// assert_eq!(curio::run(demo()).unwrap(), "hello");
 /// ```
 pub fn spawn<C>(coroutine: C) -> Spawn<C>
 where
@@ -113,11 +113,11 @@ pub(crate) fn take_reply() -> Reply {
 /// use curio::{current_task, Result};
 ///
 /// #[curio::task]
-/// async fn main() -> Result<String> {
+/// async fn demo() -> Result<String> {
 ///     let me = current_task().await?;
 ///     Ok(format!("{} {}", me.name(), me.state()))
 /// }
-/// assert_eq!(curio::run(main()).unwrap(), "main RUNNING");
+/// assert_eq!(curio::run(demo()).unwrap(), "demo RUNNING");
 /// ```
 #[crate::task]
 pub async fn current_task() -> Result<Task> {
