@@ -27,7 +27,11 @@ fn run(name: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run the example");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 

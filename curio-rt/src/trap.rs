@@ -155,24 +155,25 @@ reply_variant! {
 #[derive(Debug)]
 #[must_use = "a trap does nothing unless awaited"]
 pub struct TrapCall<T> {
-    trap: Option<Trap>,
-    done: bool,
+    state: CallState,
     reply: PhantomData<fn() -> T>,
+}
+
+/// Where a [`TrapCall`] is: one enum, so a leaf is no bigger than its trap.
+#[derive(Debug)]
+enum CallState {
+    Pending(Trap),
+    Issued,
+    Done,
 }
 
 impl<T: FromReply> TrapCall<T> {
     /// A leaf coroutine that issues `trap` and returns the reply as `T`.
     pub fn new(trap: Trap) -> Self {
         TrapCall {
-            trap: Some(trap),
-            done: false,
+            state: CallState::Pending(trap),
             reply: PhantomData,
         }
-    }
-
-    fn finish(&mut self) {
-        assert!(!self.done, "trap coroutine resumed after it returned");
-        self.done = true;
     }
 }
 
@@ -181,20 +182,24 @@ impl<T: FromReply> Coroutine for TrapCall<T> {
 
     #[inline]
     fn resume(&mut self, value: Value) -> Step<Result<T>> {
-        if let Some(trap) = self.trap.take() {
-            return Step::Trap(trap);
+        match std::mem::replace(&mut self.state, CallState::Done) {
+            CallState::Pending(trap) => {
+                self.state = CallState::Issued;
+                Step::Trap(trap)
+            }
+            CallState::Issued => Step::Return(T::from_reply(value)),
+            CallState::Done => panic!("trap coroutine resumed after it returned"),
         }
-        self.finish();
-        Step::Return(T::from_reply(value))
     }
 
     fn throw(&mut self, error: Error) -> Step<Result<T>> {
-        assert!(
-            self.trap.is_none(),
-            "throw into a trap that was never issued: resume it first"
-        );
-        self.finish();
-        Step::Return(Err(error))
+        match std::mem::replace(&mut self.state, CallState::Done) {
+            CallState::Issued => Step::Return(Err(error)),
+            CallState::Pending(_) => {
+                panic!("throw into a trap that was never issued: resume it first")
+            }
+            CallState::Done => panic!("trap coroutine thrown into after it returned"),
+        }
     }
 
     fn traceback(&self, _visit: &mut dyn FnMut(&'static Location)) {}

@@ -67,16 +67,17 @@ impl Core {
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
-        let now = self.clock.now();
         if !absolute && seconds <= 0.0 {
+            let now = self.pass_clock();
             self.reschedule(task.clone(), Input::Resume(Value::Float(now)));
             return Next::Suspend;
         }
+        let now = self.clock.now();
         let deadline = if absolute { seconds } else { now + seconds }.max(0.0);
         let h = task.header();
         h.sleep.set(deadline);
         self.timers
-            .push(deadline, h.key.get(), h.id, TimerKind::Sleep);
+            .push(deadline, h.key.get() as usize, h.id, TimerKind::Sleep);
         self.suspend(task, TaskState::TimeSleep, Wait::Sleep)
     }
 
@@ -168,12 +169,16 @@ impl Core {
             )));
         }
         let next = self.suspend(task, TaskState::TaskJoin, Wait::Join);
-        let mut joiners = target.header().joiners.take();
-        joiners.push(Joiner {
-            task: task.clone(),
+        let me = Joiner {
+            key: task.header().key.get(),
             seq: task.header().wait_seq.get(),
-        });
-        target.header().joiners.set(joiners);
+        };
+        let th = target.header();
+        if th.joiner.get() == Joiner::NONE {
+            th.joiner.set(me);
+        } else {
+            self.more_joiners.entry(th.id).or_default().push(me);
+        }
         next
     }
 
@@ -186,7 +191,7 @@ impl Core {
         if let Some(deadline) = deadline {
             let deadline = deadline.max(0.0);
             self.timers
-                .push(deadline, h.key.get(), h.id, TimerKind::Timeout);
+                .push(deadline, h.key.get() as usize, h.id, TimerKind::Timeout);
             if deadline <= old {
                 h.timeout.set(deadline);
                 if old.is_finite() {
@@ -215,7 +220,7 @@ impl Core {
         if let Some(previous) = previous.map(|p| p.max(0.0)) {
             h.timeout.set(previous);
             self.timers
-                .push(previous, h.key.get(), h.id, TimerKind::Timeout);
+                .push(previous, h.key.get() as usize, h.id, TimerKind::Timeout);
             if previous < now {
                 return answer(Value::Float(now));
             }

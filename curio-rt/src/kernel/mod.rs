@@ -35,14 +35,14 @@ mod timer;
 pub use io::KernelWaker;
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use crate::machine::Input;
-use crate::task::{TaskCell, TaskRef, TaskResult, TaskState, Wait};
+use crate::task::{Joiner, TaskCell, TaskRef, TaskResult, TaskState, Wait};
 use crate::{Activation, Coroutine, Error, Result, Task, Value};
 use io::Io;
 use timer::{Entry, TimeQueue, TimerKind};
@@ -108,6 +108,12 @@ struct Core {
     activations: Vec<Box<dyn Activation>>,
     /// The task `Kernel::run` is running, if any.
     main: Option<TaskRef>,
+    /// The clock as read once in this scheduling pass (for `sleep(0)`).
+    pass_clock: Option<f64>,
+    /// Joiners after the first, by the id of the task they wait for.
+    more_joiners: HashMap<u64, Vec<Joiner>>,
+    /// Numbers suspensions (`Header::wait_seq`).
+    seq: u32,
 }
 
 /// How the kernel ended up after a run.
@@ -193,6 +199,9 @@ impl KernelBuilder {
                 },
                 activations,
                 main: None,
+                pass_clock: None,
+                more_joiners: HashMap::new(),
+                seq: 0,
             },
             status: Status::Usable,
         }
@@ -397,11 +406,19 @@ fn timer_task(tasks: &Slab<TaskRef>, entry: &Entry) -> Option<TaskRef> {
 }
 
 impl Core {
+    /// The clock, read at most once per scheduling pass: what `sleep(0)`
+    /// answers (switching tasks need not pay for a clock read each).
+    fn pass_clock(&mut self) -> f64 {
+        *self.pass_clock.get_or_insert_with(|| self.clock.now())
+    }
+
     /// Puts a new task in the table and on the ready queue.
     fn admit(&mut self, task: TaskRef, parent_id: u64) {
         let h = task.header();
         h.parent_id.set(parent_id);
-        h.key.set(self.tasks.insert(task.clone()));
+        let key = self.tasks.insert(task.clone());
+        h.key
+            .set(u32::try_from(key).expect("fewer than 4 billion tasks"));
         self.reschedule(task.clone(), Input::start());
         if !self.activations.is_empty() {
             let handle = Task::from_raw(task);
@@ -424,7 +441,8 @@ impl Core {
         let h = task.header();
         h.state.set(state);
         h.wait.set(wait);
-        h.wait_seq.set(h.wait_seq.get().wrapping_add(1));
+        self.seq = self.seq.wrapping_add(1);
+        h.wait_seq.set(self.seq);
         Next::Suspend
     }
 
@@ -453,10 +471,15 @@ impl Core {
     fn run_cycles(&mut self, main: Option<&TaskRef>) -> Result<()> {
         loop {
             self.poll_io(main.is_none())?;
+            self.pass_clock = None;
             self.expire_timers();
             for _ in 0..self.ready.len() {
                 let (task, input) = self.ready.pop_front().expect("counted");
                 self.run_task(task, input);
+            }
+            // A burst of spawns leaves a big, mostly empty queue behind.
+            if self.ready.capacity() > 1024 && self.ready.len() * 8 < self.ready.capacity() {
+                self.ready.shrink_to(self.ready.len() * 2);
             }
             match main {
                 Some(main) if !main.header().terminated.get() => {}
@@ -514,6 +537,7 @@ impl Core {
             return;
         }
         let now = self.clock.now();
+        self.pass_clock = Some(now);
         while let Some(entry) = self.timers.pop_expired(now) {
             let Some(task) = timer_task(&self.tasks, &entry) else {
                 continue;
@@ -575,20 +599,32 @@ impl Core {
         }
     }
 
+    /// Reschedules a joiner that still waits.
+    fn wake_joiner(&mut self, joiner: Joiner) {
+        let Some(task) = self.tasks.get(joiner.key as usize) else {
+            return;
+        };
+        let h = task.header();
+        if h.wait_seq.get() == joiner.seq && h.wait.get() == Wait::Join {
+            self.reschedule(task.clone(), Input::start());
+        }
+    }
+
     /// Records a task's end: out of the table, joiners woken.
     fn terminate(&mut self, task: &TaskRef) {
         let h = task.header();
         h.terminated.set(true);
         h.state.set(TaskState::Terminated);
         h.wait.set(Wait::None);
-        self.tasks.remove(h.key.replace(usize::MAX));
+        self.tasks.remove(h.key.replace(u32::MAX) as usize);
         if h.timeout.replace(f64::INFINITY).is_finite() {
             self.forget_timer();
         }
-        for joiner in h.joiners.take() {
-            let jh = joiner.task.header();
-            if jh.wait_seq.get() == joiner.seq && jh.wait.get() == Wait::Join {
-                self.reschedule(joiner.task, Input::start());
+        let first = h.joiner.replace(Joiner::NONE);
+        if first != Joiner::NONE {
+            self.wake_joiner(first);
+            for joiner in self.more_joiners.remove(&h.id).unwrap_or_default() {
+                self.wake_joiner(joiner);
             }
         }
         if self.main.as_ref() != Some(task)

@@ -48,11 +48,21 @@ pub(crate) enum Wait {
     Join,
 }
 
-/// A task waiting in another task's joiner list: stale unless the waiter is
-/// still in the same suspension (`seq == wait_seq`) and waiting to join.
+/// A task waiting for another to terminate, by table key and suspension
+/// number: stale unless the task at `key` is still in that suspension
+/// (`seq == wait_seq`, which the kernel numbers uniquely) and joining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Joiner {
-    pub task: TaskRef,
+    pub key: u32,
     pub seq: u32,
+}
+
+impl Joiner {
+    /// No joiner.
+    pub const NONE: Joiner = Joiner {
+        key: u32::MAX,
+        seq: 0,
+    };
 }
 
 /// The attributes of a task, shared by the kernel and every handle.
@@ -64,7 +74,7 @@ pub(crate) struct Header {
     /// Id of the spawning task; 0 for a task started by `Kernel::run`.
     pub parent_id: Cell<u64>,
     /// Key in the kernel's task table while the task is in it.
-    pub key: Cell<usize>,
+    pub key: Cell<u32>,
     /// Curio's state name.
     pub state: Cell<TaskState>,
     /// Daemon tasks are not joined and are cancelled at shutdown.
@@ -87,13 +97,17 @@ pub(crate) struct Header {
     pub sleep: Cell<f64>,
     /// What to undo if the task is cancelled while suspended.
     pub wait: Cell<Wait>,
-    /// Counts suspensions, so stale joiner entries can be recognised.
+    /// The kernel's number for the current suspension, so stale joiner
+    /// entries can be recognised.
     pub wait_seq: Cell<u32>,
-    /// Tasks waiting for this one to terminate.
-    pub joiners: Cell<Vec<Joiner>>,
+    /// The first task waiting for this one to terminate (more are kept by
+    /// the kernel): most tasks have at most one joiner.
+    pub joiner: Cell<Joiner>,
     /// Deadlines of the enclosing timeout blocks, outermost first
-    /// (`f64::INFINITY` for `None`).
-    pub deadlines: Cell<Vec<f64>>,
+    /// (`f64::INFINITY` for `None`); boxed, as most tasks never use one
+    /// (one word in every task instead of three).
+    #[allow(clippy::box_collection)]
+    pub deadlines: Cell<Option<Box<Vec<f64>>>>,
 }
 
 thread_local! {
@@ -110,7 +124,7 @@ impl Header {
             id,
             name,
             parent_id: Cell::new(0),
-            key: Cell::new(usize::MAX),
+            key: Cell::new(u32::MAX),
             state: Cell::new(TaskState::Initial),
             daemon: Cell::new(false),
             cancelled: Cell::new(false),
@@ -123,8 +137,8 @@ impl Header {
             sleep: Cell::new(f64::INFINITY),
             wait: Cell::new(Wait::None),
             wait_seq: Cell::new(0),
-            joiners: Cell::new(Vec::new()),
-            deadlines: Cell::new(Vec::new()),
+            joiner: Cell::new(Joiner::NONE),
+            deadlines: Cell::new(None),
         }
     }
 
@@ -138,9 +152,9 @@ impl Header {
 
     /// Runs `f` on the deadline stack.
     pub fn with_deadlines<R>(&self, f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
-        let mut stack = self.deadlines.take();
+        let mut stack = self.deadlines.take().unwrap_or_default();
         let out = f(&mut stack);
-        self.deadlines.set(stack);
+        self.deadlines.set(Some(stack));
         out
     }
 }
@@ -195,7 +209,9 @@ enum Body<C: Coroutine<Output: TaskResult>> {
     Live(C),
     /// Returned; `None` once a join took the value.
     Returned(Option<<C::Output as TaskResult>::Ok>),
-    Failed(Error),
+    /// Boxed: failures are rare, and the body stays as small as the
+    /// coroutine.
+    Failed(Box<Error>),
 }
 
 /// One task in one allocation: header and coroutine.
@@ -245,9 +261,9 @@ where
             Ok(Step::Trap(trap)) => return Some(trap),
             Ok(Step::Return(output)) => match output.into_result() {
                 Ok(value) => Body::Returned(Some(value)),
-                Err(error) => Body::Failed(error),
+                Err(error) => Body::Failed(Box::new(error)),
             },
-            Err(payload) => Body::Failed(Error::Panic(panic_message(payload))),
+            Err(payload) => Body::Failed(Box::new(Error::Panic(panic_message(payload)))),
         };
         let finished = std::mem::replace(&mut *body, outcome);
         drop(body);
@@ -269,7 +285,7 @@ where
 
     fn error(&self) -> Option<Error> {
         match &*self.body.try_borrow().ok()? {
-            Body::Failed(error) => Some(error.clone()),
+            Body::Failed(error) => Some((**error).clone()),
             _ => None,
         }
     }
@@ -284,14 +300,27 @@ where
                 Body::Returned(value) => Some(value.take().ok_or_else(|| {
                     Error::runtime("the task's result was already taken by an earlier join")
                 })),
-                Body::Failed(error) => Some(Err(error.clone())),
+                Body::Failed(error) => Some(Err((**error).clone())),
             };
         } else if let Some(slot) = out.downcast_mut::<Option<Result<Unknown>>>() {
             *slot = match &*body {
                 Body::Live(_) => None,
                 Body::Returned(_) => Some(Ok(Unknown)),
-                Body::Failed(error) => Some(Err(error.clone())),
+                Body::Failed(error) => Some(Err((**error).clone())),
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every task pays for its header: keep it from growing unnoticed.
+    #[test]
+    fn header_and_leaf_sizes() {
+        assert_eq!(std::mem::size_of::<Header>(), 104);
+        assert_eq!(std::mem::size_of::<Input>(), 32);
+        assert_eq!(std::mem::size_of::<crate::traps::TrapCall<f64>>(), 24);
     }
 }
