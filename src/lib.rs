@@ -31,8 +31,36 @@
 //! assert!(matches!(c.throw(Error::TaskCancelled), Step::Return(Err(Error::TaskCancelled))));
 //! ```
 //!
+//! The kernel does the driving: [`run`] runs a main task, [`spawn`] starts
+//! more, and [`timeout_after`], [`Task::cancel`] and friends deliver errors
+//! at blocking operations, with Curio's rules:
+//!
+//! ```
+//! use curio::{spawn, sleep, Result};
+//!
+//! #[curio::task]
+//! async fn countdown(mut n: u32) -> Result<u32> {
+//!     let mut ticks = 0;
+//!     while n > 0 {
+//!         sleep(0.001).await?;
+//!         ticks += 1;
+//!         n -= 1;
+//!     }
+//!     Ok(ticks)
+//! }
+//!
+//! #[curio::task]
+//! async fn parent() -> Result<u32> {
+//!     let t = spawn(countdown(3)).await?;
+//!     t.join().await
+//! }
+//!
+//! assert_eq!(curio::run(parent()).unwrap(), 3);
+//! ```
+//!
 //! The README lists the accepted syntax, the rejections with their fixes,
-//! and the exact semantics (drop order, which locals a state stores).
+//! the exact semantics (drop order, which locals a state stores), the
+//! kernel's rules and the Python-to-Rust mapping.
 //!
 //! This crate re-exports `curio-rt` (the runtime) and `curio-macros`.
 pub use curio_rt::*;

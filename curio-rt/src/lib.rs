@@ -35,8 +35,37 @@
 //! assert!(matches!(c.resume(Value::None), Step::Return(Ok(()))));
 //! ```
 //!
+//! The kernel runs tasks: [`run`] starts a main task, [`spawn`] starts
+//! more, and every blocking operation (sleep, join, timeouts, fd waits) is a
+//! trap the kernel satisfies:
+//!
+//! ```
+//! use curio::{spawn, sleep, timeout_after, Error, Result};
+//!
+//! #[curio::task]
+//! async fn kid() -> Result<()> {
+//!     sleep(1000.0).await?;
+//!     Ok(())
+//! }
+//!
+//! #[curio::task]
+//! async fn parent() -> Result<&'static str> {
+//!     let kid = spawn(kid()).await?;
+//!     match timeout_after(0.01, kid.join()).await {
+//!         Err(Error::TaskTimeout(_)) => {
+//!             kid.cancel().await?;
+//!             Ok("I warned you!")
+//!         }
+//!         other => other.map(|()| "joined"),
+//!     }
+//! }
+//!
+//! assert_eq!(curio::run(parent()).unwrap(), "I warned you!");
+//! ```
+//!
 //! This crate is the runtime; users depend on the `curio` facade, which
-//! re-exports it.
+//! re-exports it. Curio's names are the names here, so its manual reads as
+//! this crate's manual; the README maps Python to Rust.
 #![warn(missing_docs)]
 
 extern crate self as curio;

@@ -128,9 +128,28 @@ fn settle<T>(
 /// assert_eq!(curio::run(demo()).unwrap(), "timed out");
 /// ```
 ///
+/// # Nested timeouts
+///
+/// A task keeps a stack of the deadlines of the timeout blocks it is in;
+/// the kernel enforces the smallest. When it expires, the blocked operation
+/// fails with `TaskTimeout(clock)`, and each block on the way out decides
+/// what that means for it:
+///
+/// 1. The outermost block whose deadline has passed owns the timeout: it
+///    reports `TaskTimeout` (`ignore_after` returns its timeout result).
+/// 2. A block inside it sees `TimeoutCancellationError`: it is cancelled
+///    because time ran out elsewhere.
+/// 3. A block none of whose enclosing deadlines has passed, seeing a
+///    timeout error, reports `UncaughtTimeoutError`: an inner timeout
+///    escaped its own block.
+///
+/// `None` sets no deadline and leaves the enclosing ones in force. The
+/// block form (`async with timeout_after(s):`) is a
+/// [`coroutine!`](crate::coroutine) block passed as `coroutine`.
+///
 /// # Errors
-/// `TaskTimeout` when this block's deadline passed; the rules for nested
-/// blocks are in the [module docs](self); `coroutine`'s own errors.
+/// `TaskTimeout` when this block's deadline passed, the errors of the
+/// rules above, and `coroutine`'s own errors.
 #[crate::task]
 pub async fn timeout_after<C, T>(seconds: impl Into<Option<f64>>, coroutine: C) -> Result<T>
 where
@@ -146,7 +165,8 @@ where
 /// returns `Ok(None)` instead of an error (Curio's `ignore_after`).
 ///
 /// # Errors
-/// `coroutine`'s own errors, and outer timeouts as in the [module docs](self).
+/// `coroutine`'s own errors, and outer timeouts as in
+/// [`timeout_after`](crate::timeout_after#nested-timeouts).
 #[crate::task]
 pub async fn ignore_after<C, T>(seconds: impl Into<Option<f64>>, coroutine: C) -> Result<Option<T>>
 where
