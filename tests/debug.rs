@@ -170,3 +170,25 @@ fn longblock_warns_about_tasks_that_run_too_long() {
     assert!(warnings[0].contains("name=\"hog\""));
     assert!(warnings[0].contains("without blocking"));
 }
+
+#[curio::task]
+async fn forgotten() -> Result<()> {
+    let t = spawn(worker()).await?;
+    let joined = spawn(worker()).await?;
+    sleep(0.01).await?;
+    assert!(t.terminated());
+    joined.join().await?;
+    Ok(())
+}
+
+#[test]
+fn a_task_nobody_joined_is_reported_when_dropped() {
+    capture();
+    curio::run(forgotten()).unwrap();
+    let warnings: Vec<String> = lines()
+        .into_iter()
+        .filter(|l| l.starts_with("WARN curio::task"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].ends_with("name=\"worker\") never joined"));
+}

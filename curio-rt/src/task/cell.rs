@@ -233,6 +233,24 @@ where
     }
 }
 
+impl<C: Coroutine<Output: TaskResult>> Drop for TaskCell<C> {
+    /// Curio's `Task.__del__`: a task that finished well but whose result
+    /// nobody collected (not joined, not cancelled, not a daemon) is
+    /// probably a mistake; say so.
+    fn drop(&mut self) {
+        let h = &self.header;
+        let succeeded = matches!(self.body.get_mut(), Body::Returned(_));
+        if h.terminated.get()
+            && succeeded
+            && !h.joined.get()
+            && !h.cancelled.get()
+            && !h.daemon.get()
+        {
+            log::warn!(target: "curio::task", "Task(id={}, name={:?}) never joined", h.id, h.name);
+        }
+    }
+}
+
 /// The message of a caught panic.
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
