@@ -155,6 +155,10 @@ async fn join_crashed() -> Result<()> {
     let t = spawn(crasher()).await?;
     let e = t.join().await.unwrap_err();
     assert!(matches!(cause(&e), Error::Custom(_)), "{e:?}");
+    // `source()` walks the chain: TaskError -> Custom -> ParseIntError.
+    let custom = std::error::Error::source(&e).expect("the cause");
+    let parse = custom.source().expect("the custom error's source");
+    assert_eq!(parse.to_string(), "invalid digit found in string");
     logf!("joined: {e}: {}", cause(&e));
     assert!(t.exception().is_some());
     assert!(matches!(t.result(), Err(Error::Custom(_))));
