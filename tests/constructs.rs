@@ -730,3 +730,34 @@ fn tasks_written_by_macro_rules_shadow_correctly() {
         ]
     );
 }
+
+/// Awaits `f(seed)` after a sleep: a sub-coroutine built from a closure.
+#[curio::task]
+async fn apply(f: Box<dyn Fn(u32) -> u32>, seed: u32) -> curio::Result<u32> {
+    sleep(0.0).await?;
+    Ok(f(seed))
+}
+
+#[curio::task]
+async fn closures_in_a_loop(n: u32) -> curio::Result<u32> {
+    let mut total = 0;
+    for i in 0..n {
+        // The awaited expression is built in two arms (first iteration and
+        // the next ones); each copy of the closure and of the block has its
+        // own type, so the macro boxes this sub-coroutine.
+        total += apply(Box::new(move |x| x + i), 1).await?;
+        total += curio::coroutine!({
+            sleep(0.0).await?;
+            Ok::<u32, Error>(i * 10)
+        })
+        .await?;
+    }
+    Ok(total)
+}
+
+#[test]
+fn closures_and_blocks_awaited_in_repeated_code() {
+    // sum(1 + i) + sum(10 i) for i in 0..4 = 10 + 60
+    assert_eq!(run(closures_in_a_loop(4)).unwrap(), 70);
+    take_log();
+}

@@ -18,6 +18,8 @@
 //! }}, walker)
 //! ```
 
+use std::collections::{HashMap, HashSet};
+
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
@@ -67,6 +69,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let mut finish = Finish {
         states: &m.states,
         state: &state,
+        erase: erased_awaits(&m.start, &m.states),
     };
     let mut start = m.start.clone();
     finish.visit_block_mut(&mut start);
@@ -228,6 +231,62 @@ fn walker(state: &Ident, function: &str, states: &[State]) -> TokenStream {
 struct Finish<'a> {
     states: &'a [State],
     state: &'a Ident,
+    /// Awaits whose sub-coroutine is boxed: see [`erased_awaits`].
+    erase: HashSet<usize>,
+}
+
+/// The awaits whose awaited expression is built in more than one arm and
+/// contains a closure, an `async` block or a macro call (`coroutine!`).
+/// Each copy of such an expression has a type of its own, so the state's
+/// single field for it cannot hold them all: these sub-coroutines are
+/// boxed (`Box<dyn Coroutine>`), which costs one allocation per await.
+fn erased_awaits(start: &Block, states: &[State]) -> HashSet<usize> {
+    #[derive(Default)]
+    struct Count {
+        seen: HashMap<usize, usize>,
+        unique: HashSet<usize>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Count {
+        fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+            if let Some(id) = await_id(a) {
+                *self.seen.entry(id).or_default() += 1;
+                if has_unique_type(&a.base) {
+                    self.unique.insert(id);
+                }
+            }
+            syn::visit::visit_expr_await(self, a);
+        }
+    }
+    let mut count = Count::default();
+    syn::visit::Visit::visit_block(&mut count, start);
+    for s in states {
+        syn::visit::Visit::visit_block(&mut count, &s.resume);
+    }
+    count
+        .unique
+        .into_iter()
+        .filter(|id| count.seen.get(id).is_some_and(|&n| n > 1))
+        .collect()
+}
+
+/// Whether `e` contains an expression whose type is unique to its place in
+/// the source: a closure, an `async` block or a macro call.
+fn has_unique_type(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+            self.0 = true;
+        }
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {
+            self.0 = true;
+        }
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_expr(&mut find, e);
+    find.0
 }
 
 impl Finish<'_> {
@@ -238,8 +297,13 @@ impl Finish<'_> {
             let (f, i) = (&st.field, &st.ident);
             quote!(#f: #i)
         });
+        let sub = if self.erase.contains(&id) {
+            quote!(::curio::__private::erase(#base))
+        } else {
+            quote!(#base)
+        };
         parse_quote! {{
-            *__curio_state = #state::#variant { __curio_sub: #base, #(#fields,)* };
+            *__curio_state = #state::#variant { __curio_sub: #sub, #(#fields,)* };
             __curio_input = ::curio::__private::Input::start();
             continue '__curio_dispatch;
         }}

@@ -358,7 +358,7 @@ fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]
             syn::GenericParam::Lifetime(_) => None,
         });
         let all = impl_params.iter().cloned().chain(own);
-        quote!(+ 'static + use<#(#all),*>)
+        quote!(+ use<#(#all),*>)
     });
     let lints = lints();
     quote! {

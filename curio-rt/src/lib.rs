@@ -77,6 +77,8 @@ pub mod debug;
 mod error;
 mod kernel;
 mod machine;
+mod sched;
+mod sync;
 mod task;
 mod timeout;
 pub mod trap;
@@ -89,6 +91,8 @@ pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Result};
 pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
+pub use sched::{Sched, SchedBarrier, SchedFifo};
+pub use sync::{BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
 pub use task::{Cancel, Spawn, Task, TaskResult, TaskState, Unknown, current_task, spawn};
 pub use timeout::{ignore_after, ignore_after_with, timeout_after};
 pub use trap::{Trap, clock, sleep, wake_at};
@@ -105,7 +109,7 @@ pub mod traps {
 pub mod __private {
     pub use crate::__curio_try as r#try;
     pub use crate::machine::{
-        Branch, FromResidual, Input, Machine, Rejected, machine, rejected,
+        Branch, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
         resumed_after_completion, walk_sub,
     };
     pub use crate::{Coroutine, Location, Step, Value};

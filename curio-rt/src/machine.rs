@@ -114,6 +114,14 @@ pub fn walk_sub<C: Coroutine + ?Sized>(
     sub.traceback(visit);
 }
 
+/// Boxes a sub-coroutine whose type differs between the arms that build
+/// it (an awaited expression with a closure or a `coroutine!` block, in code
+/// the lowering repeats).
+#[inline]
+pub fn erase<'a, C: Coroutine + 'a>(coroutine: C) -> Box<dyn Coroutine<Output = C::Output> + 'a> {
+    Box::new(coroutine)
+}
+
 /// Called when a finished coroutine is resumed again.
 #[cold]
 #[track_caller]

@@ -8,8 +8,9 @@
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
 
+use crate::sched::Sched;
 use crate::task::{Reply, take_reply};
-use crate::{Coroutine, Error, Location, Result, Step, Task, Value};
+use crate::{Coroutine, Error, Location, Result, Step, Task, TaskState, Value};
 
 /// A request from a task to the kernel, one variant per kernel service.
 ///
@@ -53,6 +54,22 @@ pub enum Trap {
     /// Wait until a task terminates (Curio's `_scheduler_wait` on the
     /// task's `joining` barrier, state `TASK_JOIN`).
     TaskWait(Task),
+    /// Suspend on a scheduler primitive, showing `state`
+    /// (`_scheduler_wait`).
+    SchedulerWait {
+        /// The wait queue.
+        sched: Sched,
+        /// The state the task shows meanwhile.
+        state: TaskState,
+    },
+    /// Wake up to `n` tasks suspended on a scheduler primitive, oldest
+    /// first (`_scheduler_wake`).
+    SchedulerWake {
+        /// The wait queue.
+        sched: Sched,
+        /// How many to wake at most.
+        n: usize,
+    },
     /// Push a timeout deadline on the task's timeout stack (`_set_timeout`).
     SetTimeout(Option<f64>),
     /// Pop a timeout deadline, restoring the previous one (`_unset_timeout`).

@@ -10,8 +10,9 @@ use std::os::fd::RawFd;
 
 use super::{Core, Next, TimerKind};
 use crate::machine::Input;
-use crate::task::{Joiner, REPLY, Reply, TaskRef, TaskState, Wait};
-use crate::{Error, Task, Trap, Value};
+use crate::sched::Sched;
+use crate::task::{Joiner, REPLY, Reply, TaskRef, Wait};
+use crate::{Error, Task, TaskState, Trap, Value};
 
 /// The reply to a trap that answers at once.
 fn answer(value: Value) -> Next {
@@ -47,6 +48,8 @@ impl Core {
                 self.trap_cancel_task(request.task, request.error)
             }
             Trap::TaskWait(target) => self.trap_task_wait(task, target),
+            Trap::SchedulerWait { sched, state } => self.trap_sched_wait(task, sched, state),
+            Trap::SchedulerWake { sched, n } => self.trap_sched_wake(sched, n),
         }
     }
 
@@ -180,6 +183,59 @@ impl Core {
             self.more_joiners.entry(th.id).or_default().push(me);
         }
         next
+    }
+
+    /// Suspends the task on a scheduler primitive.
+    fn trap_sched_wait(&mut self, task: &TaskRef, sched: Sched, state: TaskState) -> Next {
+        if let Some(next) = self.deliver_pending(task) {
+            return next;
+        }
+        let next = self.suspend(task, state, Wait::Sched);
+        let h = task.header();
+        let q = &sched.0;
+        // Cancelled waiters leave stale entries: drop them before they
+        // outnumber the live ones.
+        if q.entries.borrow().len() > 2 * q.live.get() + 32 {
+            q.entries
+                .borrow_mut()
+                .retain(|e| self.sched_waiter(*e).is_some());
+        }
+        q.entries.borrow_mut().push_back(Joiner {
+            key: h.key.get(),
+            seq: h.wait_seq.get(),
+        });
+        q.live.set(q.live.get() + 1);
+        let key = h.key.get() as usize;
+        if self.sched_waits.len() <= key {
+            self.sched_waits.resize(key + 1, None);
+        }
+        self.sched_waits[key] = Some(sched);
+        next
+    }
+
+    /// The task behind a wait-queue entry, if it still waits there.
+    pub(super) fn sched_waiter(&self, entry: Joiner) -> Option<TaskRef> {
+        let task = self.tasks.get(entry.key as usize)?;
+        let h = task.header();
+        (h.wait_seq.get() == entry.seq && h.wait.get() == Wait::Sched).then(|| task.clone())
+    }
+
+    /// Wakes up to `n` tasks of a scheduler primitive, oldest first.
+    fn trap_sched_wake(&mut self, sched: Sched, n: usize) -> Next {
+        let mut woken = 0;
+        while woken < n {
+            let Some(entry) = sched.0.entries.borrow_mut().pop_front() else {
+                break;
+            };
+            let Some(waiter) = self.sched_waiter(entry) else {
+                continue;
+            };
+            sched.0.live.set(sched.0.live.get() - 1);
+            self.sched_waits[entry.key as usize] = None;
+            self.reschedule(waiter, Input::start());
+            woken += 1;
+        }
+        answer(Value::None)
     }
 
     /// Enters a timeout block: the effective deadline becomes the earlier

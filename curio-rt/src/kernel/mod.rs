@@ -114,6 +114,8 @@ struct Core {
     more_joiners: HashMap<u64, Vec<Joiner>>,
     /// Numbers suspensions (`Header::wait_seq`).
     seq: u32,
+    /// The wait queue each task in `Wait::Sched` is on, by task key.
+    sched_waits: Vec<Option<crate::sched::Sched>>,
 }
 
 /// How the kernel ended up after a run.
@@ -202,6 +204,7 @@ impl KernelBuilder {
                 pass_clock: None,
                 more_joiners: HashMap::new(),
                 seq: 0,
+                sched_waits: Vec::new(),
             },
             status: Status::Usable,
         }
@@ -457,6 +460,13 @@ impl Core {
             }
             Wait::Read(fd) => self.io.unregister(fd, true),
             Wait::Write(fd) => self.io.unregister(fd, false),
+            Wait::Sched => {
+                // The entry stays in the queue, stale; it no longer counts.
+                let key = h.key.get() as usize;
+                if let Some(sched) = self.sched_waits.get_mut(key).and_then(Option::take) {
+                    sched.0.live.set(sched.0.live.get() - 1);
+                }
+            }
         }
     }
 

@@ -46,6 +46,9 @@ pub(crate) enum Wait {
     /// On another task's joiner list; the entry goes stale when
     /// `wait_seq` moves on.
     Join,
+    /// On a scheduler primitive ([`SchedFifo`](crate::SchedFifo) or
+    /// [`SchedBarrier`](crate::SchedBarrier)); the kernel knows which.
+    Sched,
 }
 
 /// A task waiting for another to terminate, by table key and suspension

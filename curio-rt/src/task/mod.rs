@@ -58,6 +58,23 @@ pub enum TaskState {
     WriteWait,
     /// Waiting for another task to terminate (`join`, `wait`, `cancel`).
     TaskJoin,
+    /// Waiting for an [`Event`](crate::Event).
+    EventWait,
+    /// Waiting for a [`Lock`](crate::Lock) or [`RLock`](crate::RLock).
+    LockAcquire,
+    /// Waiting for a [`Semaphore`](crate::Semaphore).
+    SemaAcquire,
+    /// Waiting on a [`Condition`](crate::Condition).
+    CondWait,
+    /// Waiting for an item of a queue.
+    QueueGet,
+    /// Waiting for room in a queue.
+    QueuePut,
+    /// Waiting for a queue's items to be processed.
+    QueueJoin,
+    /// Suspended on a scheduler primitive for no named reason (Curio's
+    /// default, `SUSPEND`).
+    Suspend,
 }
 
 impl TaskState {
@@ -72,6 +89,14 @@ impl TaskState {
             TaskState::ReadWait => "READ_WAIT",
             TaskState::WriteWait => "WRITE_WAIT",
             TaskState::TaskJoin => "TASK_JOIN",
+            TaskState::EventWait => "EVENT_WAIT",
+            TaskState::LockAcquire => "LOCK_ACQUIRE",
+            TaskState::SemaAcquire => "SEMA_ACQUIRE",
+            TaskState::CondWait => "COND_WAIT",
+            TaskState::QueueGet => "QUEUE_GET",
+            TaskState::QueuePut => "QUEUE_PUT",
+            TaskState::QueueJoin => "QUEUE_JOIN",
+            TaskState::Suspend => "SUSPEND",
         }
     }
 }

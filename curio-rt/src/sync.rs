@@ -1,0 +1,464 @@
+//! Synchronization: [`Event`], [`Lock`], [`RLock`], [`Semaphore`],
+//! [`BoundedSemaphore`], [`Condition`] (Curio's `curio.sync`).
+//!
+//! Each is a cheap handle (clones share the primitive), built only from the
+//! scheduler traps of [`SchedFifo`] and [`SchedBarrier`]: none reaches into
+//! the kernel. As in Curio, releasing a lock or semaphore that has waiters
+//! hands it straight to the first waiter, so ownership passes in strict
+//! FIFO order and a task that releases and re-acquires at once queues
+//! behind the others.
+//!
+//! Python's `async with lock:` is [`Lock::with`] (and the same method on
+//! the others): it acquires, runs a coroutine or a
+//! [`coroutine!`](crate::coroutine) block, and releases on every exit
+//! (success, error, cancellation or timeout inside the block).
+//!
+//! ```
+//! use curio::{coroutine, spawn, sleep, Lock, Result};
+//!
+//! #[curio::task]
+//! async fn worker(lock: Lock, name: &'static str) -> Result<&'static str> {
+//!     lock.with(coroutine!({
+//!         sleep(0.01).await?;       // the lock is held across the await
+//!         Ok::<_, curio::Error>(name)
+//!     }))
+//!     .await
+//! }
+//!
+//! #[curio::task]
+//! async fn demo() -> Result<bool> {
+//!     let lock = Lock::new();
+//!     let a = spawn(worker(lock.clone(), "a")).await?;
+//!     let b = spawn(worker(lock.clone(), "b")).await?;
+//!     a.join().await?;
+//!     b.join().await?;
+//!     Ok(lock.locked())
+//! }
+//! assert!(!curio::run(demo()).unwrap());
+//! ```
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::{Coroutine, Error, Result, SchedBarrier, SchedFifo, TaskState, current_task};
+
+/// An event to wait for (Curio's `Event`): `wait` blocks until `set`.
+#[derive(Clone, Default)]
+pub struct Event {
+    inner: Rc<EventInner>,
+}
+
+#[derive(Default)]
+struct EventInner {
+    set: Cell<bool>,
+    waiting: SchedBarrier,
+}
+
+#[crate::task]
+impl Event {
+    /// A new event, not set.
+    pub fn new() -> Event {
+        Event::default()
+    }
+
+    /// Whether the event is set.
+    pub fn is_set(&self) -> bool {
+        self.inner.set.get()
+    }
+
+    /// Clears the event: later `wait`s block again.
+    pub fn clear(&self) {
+        self.inner.set.set(false);
+    }
+
+    /// Waits until the event is set (returns at once if it is).
+    ///
+    /// # Errors
+    /// A cancellation or timeout while waiting.
+    pub async fn wait(&self) -> Result<()> {
+        if !self.inner.set.get() {
+            self.inner.waiting.suspend(TaskState::EventWait).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the event, waking every waiting task.
+    ///
+    /// # Errors
+    /// None from a kernel; the signature is that of every trap.
+    pub async fn set(&self) -> Result<()> {
+        self.inner.set.set(true);
+        self.inner.waiting.wake_all().await
+    }
+}
+
+/// A mutual-exclusion lock (Curio's `Lock`). Any task may release it.
+#[derive(Clone, Default)]
+pub struct Lock {
+    inner: Rc<LockInner>,
+}
+
+#[derive(Default)]
+struct LockInner {
+    acquired: Cell<bool>,
+    waiting: SchedFifo,
+}
+
+#[crate::task]
+impl Lock {
+    /// A new, unlocked lock.
+    pub fn new() -> Lock {
+        Lock::default()
+    }
+
+    /// Whether the lock is held.
+    pub fn locked(&self) -> bool {
+        self.inner.acquired.get()
+    }
+
+    /// Acquires the lock, waiting in FIFO order if it is held.
+    ///
+    /// # Errors
+    /// A cancellation or timeout while waiting; the lock is then not held.
+    pub async fn acquire(&self) -> Result<()> {
+        if self.inner.acquired.get() {
+            // `release` hands the lock over: it stays acquired, for us.
+            self.inner.waiting.suspend(TaskState::LockAcquire).await?;
+        } else {
+            self.inner.acquired.set(true);
+        }
+        Ok(())
+    }
+
+    /// Releases the lock, handing it to the first waiter if there is one.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the lock is not held.
+    pub async fn release(&self) -> Result<()> {
+        if !self.inner.acquired.get() {
+            return Err(Error::runtime("Lock not acquired"));
+        }
+        if self.inner.waiting.is_empty() {
+            self.inner.acquired.set(false);
+        } else {
+            self.inner.waiting.wake(1).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `coroutine` holding the lock (Python's `async with lock:`),
+    /// releasing it however the coroutine ends.
+    ///
+    /// # Errors
+    /// The coroutine's error, or a cancellation while acquiring.
+    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    where
+        C: Coroutine<Output = Result<T>>,
+    {
+        self.acquire().await?;
+        let result = coroutine.await;
+        self.release().await?;
+        result
+    }
+}
+
+/// A re-entrant lock (Curio's `RLock`): its owner may acquire it again, and
+/// must release it as many times. Only the owner may release it.
+#[derive(Clone, Default)]
+pub struct RLock {
+    inner: Rc<RLockInner>,
+}
+
+#[derive(Default)]
+struct RLockInner {
+    lock: Lock,
+    /// The owning task's id (0: none).
+    owner: Cell<u64>,
+    count: Cell<usize>,
+}
+
+#[crate::task]
+impl RLock {
+    /// A new, unlocked re-entrant lock.
+    pub fn new() -> RLock {
+        RLock::default()
+    }
+
+    /// Whether the lock is held.
+    pub fn locked(&self) -> bool {
+        self.inner.count.get() > 0
+    }
+
+    /// Acquires the lock, or counts one more acquisition by its owner.
+    ///
+    /// # Errors
+    /// A cancellation or timeout while waiting.
+    pub async fn acquire(&self) -> Result<()> {
+        let me = current_task().await?.id();
+        if self.inner.owner.get() != me {
+            self.inner.lock.acquire().await?;
+            self.inner.owner.set(me);
+        }
+        self.inner.count.set(self.inner.count.get() + 1);
+        Ok(())
+    }
+
+    /// Releases one acquisition; the last one releases the lock.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the caller does not own the lock.
+    pub async fn release(&self) -> Result<()> {
+        let me = current_task().await?.id();
+        if self.inner.owner.get() != me || self.inner.count.get() == 0 {
+            return Err(Error::runtime("RLock can only be released by the owner"));
+        }
+        self.inner.count.set(self.inner.count.get() - 1);
+        if self.inner.count.get() == 0 {
+            self.inner.owner.set(0);
+            self.inner.lock.release().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `coroutine` holding the lock, releasing it however it ends.
+    ///
+    /// # Errors
+    /// The coroutine's error, or a cancellation while acquiring.
+    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    where
+        C: Coroutine<Output = Result<T>>,
+    {
+        self.acquire().await?;
+        let result = coroutine.await;
+        self.release().await?;
+        result
+    }
+}
+
+/// A counting semaphore (Curio's `Semaphore`). `release` may raise the
+/// value above its start.
+#[derive(Clone)]
+pub struct Semaphore {
+    inner: Rc<SemaInner>,
+}
+
+struct SemaInner {
+    value: Cell<usize>,
+    /// `Some(start)` for a [`BoundedSemaphore`].
+    bound: Option<usize>,
+    waiting: SchedFifo,
+}
+
+/// A semaphore whose value may not be released above its start (Curio's
+/// `BoundedSemaphore`). It has all of [`Semaphore`]'s methods.
+#[derive(Clone)]
+pub struct BoundedSemaphore(Semaphore);
+
+impl std::ops::Deref for BoundedSemaphore {
+    type Target = Semaphore;
+    fn deref(&self) -> &Semaphore {
+        &self.0
+    }
+}
+
+impl BoundedSemaphore {
+    /// A bounded semaphore starting (and capped) at `value`.
+    pub fn new(value: usize) -> BoundedSemaphore {
+        BoundedSemaphore(Semaphore::with_bound(value, Some(value)))
+    }
+}
+
+#[crate::task]
+impl Semaphore {
+    /// A semaphore starting at `value`.
+    pub fn new(value: usize) -> Semaphore {
+        Semaphore::with_bound(value, None)
+    }
+
+    fn with_bound(value: usize, bound: Option<usize>) -> Semaphore {
+        Semaphore {
+            inner: Rc::new(SemaInner {
+                value: Cell::new(value),
+                bound,
+                waiting: SchedFifo::new(),
+            }),
+        }
+    }
+
+    /// The current value (Curio's `value`).
+    pub fn value(&self) -> usize {
+        self.inner.value.get()
+    }
+
+    /// Whether `acquire` would block.
+    pub fn locked(&self) -> bool {
+        self.inner.value.get() == 0
+    }
+
+    /// Decrements the value, waiting in FIFO order while it is zero.
+    ///
+    /// # Errors
+    /// A cancellation or timeout while waiting; nothing is then acquired.
+    pub async fn acquire(&self) -> Result<()> {
+        if self.inner.value.get() == 0 {
+            // `release` hands its unit over without incrementing.
+            self.inner.waiting.suspend(TaskState::SemaAcquire).await?;
+        } else {
+            self.inner.value.set(self.inner.value.get() - 1);
+        }
+        Ok(())
+    }
+
+    /// Increments the value, or hands the unit to the first waiter.
+    ///
+    /// # Errors
+    /// For a [`BoundedSemaphore`], [`Error::RuntimeError`] if the value
+    /// would exceed its start (Curio raises `ValueError`).
+    pub async fn release(&self) -> Result<()> {
+        if !self.inner.waiting.is_empty() {
+            return self.inner.waiting.wake(1).await;
+        }
+        if self
+            .inner
+            .bound
+            .is_some_and(|b| self.inner.value.get() >= b)
+        {
+            return Err(Error::runtime("BoundedSemaphore released too many times"));
+        }
+        self.inner.value.set(self.inner.value.get() + 1);
+        Ok(())
+    }
+
+    /// Runs `coroutine` holding one unit, releasing it however it ends.
+    ///
+    /// # Errors
+    /// The coroutine's error, or a cancellation while acquiring.
+    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    where
+        C: Coroutine<Output = Result<T>>,
+    {
+        self.acquire().await?;
+        let result = coroutine.await;
+        self.release().await?;
+        result
+    }
+}
+
+/// A condition variable over a [`Lock`] (Curio's `Condition`).
+#[derive(Clone, Default)]
+pub struct Condition {
+    inner: Rc<CondInner>,
+}
+
+#[derive(Default)]
+struct CondInner {
+    lock: Lock,
+    waiting: SchedFifo,
+}
+
+#[crate::task]
+impl Condition {
+    /// A condition with a lock of its own.
+    pub fn new() -> Condition {
+        Condition::default()
+    }
+
+    /// A condition over an existing lock.
+    pub fn with_lock(lock: Lock) -> Condition {
+        Condition {
+            inner: Rc::new(CondInner {
+                lock,
+                waiting: SchedFifo::new(),
+            }),
+        }
+    }
+
+    /// The condition's lock.
+    pub fn lock(&self) -> &Lock {
+        &self.inner.lock
+    }
+
+    /// Whether the lock is held.
+    pub fn locked(&self) -> bool {
+        self.inner.lock.locked()
+    }
+
+    /// Acquires the condition's lock.
+    ///
+    /// # Errors
+    /// As [`Lock::acquire`].
+    pub async fn acquire(&self) -> Result<()> {
+        self.inner.lock.acquire().await
+    }
+
+    /// Releases the condition's lock.
+    ///
+    /// # Errors
+    /// As [`Lock::release`].
+    pub async fn release(&self) -> Result<()> {
+        self.inner.lock.release().await
+    }
+
+    /// Runs `coroutine` holding the lock, releasing it however it ends.
+    ///
+    /// # Errors
+    /// The coroutine's error, or a cancellation while acquiring.
+    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    where
+        C: Coroutine<Output = Result<T>>,
+    {
+        self.inner.lock.with(coroutine).await
+    }
+
+    /// Releases the lock, waits for a notification, and re-acquires the
+    /// lock before returning, also when the wait was cancelled.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the lock is not held; a cancellation or
+    /// timeout while waiting (the lock is held again when it is returned).
+    pub async fn wait(&self) -> Result<()> {
+        if !self.inner.lock.locked() {
+            return Err(Error::runtime("Can't wait on unacquired lock"));
+        }
+        self.inner.lock.release().await?;
+        let woken = self.inner.waiting.suspend(TaskState::CondWait).await;
+        self.inner.lock.acquire().await?;
+        woken
+    }
+
+    /// Waits until `predicate` returns something other than `None`, and
+    /// returns it. The lock must be held; it is held on return.
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait).
+    pub async fn wait_for<R, F>(&self, predicate: F) -> Result<R>
+    where
+        F: Fn() -> Option<R>,
+    {
+        loop {
+            if let Some(result) = predicate() {
+                return Ok(result);
+            }
+            self.wait().await?;
+        }
+    }
+
+    /// Wakes up to `n` waiting tasks; with none waiting, does nothing.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the lock is not held.
+    pub async fn notify(&self, n: usize) -> Result<()> {
+        if !self.inner.lock.locked() {
+            return Err(Error::runtime("Can't notify on unacquired lock"));
+        }
+        self.inner.waiting.wake(n).await
+    }
+
+    /// Wakes every waiting task.
+    ///
+    /// # Errors
+    /// As [`notify`](Self::notify).
+    pub async fn notify_all(&self) -> Result<()> {
+        self.notify(usize::MAX).await
+    }
+}
