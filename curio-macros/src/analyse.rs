@@ -72,11 +72,23 @@ impl Checker<'_> {
         self.errors.push(syn::Error::new(span, message));
     }
 
-    /// `.await` tokens hidden in a macro's arguments.
+    /// `.await` and `?` tokens hidden in a macro's arguments. A `?` there
+    /// would return from the generated step function, not from the task.
     fn macro_tokens(&mut self, tokens: &TokenStream) {
+        let at_task_level = !matches!(
+            self.context,
+            Some(Context::Closure | Context::AsyncBlock | Context::NestedFn)
+        );
         let mut previous_dot = false;
+        // `x.await?` is reported once, for the `.await`.
+        let mut previous_await = false;
         for tt in tokens.clone() {
             match &tt {
+                TokenTree::Punct(p) if p.as_char() == '?' && at_task_level && !previous_await => self.error(
+                    p.span(),
+                    "`?` inside a macro call cannot be lowered: the macro's arguments are opaque tokens\n\
+                     help: bind the value first: `let value = expr?;` then use `value` in the macro",
+                ),
                 TokenTree::Ident(i) if i == "await" && previous_dot => self.error(
                     i.span(),
                     "`.await` inside a macro call cannot be lowered: the macro's arguments are opaque tokens\n\
@@ -85,6 +97,7 @@ impl Checker<'_> {
                 TokenTree::Group(g) => self.macro_tokens(&g.stream()),
                 _ => {}
             }
+            previous_await = previous_dot && matches!(&tt, TokenTree::Ident(i) if i == "await");
             previous_dot = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.');
         }
     }

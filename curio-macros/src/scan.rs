@@ -20,6 +20,35 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
 
+/// Macros that only borrow their arguments (they expand to
+/// `format_args!` or compare through references).
+const BORROWING_MACROS: &[&str] = &[
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "write",
+    "writeln",
+    "panic",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "log",
+];
+
 /// Methods of `Option`, `Result` and `Iterator` that take `self` by value.
 const CONSUMING: &[&str] = &[
     "map",
@@ -259,7 +288,7 @@ impl Scanner<'_> {
                     }
                 }
                 Stmt::Expr(e, _) => self.expr(e, Ctx::Value),
-                Stmt::Macro(m) => self.tokens(&m.mac.tokens),
+                Stmt::Macro(m) => self.macro_call(&m.mac),
                 Stmt::Item(_) => {}
             }
         }
@@ -411,13 +440,13 @@ impl Scanner<'_> {
                 // A `coroutine!` block moves what it captures, like a
                 // `move` closure.
                 let before = std::mem::take(&mut self.usage);
-                self.tokens(&m.mac.tokens);
+                self.tokens(&m.mac.tokens, false);
                 let inside = std::mem::replace(&mut self.usage, before);
                 if inside.mentioned {
                     self.mention(Ctx::Value);
                 }
             }
-            Expr::Macro(m) => self.tokens(&m.mac.tokens),
+            Expr::Macro(m) => self.macro_call(&m.mac),
             Expr::Return(r) => r.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
             Expr::Break(b) => b.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
             Expr::Yield(y) => y.expr.iter().for_each(|e| self.expr(e, Ctx::Value)),
@@ -452,15 +481,33 @@ impl Scanner<'_> {
         }
     }
 
+    /// A macro call: the standard formatting and assertion macros borrow
+    /// their arguments; any other macro (`vec![x]`, your own) may move a
+    /// bare `x`.
+    fn macro_call(&mut self, mac: &syn::Macro) {
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        self.tokens(&mac.tokens, !BORROWING_MACROS.contains(&name.as_str()));
+    }
+
     /// Macro arguments are tokens: an identifier equal to the name, or an
     /// inline format argument (`"{name}"`), is a mention; followed by
     /// `.method` where the method consumes `self` (see [`consumes`]), it
-    /// is a possible move.
-    fn tokens(&mut self, tokens: &TokenStream) {
+    /// is a possible move; standing alone (not after `&`) in a macro that
+    /// may move (`bare_moves`), too.
+    fn tokens(&mut self, tokens: &TokenStream, bare_moves: bool) {
         let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
         for (i, tt) in tts.iter().enumerate() {
             match tt {
                 TokenTree::Ident(id) if id == self.name => {
+                    let after_ref =
+                        i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '&');
+                    let followed =
+                        matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
                     let method = match (tts.get(i + 1), tts.get(i + 2)) {
                         (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m)))
                             if p.as_char() == '.' =>
@@ -469,14 +516,11 @@ impl Scanner<'_> {
                         }
                         _ => None,
                     };
-                    let ctx = if method.is_some_and(|m| consumes(&m)) {
-                        Ctx::Value
-                    } else {
-                        Ctx::Place
-                    };
-                    self.mention(ctx);
+                    let moved = method.is_some_and(|m| consumes(&m))
+                        || (bare_moves && !after_ref && !followed);
+                    self.mention(if moved { Ctx::Value } else { Ctx::Place });
                 }
-                TokenTree::Group(g) => self.tokens(&g.stream()),
+                TokenTree::Group(g) => self.tokens(&g.stream(), bare_moves),
                 TokenTree::Literal(l) => {
                     let text = l.to_string();
                     if text.starts_with('"') || text.starts_with('r') {

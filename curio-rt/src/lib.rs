@@ -76,11 +76,13 @@ mod coroutine;
 pub mod debug;
 mod error;
 mod kernel;
+mod local;
 mod machine;
 pub mod queue;
 mod sched;
 mod sync;
 mod task;
+mod task_group;
 mod timeout;
 pub mod trap;
 
@@ -92,10 +94,12 @@ pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Result};
 pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
+pub use local::Local;
 pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use sched::{Sched, SchedBarrier, SchedFifo};
 pub use sync::{BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
 pub use task::{Cancel, Spawn, Task, TaskResult, TaskState, Unknown, current_task, spawn};
+pub use task_group::{TaskGroup, Wait};
 pub use timeout::{ignore_after, ignore_after_with, timeout_after};
 pub use trap::{Trap, clock, sleep, wake_at};
 

@@ -7,6 +7,7 @@
 //! cancellation; spawn, clock, cancel and the timeout traps never do.
 
 use std::os::fd::RawFd;
+use std::rc::Rc;
 
 use super::{Core, Next, TimerKind};
 use crate::machine::Input;
@@ -130,6 +131,14 @@ impl Core {
                 "{new} was already spawned"
             ))));
         }
+        // Task-local values are inherited: the child starts with a copy.
+        let parent_locals = task.header().locals.take();
+        if let Some(map) = &parent_locals {
+            raw.header()
+                .locals
+                .set(Some(Rc::new(crate::local::LocalMap::copy_of(map))));
+        }
+        task.header().locals.set(parent_locals);
         self.admit(raw, task.header().id);
         answer(Value::None)
     }

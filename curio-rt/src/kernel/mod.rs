@@ -584,6 +584,7 @@ impl Core {
         let h = task.header();
         h.state.set(TaskState::Running);
         h.cycles.set(h.cycles.get() + 1);
+        let _current = crate::local::Current::enter(h);
         let mut last_trap = None;
         loop {
             let Some(trap) = task.0.step(input) else {

@@ -106,6 +106,9 @@ pub(crate) struct Header {
     /// The first task waiting for this one to terminate (more are kept by
     /// the kernel): most tasks have at most one joiner.
     pub joiner: Cell<Joiner>,
+    /// Task-local values ([`Local`](crate::Local)); copied into spawned
+    /// children. `None` until the task (or its parent) sets one.
+    pub locals: Cell<Option<Rc<crate::local::LocalMap>>>,
     /// Deadlines of the enclosing timeout blocks, outermost first
     /// (`f64::INFINITY` for `None`); boxed, as most tasks never use one
     /// (one word in every task instead of three).
@@ -142,6 +145,7 @@ impl Header {
             wait_seq: Cell::new(0),
             joiner: Cell::new(Joiner::NONE),
             deadlines: Cell::new(None),
+            locals: Cell::new(None),
         }
     }
 
@@ -176,6 +180,8 @@ pub(crate) trait AnyTask {
     /// Writes the outcome into `out`, an `Option<Result<T>>` for the task's
     /// own result type (taking the value) or for [`Unknown`].
     fn outcome(&self, out: &mut dyn Any);
+    /// Shows the returned value (if any, and not taken) to `look`.
+    fn peek(&self, look: &mut dyn FnMut(&dyn Any));
 }
 
 /// A shared, type-erased task: what the kernel queues.
@@ -238,11 +244,11 @@ where
 
 impl<C: Coroutine<Output: TaskResult>> Drop for TaskCell<C> {
     /// Curio's `Task.__del__`: a task that finished well but whose result
-    /// nobody collected (not joined, not cancelled, not a daemon) is
-    /// probably a mistake; say so.
+    /// nobody collected (not joined or taken, not cancelled, not a daemon)
+    /// is probably a mistake; say so.
     fn drop(&mut self) {
         let h = &self.header;
-        let succeeded = matches!(self.body.get_mut(), Body::Returned(_));
+        let succeeded = matches!(self.body.get_mut(), Body::Returned(Some(_)));
         if h.terminated.get()
             && succeeded
             && !h.joined.get()
@@ -311,6 +317,14 @@ where
         }
     }
 
+    fn peek(&self, look: &mut dyn FnMut(&dyn Any)) {
+        if let Ok(body) = self.body.try_borrow()
+            && let Body::Returned(Some(value)) = &*body
+        {
+            look(value);
+        }
+    }
+
     fn outcome(&self, out: &mut dyn Any) {
         let Ok(mut body) = self.body.try_borrow_mut() else {
             return;
@@ -340,7 +354,7 @@ mod tests {
     /// Every task pays for its header: keep it from growing unnoticed.
     #[test]
     fn header_and_leaf_sizes() {
-        assert_eq!(std::mem::size_of::<Header>(), 104);
+        assert_eq!(std::mem::size_of::<Header>(), 112);
         assert_eq!(std::mem::size_of::<Input>(), 32);
         assert_eq!(std::mem::size_of::<crate::traps::TrapCall<f64>>(), 24);
     }

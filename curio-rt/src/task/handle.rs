@@ -154,6 +154,28 @@ impl<T: 'static> Task<T> {
         self.raw.0.error()
     }
 
+    /// Applies `f` to the task's value, if it returned one that was not
+    /// taken yet.
+    pub(crate) fn peek_value<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.raw.0.peek(&mut |v| {
+            if let (Some(v), Some(f)) = (v.downcast_ref::<T>(), f.take()) {
+                out = Some(f(v));
+            }
+        });
+        out
+    }
+
+    /// The outcome, taking the value, without marking the task joined
+    /// (how a task group collects its members).
+    pub(crate) fn take_outcome(&self) -> Result<T> {
+        if !self.terminated() {
+            return Err(Error::runtime("Task not terminated"));
+        }
+        self.outcome()
+    }
+
     fn outcome(&self) -> Result<T> {
         let mut slot: Option<Result<T>> = None;
         self.raw.0.outcome(&mut slot);

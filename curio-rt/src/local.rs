@@ -1,0 +1,171 @@
+//! [`Local`]: task-local storage (the older Curio's `curio.Local`).
+//!
+//! A value set in a task is visible only to that task and, as a copy, to
+//! the tasks it spawns afterwards. Reading and writing need no `.await`, so
+//! ordinary synchronous code (a logging function) can use it: the kernel
+//! marks which task is running while it runs it.
+//!
+//! ```
+//! use curio::{spawn, Local, Result};
+//!
+//! thread_local! {
+//!     static REQUEST: Local<u32> = Local::new();
+//! }
+//!
+//! fn tag() -> String {
+//!     REQUEST.with(|r| format!("request {:?}", r.get()))
+//! }
+//!
+//! #[curio::task]
+//! async fn helper() -> Result<String> {
+//!     Ok(tag())
+//! }
+//!
+//! #[curio::task]
+//! async fn handle(n: u32) -> Result<String> {
+//!     REQUEST.with(|r| r.set(n));
+//!     let h = spawn(helper()).await?;   // inherits the tag
+//!     h.join().await
+//! }
+//!
+//! assert_eq!(curio::run(handle(7)).unwrap(), "request Some(7)");
+//! ```
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+use crate::task::Header;
+
+/// One task's local values, by `Local` key.
+#[derive(Default)]
+pub(crate) struct LocalMap {
+    values: RefCell<HashMap<u64, Rc<dyn Any>>>,
+}
+
+impl LocalMap {
+    /// A child's copy: the values are shared until either side sets one.
+    pub fn copy_of(parent: &LocalMap) -> LocalMap {
+        LocalMap {
+            values: RefCell::new(parent.values.borrow().clone()),
+        }
+    }
+}
+
+thread_local! {
+    /// The header of the task the kernel is running, while it runs it.
+    static CURRENT: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
+    static NEXT_KEY: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Marks a task as running for its lifetime (set by the kernel around each
+/// scheduling cycle).
+pub(crate) struct Current {
+    previous: *const Header,
+}
+
+impl Current {
+    pub fn enter(header: &Header) -> Current {
+        Current {
+            previous: CURRENT.with(|c| c.replace(header)),
+        }
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}
+
+/// Runs `f` with the running task's header, if a task is running.
+fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    let header = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while the kernel runs a task, and
+    // then points at that task's header, which the kernel keeps alive (it
+    // holds the task) until `Current` is dropped after the cycle.
+    unsafe { header.as_ref() }.map(f)
+}
+
+/// A task-local variable: each task sees its own value (Curio's `Local`).
+/// Spawned tasks start with a copy of their parent's values.
+///
+/// A `Local` is a small key (`Copy`): keep one in a `thread_local!`, a
+/// field, or pass it to the tasks that use it. Outside a running task (in
+/// code driven by hand, or before the kernel runs), `get` returns `None`
+/// and `set` does nothing.
+pub struct Local<T: Clone + 'static> {
+    key: u64,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<T: Clone + 'static> Clone for Local<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Clone + 'static> Copy for Local<T> {}
+
+impl<T: Clone + 'static> Default for Local<T> {
+    fn default() -> Self {
+        Local::new()
+    }
+}
+
+impl<T: Clone + 'static> Local<T> {
+    /// A new variable, unset in every task.
+    pub fn new() -> Local<T> {
+        let key = NEXT_KEY.with(|k| {
+            k.set(k.get() + 1);
+            k.get()
+        });
+        Local {
+            key,
+            value: PhantomData,
+        }
+    }
+
+    /// The running task's value, if it (or its parent, before spawning it)
+    /// set one.
+    pub fn get(&self) -> Option<T> {
+        with_current(|h| {
+            let map = h.locals.take();
+            let value = map.as_ref().and_then(|m| {
+                m.values
+                    .borrow()
+                    .get(&self.key)
+                    .and_then(|v| v.downcast_ref::<T>().cloned())
+            });
+            h.locals.set(map);
+            value
+        })
+        .flatten()
+    }
+
+    /// Sets the running task's value (its children spawned later inherit
+    /// it). Returns `false` outside a running task.
+    pub fn set(&self, value: T) -> bool {
+        with_current(|h| {
+            let map = h.locals.take().unwrap_or_default();
+            map.values
+                .borrow_mut()
+                .insert(self.key, Rc::new(value) as Rc<dyn Any>);
+            h.locals.set(Some(map));
+        })
+        .is_some()
+    }
+
+    /// Removes the running task's value.
+    pub fn clear(&self) {
+        with_current(|h| {
+            let map = h.locals.take();
+            if let Some(m) = &map {
+                m.values.borrow_mut().remove(&self.key);
+            }
+            h.locals.set(map);
+        });
+    }
+}
