@@ -230,6 +230,20 @@ macro_rules! queue_type {
             shared: Shared<$store<T>>,
         }
 
+        impl<T: $($bound)* 'static> Default for $name<T> {
+            /// An unbounded queue.
+            fn default() -> Self {
+                Self::new(0)
+            }
+        }
+
+        impl<T: $($bound)* 'static> PartialEq for $name<T> {
+            /// Two handles are equal when they are the same queue.
+            fn eq(&self, other: &Self) -> bool {
+                Rc::ptr_eq(&self.shared.0, &other.shared.0)
+            }
+        }
+
         impl<T: $($bound)* 'static> Clone for $name<T> {
             fn clone(&self) -> Self {
                 $name { shared: self.shared.clone() }
