@@ -441,3 +441,88 @@ fn cancelled_and_timed_out_gets_and_puts_lose_nothing() {
         );
     }
 }
+
+#[curio::task]
+async fn joiner(q: Queue<u32>, name: &'static str) -> Result<()> {
+    q.join().await?;
+    logf!("{name} joined");
+    Ok(())
+}
+
+#[curio::task]
+async fn many_joiners() -> Result<()> {
+    let q = Queue::new(0);
+    q.put(1).await?;
+    q.put(2).await?;
+    let a = spawn(joiner(q.clone(), "a")).await?;
+    let b = spawn(joiner(q.clone(), "b")).await?;
+    sleep(0.1).await?;
+    q.get().await?;
+    q.task_done().await?;
+    log("one done");
+    sleep(0.1).await?;
+    q.get().await?;
+    q.task_done().await?;
+    a.join().await?;
+    b.join().await?;
+    q.join().await?;
+    log("empty queue joins at once");
+    Ok(())
+}
+
+#[test]
+fn join_waits_for_every_task_done_and_wakes_all_joiners() {
+    vrun(many_joiners()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["one done", "a joined", "b joined", "empty queue joins at once"]
+    );
+}
+
+#[curio::task]
+async fn bounded_priority() -> Result<Vec<u32>> {
+    let q = PriorityQueue::new(2);
+    q.put(5).await?;
+    q.put(1).await?;
+    let r = timeout_after(0.1, q.put(3)).await;
+    logf!("full {} {}", q.full(), r.is_err());
+    let mut out = Vec::new();
+    while !q.empty() {
+        out.push(q.get().await?);
+    }
+    Ok(out)
+}
+
+#[test]
+fn a_bounded_priority_queue() {
+    assert_eq!(vrun(bounded_priority()).unwrap(), [1, 5]);
+    assert_eq!(take_log(), ["full true true"]);
+}
+
+#[curio::task]
+async fn put_wakes_getter_that_was_cancelled() -> Result<()> {
+    let q = Queue::new(0);
+    let a = spawn(get_waiter(q.clone())).await?;
+    let b = spawn(get_waiter(q.clone())).await?;
+    sleep(0.1).await?;
+    a.cancel().await?;
+    q.put(9).await?;
+    b.join().await?;
+    logf!("left {}", q.size());
+    Ok(())
+}
+
+#[test]
+fn a_put_skips_cancelled_getters() {
+    vrun(put_wakes_getter_that_was_cancelled()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "consumer waiting",
+            "consumer waiting",
+            "consumer cancelled",
+            "not here",
+            "left 0"
+        ]
+    );
+}

@@ -782,3 +782,119 @@ async fn many_timeouts_on_a_queue() -> Result<usize> {
 fn cancelled_waiters_do_not_pile_up() {
     assert_eq!(vrun(many_timeouts_on_a_queue()).unwrap(), 0);
 }
+
+#[curio::task]
+async fn with_releases_on_error() -> Result<()> {
+    let lck = Lock::new();
+    let r = lck
+        .with(coroutine!({
+            sleep(0.1).await?;
+            Err::<(), Error>(Error::msg("body failed"))
+        }))
+        .await;
+    logf!("{} locked {}", r.unwrap_err(), lck.locked());
+    let r = lck.with(timeout_after(0.1, sleep(1.0))).await;
+    logf!("{} locked {}", r.is_err(), lck.locked());
+    Ok(())
+}
+
+#[test]
+fn scoped_lock_releases_on_error_and_timeout() {
+    vrun(with_releases_on_error()).unwrap();
+    assert_eq!(take_log(), ["body failed locked false", "true locked false"]);
+}
+
+#[curio::task]
+async fn holder(lck: Lock) -> Result<()> {
+    lck.with(coroutine!({
+        sleep(10.0).await?;
+        Ok::<_, Error>(())
+    }))
+    .await
+}
+
+#[curio::task]
+async fn cancel_holder() -> Result<()> {
+    let lck = Lock::new();
+    let t = spawn(holder(lck.clone())).await?;
+    let waiter = spawn(lock_worker(lck.clone(), "next")).await?;
+    sleep(0.1).await?;
+    t.cancel().await?;
+    waiter.join().await?;
+    logf!("locked {}", lck.locked());
+    Ok(())
+}
+
+#[test]
+fn a_cancelled_holder_hands_the_lock_on() {
+    vrun(cancel_holder()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["next wait", "true", "next acquire", "next release", "locked false"]
+    );
+}
+
+#[curio::task]
+async fn event_reuse() -> Result<()> {
+    let evt = Event::new();
+    evt.set().await?;
+    evt.wait().await?;
+    evt.clear();
+    let r = timeout_after(0.5, evt.wait()).await;
+    logf!("cleared blocks: {}", r.is_err());
+    let t = spawn(event_setter(evt.clone(), 0.2)).await?;
+    evt.wait().await?;
+    log("woken again");
+    t.join().await
+}
+
+#[test]
+fn an_event_can_be_cleared_and_set_again() {
+    vrun(event_reuse()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["cleared blocks: true", "sleep", "event_set", "woken again"]
+    );
+}
+
+#[curio::task]
+async fn sema_cancelled_waiter() -> Result<()> {
+    let sema = Semaphore::new(1);
+    sema.acquire().await?;
+    let waiter = spawn(sema_worker(sema.clone(), "w", 0.1)).await?;
+    sleep(0.1).await?;
+    waiter.cancel().await?;
+    sema.release().await?;
+    logf!("value {}", sema.value());
+    Ok(())
+}
+
+#[test]
+fn a_cancelled_semaphore_waiter_takes_no_unit() {
+    vrun(sema_cancelled_waiter()).unwrap();
+    assert_eq!(take_log(), ["w wait", "true", "value 1"]);
+}
+
+#[curio::task]
+async fn rlock_scoped() -> Result<()> {
+    let lck = RLock::new();
+    let inner = lck.clone();
+    lck.with(coroutine!({
+        inner.with(coroutine!({
+            log("nested");
+            Ok::<_, Error>(())
+        }))
+        .await?;
+        logf!("still held {}", inner.locked());
+        Ok::<_, Error>(())
+    }))
+    .await?;
+    logf!("released {}", !lck.locked());
+    Ok(())
+}
+
+#[test]
+fn rlock_scoped_forms_nest() {
+    vrun(rlock_scoped()).unwrap();
+    assert_eq!(take_log(), ["nested", "still held true", "released true"]);
+}

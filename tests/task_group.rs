@@ -493,3 +493,45 @@ fn a_panicking_member_is_a_failure_like_any_other() {
     vrun(group_with_panic()).unwrap();
     assert_eq!(take_log(), ["task panicked: member broke true"]);
 }
+
+#[curio::task]
+async fn daemon_error_body() -> Result<()> {
+    let g: TaskGroup<u32> = TaskGroup::new(Wait::All);
+    let h = g.clone();
+    let d: std::rc::Rc<std::cell::RefCell<Option<Task<u32>>>> = Default::default();
+    let slot = d.clone();
+    let r = g
+        .with(coroutine!({
+            *slot.borrow_mut() = Some(h.spawn_daemon(waits_forever()).await?);
+            Err::<(), Error>(Error::msg("value error"))
+        }))
+        .await;
+    let daemon = d.borrow().clone().expect("spawned");
+    logf!("{} {}", r.unwrap_err(), daemon.cancelled());
+    Ok(())
+}
+
+#[test]
+fn a_failing_body_cancels_daemon_members_too() {
+    vrun(daemon_error_body()).unwrap();
+    assert_eq!(take_log(), ["value error true"]);
+}
+
+#[curio::task]
+async fn finished_before_added() -> Result<()> {
+    let t = spawn(add(20, 22)).await?;
+    t.wait().await?;
+    let g = TaskGroup::new(Wait::Any);
+    g.add_task(t).await?;
+    g.spawn(waits_forever()).await?;
+    g.join().await?;
+    let r = g.result()?;
+    logf!("{r}");
+    Ok(())
+}
+
+#[test]
+fn a_task_that_already_finished_completes_the_group() {
+    vrun(finished_before_added()).unwrap();
+    assert_eq!(take_log(), ["42"]);
+}
