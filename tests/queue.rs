@@ -475,7 +475,12 @@ fn join_waits_for_every_task_done_and_wakes_all_joiners() {
     vrun(many_joiners()).unwrap();
     assert_eq!(
         take_log(),
-        ["one done", "a joined", "b joined", "empty queue joins at once"]
+        [
+            "one done",
+            "a joined",
+            "b joined",
+            "empty queue joins at once"
+        ]
     );
 }
 

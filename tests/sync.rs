@@ -801,7 +801,10 @@ async fn with_releases_on_error() -> Result<()> {
 #[test]
 fn scoped_lock_releases_on_error_and_timeout() {
     vrun(with_releases_on_error()).unwrap();
-    assert_eq!(take_log(), ["body failed locked false", "true locked false"]);
+    assert_eq!(
+        take_log(),
+        ["body failed locked false", "true locked false"]
+    );
 }
 
 #[curio::task]
@@ -830,7 +833,13 @@ fn a_cancelled_holder_hands_the_lock_on() {
     vrun(cancel_holder()).unwrap();
     assert_eq!(
         take_log(),
-        ["next wait", "true", "next acquire", "next release", "locked false"]
+        [
+            "next wait",
+            "true",
+            "next acquire",
+            "next release",
+            "locked false"
+        ]
     );
 }
 
@@ -880,11 +889,12 @@ async fn rlock_scoped() -> Result<()> {
     let lck = RLock::new();
     let inner = lck.clone();
     lck.with(coroutine!({
-        inner.with(coroutine!({
-            log("nested");
-            Ok::<_, Error>(())
-        }))
-        .await?;
+        inner
+            .with(coroutine!({
+                log("nested");
+                Ok::<_, Error>(())
+            }))
+            .await?;
         logf!("still held {}", inner.locked());
         Ok::<_, Error>(())
     }))
@@ -897,4 +907,39 @@ async fn rlock_scoped() -> Result<()> {
 fn rlock_scoped_forms_nest() {
     vrun(rlock_scoped()).unwrap();
     assert_eq!(take_log(), ["nested", "still held true", "released true"]);
+}
+
+#[curio::task]
+async fn result_waiters(r: curio::sync::Result<u32>, name: &'static str) -> Result<()> {
+    match r.unwrap().await {
+        Ok(v) => logf!("{name} got {v}"),
+        Err(e) => logf!("{name} failed: {e}"),
+    }
+    Ok(())
+}
+
+#[curio::task]
+async fn sync_result() -> Result<()> {
+    let r = curio::sync::Result::new();
+    let a = spawn(result_waiters(r.clone(), "a")).await?;
+    let b = spawn(result_waiters(r.clone(), "b")).await?;
+    sleep(0.1).await?;
+    logf!("set {}", r.is_set());
+    r.set_value(5).await?;
+    a.join().await?;
+    b.join().await?;
+    let failed = curio::sync::Result::<u32>::new();
+    failed.set_exception(Error::msg("no value")).await?;
+    let e = failed.unwrap().await.unwrap_err();
+    logf!("{e} {}", failed.is_set());
+    Ok(())
+}
+
+#[test]
+fn sync_result_carries_a_value_or_an_error() {
+    vrun(sync_result()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["set false", "a got 5", "b got 5", "no value true"]
+    );
 }

@@ -80,7 +80,7 @@ mod local;
 mod machine;
 pub mod queue;
 mod sched;
-mod sync;
+pub mod sync;
 mod task;
 mod task_group;
 mod timeout;

@@ -40,7 +40,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use crate::{Coroutine, Error, Result, SchedBarrier, SchedFifo, TaskState, current_task};
+mod result;
+
+use crate::{Coroutine, Error, SchedBarrier, SchedFifo, TaskState, current_task};
 
 /// An event to wait for (Curio's `Event`): `wait` blocks until `set`.
 #[derive(Clone, Default)]
@@ -75,7 +77,7 @@ impl Event {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting.
-    pub async fn wait(&self) -> Result<()> {
+    pub async fn wait(&self) -> crate::Result<()> {
         if !self.inner.set.get() {
             self.inner.waiting.suspend(TaskState::EventWait).await?;
         }
@@ -86,7 +88,7 @@ impl Event {
     ///
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
-    pub async fn set(&self) -> Result<()> {
+    pub async fn set(&self) -> crate::Result<()> {
         self.inner.set.set(true);
         self.inner.waiting.wake_all().await
     }
@@ -120,7 +122,7 @@ impl Lock {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting; the lock is then not held.
-    pub async fn acquire(&self) -> Result<()> {
+    pub async fn acquire(&self) -> crate::Result<()> {
         if self.inner.acquired.get() {
             // `release` hands the lock over: it stays acquired, for us.
             self.inner.waiting.suspend(TaskState::LockAcquire).await?;
@@ -134,7 +136,7 @@ impl Lock {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held.
-    pub async fn release(&self) -> Result<()> {
+    pub async fn release(&self) -> crate::Result<()> {
         if !self.inner.acquired.get() {
             return Err(Error::runtime("Lock not acquired"));
         }
@@ -151,9 +153,9 @@ impl Lock {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
     where
-        C: Coroutine<Output = Result<T>>,
+        C: Coroutine<Output = crate::Result<T>>,
     {
         self.acquire().await?;
         let result = coroutine.await;
@@ -193,7 +195,7 @@ impl RLock {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting.
-    pub async fn acquire(&self) -> Result<()> {
+    pub async fn acquire(&self) -> crate::Result<()> {
         let me = current_task().await?.id();
         if self.inner.owner.get() != me {
             self.inner.lock.acquire().await?;
@@ -207,7 +209,7 @@ impl RLock {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the caller does not own the lock.
-    pub async fn release(&self) -> Result<()> {
+    pub async fn release(&self) -> crate::Result<()> {
         let me = current_task().await?.id();
         if self.inner.owner.get() != me || self.inner.count.get() == 0 {
             return Err(Error::runtime("RLock can only be released by the owner"));
@@ -224,9 +226,9 @@ impl RLock {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
     where
-        C: Coroutine<Output = Result<T>>,
+        C: Coroutine<Output = crate::Result<T>>,
     {
         self.acquire().await?;
         let result = coroutine.await;
@@ -299,7 +301,7 @@ impl Semaphore {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting; nothing is then acquired.
-    pub async fn acquire(&self) -> Result<()> {
+    pub async fn acquire(&self) -> crate::Result<()> {
         if self.inner.value.get() == 0 {
             // `release` hands its unit over without incrementing.
             self.inner.waiting.suspend(TaskState::SemaAcquire).await?;
@@ -314,7 +316,7 @@ impl Semaphore {
     /// # Errors
     /// For a [`BoundedSemaphore`], [`Error::RuntimeError`] if the value
     /// would exceed its start (Curio raises `ValueError`).
-    pub async fn release(&self) -> Result<()> {
+    pub async fn release(&self) -> crate::Result<()> {
         if !self.inner.waiting.is_empty() {
             return self.inner.waiting.wake(1).await;
         }
@@ -333,9 +335,9 @@ impl Semaphore {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
     where
-        C: Coroutine<Output = Result<T>>,
+        C: Coroutine<Output = crate::Result<T>>,
     {
         self.acquire().await?;
         let result = coroutine.await;
@@ -387,7 +389,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`Lock::acquire`].
-    pub async fn acquire(&self) -> Result<()> {
+    pub async fn acquire(&self) -> crate::Result<()> {
         self.inner.lock.acquire().await
     }
 
@@ -395,7 +397,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`Lock::release`].
-    pub async fn release(&self) -> Result<()> {
+    pub async fn release(&self) -> crate::Result<()> {
         self.inner.lock.release().await
     }
 
@@ -403,9 +405,9 @@ impl Condition {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
     where
-        C: Coroutine<Output = Result<T>>,
+        C: Coroutine<Output = crate::Result<T>>,
     {
         self.inner.lock.with(coroutine).await
     }
@@ -416,7 +418,7 @@ impl Condition {
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held; a cancellation or
     /// timeout while waiting (the lock is held again when it is returned).
-    pub async fn wait(&self) -> Result<()> {
+    pub async fn wait(&self) -> crate::Result<()> {
         if !self.inner.lock.locked() {
             return Err(Error::runtime("Can't wait on unacquired lock"));
         }
@@ -431,7 +433,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`wait`](Self::wait).
-    pub async fn wait_for<R, F>(&self, predicate: F) -> Result<R>
+    pub async fn wait_for<R, F>(&self, predicate: F) -> crate::Result<R>
     where
         F: Fn() -> Option<R>,
     {
@@ -447,7 +449,7 @@ impl Condition {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held.
-    pub async fn notify(&self, n: usize) -> Result<()> {
+    pub async fn notify(&self, n: usize) -> crate::Result<()> {
         if !self.inner.lock.locked() {
             return Err(Error::runtime("Can't notify on unacquired lock"));
         }
@@ -458,7 +460,11 @@ impl Condition {
     ///
     /// # Errors
     /// As [`notify`](Self::notify).
-    pub async fn notify_all(&self) -> Result<()> {
+    pub async fn notify_all(&self) -> crate::Result<()> {
         self.notify(usize::MAX).await
     }
 }
+
+/// Curio's `Result` under its own name: `curio::sync::Result` (the crate
+/// root's `Result` is the type alias).
+pub use result::Result;
