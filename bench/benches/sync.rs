@@ -163,6 +163,9 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
+    // `BENCH_CASE=queue` (or `lock`, `event`) runs one case, for profiling.
+    let case = std::env::var("BENCH_CASE").unwrap_or_default();
+    let want = |name: &str| name.contains(case.as_str());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -174,39 +177,45 @@ fn main() {
     println!("| case | curio | tokio current_thread | curio advantage |");
     println!("|---|---|---|---|");
 
-    let c = best_of(runs, || {
-        assert_eq!(curio::run(ping_pong(round_trips)).unwrap(), expected);
-    });
-    let t = best_of(runs, || {
-        assert_eq!(rt.block_on(tokio_ping_pong(round_trips)), expected);
-    });
-    row(
-        "queue ping-pong, 1M items",
-        "M items/s",
-        per(c, ITEMS),
-        per(t, ITEMS),
-    );
-
-    let total = LOCKERS * ROUNDS;
-    let c = best_of(runs, || curio::run(contention(LOCKERS, ROUNDS)).unwrap());
-    let t = best_of(runs, || rt.block_on(tokio_contention(LOCKERS, ROUNDS)));
-    row(
-        "lock hand-off, 100 tasks x 1000",
-        "M acquisitions/s",
-        per(c, total),
-        per(t, total),
-    );
-
-    let mut c = f64::INFINITY;
-    let mut t = f64::INFINITY;
-    for _ in 0..runs {
-        c = c.min(curio::run(broadcast(WAITERS)).unwrap());
-        t = t.min(rt.block_on(tokio_broadcast(WAITERS)));
+    if want("queue") {
+        let c = best_of(runs, || {
+            assert_eq!(curio::run(ping_pong(round_trips)).unwrap(), expected);
+        });
+        let t = best_of(runs, || {
+            assert_eq!(rt.block_on(tokio_ping_pong(round_trips)), expected);
+        });
+        row(
+            "queue ping-pong, 1M items",
+            "M items/s",
+            per(c, ITEMS),
+            per(t, ITEMS),
+        );
     }
-    row(
-        "event broadcast to 10k waiters",
-        "M wake-ups/s",
-        per(c, WAITERS),
-        per(t, WAITERS),
-    );
+
+    if want("lock") {
+        let total = LOCKERS * ROUNDS;
+        let c = best_of(runs, || curio::run(contention(LOCKERS, ROUNDS)).unwrap());
+        let t = best_of(runs, || rt.block_on(tokio_contention(LOCKERS, ROUNDS)));
+        row(
+            "lock hand-off, 100 tasks x 1000",
+            "M acquisitions/s",
+            per(c, total),
+            per(t, total),
+        );
+    }
+
+    if want("event") {
+        let mut c = f64::INFINITY;
+        let mut t = f64::INFINITY;
+        for _ in 0..runs {
+            c = c.min(curio::run(broadcast(WAITERS)).unwrap());
+            t = t.min(rt.block_on(tokio_broadcast(WAITERS)));
+        }
+        row(
+            "event broadcast to 10k waiters",
+            "M wake-ups/s",
+            per(c, WAITERS),
+            per(t, WAITERS),
+        );
+    }
 }
