@@ -724,3 +724,66 @@ fn the_waker_interrupts_a_blocked_kernel_from_another_thread() {
     assert!(started.elapsed().as_secs_f64() >= 0.3);
     assert!(woke > 0.0);
 }
+
+#[curio::task]
+async fn pinger(sock: Rc<UnixStream>, rounds: u32) -> Result<u32> {
+    let mut seen = 0;
+    for i in 0..rounds {
+        send1(sock.clone(), (i % 251) as u8).await?;
+        let b = recv1(sock.clone()).await?;
+        assert_eq!(b, (i % 251) as u8);
+        seen += 1;
+    }
+    Ok(seen)
+}
+
+#[curio::task]
+async fn ponger(sock: Rc<UnixStream>, rounds: u32) -> Result<()> {
+    for _ in 0..rounds {
+        let b = recv1(sock.clone()).await?;
+        send1(sock.clone(), b).await?;
+    }
+    Ok(())
+}
+
+#[curio::task]
+async fn many_round_trips() -> Result<u32> {
+    let (a, b) = UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    b.set_nonblocking(true)?;
+    let p = spawn(ponger(Rc::new(b), 2000)).await?;
+    let n = pinger(Rc::new(a), 2000).await?;
+    p.join().await?;
+    Ok(n)
+}
+
+#[test]
+fn an_fd_stays_registered_across_thousands_of_waits() {
+    // Edge-triggered, registered once: every wait after `WouldBlock` must
+    // still be woken by the next edge.
+    assert_eq!(curio::run(many_round_trips()).unwrap(), 2000);
+}
+
+#[curio::task]
+async fn stranded_reader() -> Result<()> {
+    let (a, _b) = UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    let fd = a.as_raw_fd();
+    let reader = spawn(reader_only(Rc::new(a))).await?;
+    sleep(0.0).await?;
+    curio::traps::io_release(fd).await?;
+    let e = reader.join().await.unwrap_err();
+    logf!("{}", cause(&e));
+    Ok(())
+}
+
+#[test]
+fn releasing_an_fd_wakes_its_waiter_with_an_error() {
+    curio::run(stranded_reader()).unwrap();
+    let log = take_log();
+    assert_eq!(log.len(), 1);
+    assert!(
+        log[0].contains("was released while this task waited on it"),
+        "{log:?}"
+    );
+}

@@ -90,8 +90,10 @@ impl Core {
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
-        if let Err(error) = self.io.register(fd, read, task) {
-            return Next::Resume(Input::Throw(error));
+        match self.io.register(fd, read, task) {
+            Err(error) => return Next::Resume(Input::Throw(error)),
+            Ok(false) => return answer(Value::None),
+            Ok(true) => {}
         }
         if read {
             self.suspend(task, TaskState::ReadWait, Wait::Read(fd))
@@ -100,10 +102,17 @@ impl Core {
         }
     }
 
-    /// Forgets the kernel's interest in `fd`. A raw fd is registered only
-    /// while a task is blocked on it, so once the caller runs there is
-    /// nothing of its own left to release.
-    fn trap_io_release(&mut self, _fd: RawFd) -> Next {
+    /// Deregisters `fd` before it is closed. A task still blocked on it
+    /// would never be woken: it gets an error instead.
+    fn trap_io_release(&mut self, fd: RawFd) -> Next {
+        for stranded in self.io.release(fd) {
+            stranded.header().wait.set(Wait::None);
+            let error = std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                format!("file descriptor {fd} was released while this task waited on it"),
+            );
+            self.reschedule(stranded, Input::Throw(error.into()));
+        }
         answer(Value::None)
     }
 

@@ -1,11 +1,24 @@
 //! Waiting for file descriptors with `mio`, and the thread-safe wake-up.
 //!
-//! Curio's rules for a raw integer fd: a task waiting to read (or write)
-//! registers the fd for that direction; when the event arrives the task is
-//! rescheduled and the direction is removed, so nothing stays registered
-//! for an fd nobody waits on (a raw fd may be closed and reused at any
-//! time). One task per direction: a second reader gets `ResourceBusy`,
-//! while a reader and a writer may share an fd.
+//! # Registration
+//!
+//! A task always tries its operation first and waits only after
+//! `WouldBlock`. So the kernel can register an fd with the poller **once**,
+//! edge-triggered for both directions, the first time a task waits on it,
+//! and leave it registered: any data (or room) that arrives after the
+//! failed attempt is a new edge, reported at a later poll. Later waits on
+//! that fd cost no system call. [`io_release`](crate::traps::io_release)
+//! deregisters it; call it before closing the fd (sockets and streams do),
+//! since a closed fd number may be reused for another file the poller
+//! does not know.
+//!
+//! An edge that arrives while nobody waits in that direction is
+//! remembered, and the next wait in that direction returns at once: so a
+//! task may also wait *before* trying (`write_wait` on a socket that is
+//! already writable returns), as Curio's traps allow.
+//!
+//! One task per direction: a second reader gets `ResourceBusy`, while a
+//! reader and a writer may share an fd.
 //!
 //! The `mio::Poll` is created the first time it is needed, so a kernel that
 //! only computes and sleeps makes no epoll calls.
@@ -26,22 +39,16 @@ use crate::task::TaskRef;
 /// The token of the thread wake-up; fds use their own number.
 const WAKER: Token = Token(usize::MAX);
 
-/// The tasks blocked on one fd.
+/// A registered fd and the tasks blocked on it.
 #[derive(Default)]
-struct Waiters {
+struct FdState {
     reader: Option<TaskRef>,
     writer: Option<TaskRef>,
-}
-
-impl Waiters {
-    fn interest(&self) -> Option<Interest> {
-        match (self.reader.is_some(), self.writer.is_some()) {
-            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
-            (true, false) => Some(Interest::READABLE),
-            (false, true) => Some(Interest::WRITABLE),
-            (false, false) => None,
-        }
-    }
+    /// An edge arrived while no task waited to read: the next read wait
+    /// returns at once (at worst one extra attempt that meets `WouldBlock`).
+    readable: bool,
+    /// The same for writing.
+    writable: bool,
 }
 
 /// The kernel's I/O state.
@@ -49,8 +56,10 @@ pub(crate) struct Io {
     /// Created on first use.
     poll: Option<Poll>,
     events: Events,
-    /// Fds with at least one blocked task; exactly these are registered.
-    fds: HashMap<RawFd, Waiters>,
+    /// Registered fds (registered exactly while they are in the map).
+    fds: HashMap<RawFd, FdState>,
+    /// Tasks blocked on fds.
+    waiting: usize,
     waker: Option<KernelWaker>,
 }
 
@@ -60,6 +69,7 @@ impl Io {
             poll: None,
             events: Events::with_capacity(256),
             fds: HashMap::new(),
+            waiting: 0,
             waker: None,
         }
     }
@@ -73,7 +83,7 @@ impl Io {
 
     /// Whether any task waits on an fd.
     pub fn has_waiters(&self) -> bool {
-        !self.fds.is_empty()
+        self.waiting > 0
     }
 
     /// Whether another thread asked the kernel to wake up.
@@ -83,17 +93,29 @@ impl Io {
             .is_some_and(|w| w.woken.load(Ordering::Relaxed))
     }
 
-    /// Blocks `task` until `fd` is readable (`read`) or writable.
+    /// Blocks `task` until `fd` is readable (`read`) or writable; returns
+    /// `false` (nothing to wait for) if an unclaimed edge says it already is.
     ///
     /// # Errors
     /// `ResourceBusy` if another task waits in that direction; an I/O
     /// error if the fd cannot be registered (closed, or a regular file).
-    pub fn register(&mut self, fd: RawFd, read: bool, task: &TaskRef) -> Result<(), Error> {
-        let waiters = self.fds.entry(fd).or_default();
-        let slot = if read {
-            &mut waiters.reader
+    pub fn register(&mut self, fd: RawFd, read: bool, task: &TaskRef) -> Result<bool, Error> {
+        if !self.fds.contains_key(&fd) {
+            let registered = self.poll().and_then(|poll| {
+                poll.registry().register(
+                    &mut SourceFd(&fd),
+                    Token(fd as usize),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+            });
+            registered?;
+            self.fds.insert(fd, FdState::default());
+        }
+        let state = self.fds.get_mut(&fd).expect("registered above");
+        let (slot, ready) = if read {
+            (&mut state.reader, &mut state.readable)
         } else {
-            &mut waiters.writer
+            (&mut state.writer, &mut state.writable)
         };
         if slot.is_some() {
             let direction = if read { "read" } else { "write" };
@@ -101,56 +123,44 @@ impl Io {
                 "multiple tasks can't wait to {direction} on the same file descriptor {fd}"
             )));
         }
+        if std::mem::take(ready) {
+            return Ok(false);
+        }
         *slot = Some(task.clone());
-        let first = waiters.reader.is_some() != waiters.writer.is_some();
-        let interest = waiters.interest().expect("a waiter was just added");
-        let result = self.poll().and_then(|poll| {
-            let registry = poll.registry();
-            if first {
-                registry.register(&mut SourceFd(&fd), Token(fd as usize), interest)
-            } else {
-                registry.reregister(&mut SourceFd(&fd), Token(fd as usize), interest)
-            }
-        });
-        if let Err(e) = result {
-            self.remove(fd, read);
-            return Err(e.into());
-        }
-        Ok(())
+        self.waiting += 1;
+        Ok(true)
     }
 
-    /// Takes the waiter off `fd` in one direction (a cancelled wait).
+    /// Takes the waiter off `fd` in one direction (a cancelled wait); the
+    /// fd stays registered.
     pub fn unregister(&mut self, fd: RawFd, read: bool) {
-        self.remove(fd, read);
-        self.update(fd);
-    }
-
-    fn remove(&mut self, fd: RawFd, read: bool) -> Option<TaskRef> {
-        let waiters = self.fds.get_mut(&fd)?;
-        if read {
-            waiters.reader.take()
-        } else {
-            waiters.writer.take()
+        if self.take(fd, read).is_some() {
+            self.waiting -= 1;
         }
     }
 
-    /// Re-registers `fd` for the directions still waited on, or forgets it.
-    fn update(&mut self, fd: RawFd) {
-        let Some(interest) = self.fds.get(&fd).map(Waiters::interest) else {
-            return;
+    fn take(&mut self, fd: RawFd, read: bool) -> Option<TaskRef> {
+        let state = self.fds.get_mut(&fd)?;
+        if read {
+            state.reader.take()
+        } else {
+            state.writer.take()
+        }
+    }
+
+    /// Deregisters `fd` (before it is closed). Tasks still blocked on it
+    /// are returned, to be woken with an error.
+    pub fn release(&mut self, fd: RawFd) -> Vec<TaskRef> {
+        let Some(state) = self.fds.remove(&fd) else {
+            return Vec::new();
         };
-        let Some(poll) = self.poll.as_mut() else {
-            return;
-        };
-        let registry = poll.registry();
-        // Failures mean the fd was closed under us; epoll forgot it already.
-        let _ = match interest {
-            Some(interest) => registry.reregister(&mut SourceFd(&fd), Token(fd as usize), interest),
-            None => {
-                self.fds.remove(&fd);
-                registry.deregister(&mut SourceFd(&fd))
-            }
-        };
+        if let Some(poll) = self.poll.as_mut() {
+            // An error means the fd was already closed: epoll forgot it.
+            let _ = poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        let stranded: Vec<TaskRef> = [state.reader, state.writer].into_iter().flatten().collect();
+        self.waiting -= stranded.len();
+        stranded
     }
 
     /// The tasks blocked on `fd`: `(reader, writer)`.
@@ -193,18 +203,28 @@ impl Io {
                 continue;
             }
             let fd = event.token().0 as RawFd;
+            let Some(state) = self.fds.get_mut(&fd) else {
+                continue;
+            };
             let failed = event.is_error();
             if event.is_readable() || event.is_read_closed() || failed {
-                if let Some(task) = self.remove(fd, true) {
-                    wake(task);
+                match state.reader.take() {
+                    Some(task) => {
+                        self.waiting -= 1;
+                        wake(task);
+                    }
+                    None => state.readable = true,
                 }
             }
             if event.is_writable() || event.is_write_closed() || failed {
-                if let Some(task) = self.remove(fd, false) {
-                    wake(task);
+                match state.writer.take() {
+                    Some(task) => {
+                        self.waiting -= 1;
+                        wake(task);
+                    }
+                    None => state.writable = true,
                 }
             }
-            self.update(fd);
         }
         self.events = events;
         Ok(())
