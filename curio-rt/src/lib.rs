@@ -80,6 +80,7 @@ mod local;
 mod machine;
 pub mod queue;
 mod sched;
+pub mod socket;
 pub mod sync;
 mod task;
 mod task_group;

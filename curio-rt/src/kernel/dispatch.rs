@@ -90,6 +90,7 @@ impl Core {
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
+        self.forget_closed();
         match self.io.register(fd, read, task) {
             Err(error) => return Next::Resume(Input::Throw(error)),
             Ok(false) => return answer(Value::None),
@@ -105,6 +106,12 @@ impl Core {
     /// Deregisters `fd` before it is closed. A task still blocked on it
     /// would never be woken: it gets an error instead.
     fn trap_io_release(&mut self, fd: RawFd) -> Next {
+        self.release_fd(fd);
+        answer(Value::None)
+    }
+
+    /// Forgets `fd`'s registration; tasks blocked on it get an error.
+    pub(super) fn release_fd(&mut self, fd: RawFd) {
         for stranded in self.io.release(fd) {
             stranded.header().wait.set(Wait::None);
             let error = std::io::Error::new(
@@ -113,7 +120,13 @@ impl Core {
             );
             self.reschedule(stranded, Input::Throw(error.into()));
         }
-        answer(Value::None)
+    }
+
+    /// Releases the fds that were closed by `Drop` since the last look.
+    pub(super) fn forget_closed(&mut self) {
+        for fd in super::io::take_closed() {
+            self.release_fd(fd);
+        }
     }
 
     /// Which tasks are blocked on `fd`.

@@ -36,6 +36,30 @@ use mio::{Events, Interest, Poll, Token};
 use crate::Error;
 use crate::task::TaskRef;
 
+thread_local! {
+    /// Fds closed since the kernel last looked (a `Drop` cannot trap).
+    static CLOSED: std::cell::RefCell<Vec<RawFd>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Tells this thread's kernel that `fd` is being closed, so it forgets the
+/// registration before the number can be reused. For `Drop` impls of
+/// fd-owning types; async code calls `io_release` instead.
+pub(crate) fn note_closed(fd: RawFd) {
+    CLOSED.with(|c| c.borrow_mut().push(fd));
+}
+
+/// Fds closed since the last call.
+pub(crate) fn take_closed() -> Vec<RawFd> {
+    CLOSED.with(|c| {
+        let mut closed = c.borrow_mut();
+        if closed.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *closed)
+        }
+    })
+}
+
 /// The token of the thread wake-up; fds use their own number.
 const WAKER: Token = Token(usize::MAX);
 

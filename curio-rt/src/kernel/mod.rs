@@ -33,6 +33,7 @@ mod io;
 mod timer;
 
 pub use io::KernelWaker;
+pub(crate) use io::note_closed;
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -500,6 +501,7 @@ impl Core {
 
     /// Phase 1: wait for I/O, as long as nothing else can happen.
     fn poll_io(&mut self, single_step: bool) -> Result<()> {
+        self.forget_closed();
         let busy = self.io.has_waiters() || self.io.woken();
         if !self.ready.is_empty() || single_step {
             if busy {
