@@ -1,0 +1,171 @@
+//! Servers and connections (Curio's `curio.network`): [`tcp_server`],
+//! [`run_server`], [`tcp_server_socket`], [`unix_server`],
+//! [`unix_server_socket`], [`open_connection`], [`open_unix_connection`].
+//!
+//! A server accepts connections and runs each client's handler as a member
+//! of a [`TaskGroup`]; the client socket is closed when its handler ends,
+//! however it ends. Cancelling the server cancels every handler.
+//!
+//! ```no_run
+//! use curio::net::tcp_server;
+//! use curio::socket::{SockAddr, Socket};
+//! use curio::Result;
+//!
+//! #[curio::task]
+//! async fn echo_client(client: Socket, _addr: SockAddr) -> Result<()> {
+//!     loop {
+//!         let data = client.recv(100_000).await?;
+//!         if data.is_empty() {
+//!             return Ok(());
+//!         }
+//!         client.sendall(data).await?;
+//!     }
+//! }
+//!
+//! fn main() -> Result<()> {
+//!     curio::run(tcp_server("".into(), 25000, echo_client))
+//! }
+//! ```
+
+use std::net::SocketAddr;
+
+use crate::socket::{Domain, SockAddr, Socket, Type};
+use crate::stream::SocketStream;
+use crate::{Coroutine, Error, Result, TaskGroup, Wait};
+
+/// A listening TCP socket on `host:port` (`""` for every address), with
+/// `SO_REUSEADDR` (Curio's `tcp_server_socket`).
+///
+/// # Errors
+/// A bad address, or the operating system's.
+pub fn tcp_server_socket(host: &str, port: u16, backlog: i32) -> Result<Socket> {
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let ip: std::net::IpAddr = host
+        .parse()
+        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))?;
+    let addr = SocketAddr::new(ip, port);
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
+    sock.set_reuse_address(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(backlog)?;
+    Ok(sock)
+}
+
+/// A listening Unix socket at `path` (Curio's `unix_server_socket`).
+///
+/// # Errors
+/// The operating system's (the path exists, ...).
+pub fn unix_server_socket(path: &str, backlog: i32) -> Result<Socket> {
+    let sock = Socket::new(Domain::UNIX, Type::STREAM)?;
+    sock.bind(&SockAddr::unix(path)?)?;
+    sock.listen(backlog)?;
+    Ok(sock)
+}
+
+/// Runs `handler` for a client, then closes the client's socket.
+#[crate::task]
+async fn serve_client<C>(handler: C, client: Socket) -> Result<()>
+where
+    C: Coroutine<Output = Result<()>>,
+{
+    let result = handler.await;
+    client.close().await?;
+    result
+}
+
+/// Accepts connections on `sock` forever, running `handler(client, addr)`
+/// for each in a task group (Curio's `run_server`). Cancel it to stop: every
+/// client handler is cancelled too, and the listening socket closed.
+///
+/// # Errors
+/// An `accept` failure other than running out of fds (which is retried
+/// after a pause); the cancellation that stops it.
+#[crate::task]
+pub async fn run_server<F, C>(sock: Socket, handler: F) -> Result<()>
+where
+    F: Fn(Socket, SockAddr) -> C + 'static,
+    C: Coroutine<Output = Result<()>> + 'static,
+{
+    let clients: TaskGroup<()> = TaskGroup::new(Wait::All);
+    let group = clients.clone();
+    let listener = sock.clone();
+    let result = clients
+        .with(crate::coroutine!({
+            loop {
+                match listener.accept().await {
+                    Ok((client, addr)) => {
+                        group
+                            .spawn(serve_client(handler(client.clone(), addr), client))
+                            .await?;
+                    }
+                    Err(Error::Io(e))
+                        if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) =>
+                    {
+                        // Out of fds: let handlers finish, then try again.
+                        log::warn!(target: "curio::net", "accept: {e}; retrying in 0.1 s");
+                        crate::sleep(0.1).await?;
+                    }
+                    Err(e) => return Err::<(), Error>(e),
+                }
+            }
+        }))
+        .await;
+    sock.close().await?;
+    result
+}
+
+/// A TCP server on `host:port` (Curio's `tcp_server`).
+///
+/// # Errors
+/// As [`tcp_server_socket`] and [`run_server`].
+#[crate::task]
+pub async fn tcp_server<F, C>(host: String, port: u16, handler: F) -> Result<()>
+where
+    F: Fn(Socket, SockAddr) -> C + 'static,
+    C: Coroutine<Output = Result<()>> + 'static,
+{
+    let sock = tcp_server_socket(&host, port, 128)?;
+    run_server(sock, handler).await
+}
+
+/// A Unix-socket server at `path` (Curio's `unix_server`).
+///
+/// # Errors
+/// As [`unix_server_socket`] and [`run_server`].
+#[crate::task]
+pub async fn unix_server<F, C>(path: String, handler: F) -> Result<()>
+where
+    F: Fn(Socket, SockAddr) -> C + 'static,
+    C: Coroutine<Output = Result<()>> + 'static,
+{
+    let sock = unix_server_socket(&path, 128)?;
+    run_server(sock, handler).await
+}
+
+/// Connects to `host:port` and returns a stream (Curio's
+/// `open_connection`). The host must be a numeric address: a name lookup
+/// would block the kernel until threads arrive.
+///
+/// # Errors
+/// A bad address, or the connection's failure.
+#[crate::task]
+pub async fn open_connection(host: String, port: u16) -> Result<SocketStream> {
+    let ip: std::net::IpAddr = host
+        .parse()
+        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))?;
+    let addr = SocketAddr::new(ip, port);
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
+    sock.connect(addr.into()).await?;
+    Ok(SocketStream::new(sock))
+}
+
+/// Connects to the Unix socket at `path` (Curio's `open_unix_connection`).
+///
+/// # Errors
+/// The connection's failure.
+#[crate::task]
+pub async fn open_unix_connection(path: String) -> Result<SocketStream> {
+    let sock = Socket::new(Domain::UNIX, Type::STREAM)?;
+    sock.connect(SockAddr::unix(path)?).await?;
+    Ok(SocketStream::new(sock))
+}

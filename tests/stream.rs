@@ -1,0 +1,171 @@
+//! Streams and servers over loopback (a first part of Curio's test_io and
+//! test_network).
+
+mod util;
+
+use curio::net::{open_connection, run_server, tcp_server_socket};
+use curio::socket::{Domain, SockAddr, Socket, Type, socketpair};
+use curio::stream::SocketStream;
+use curio::{Error, Result, sleep, spawn, timeout_after};
+use util::{log, take_log, vrun};
+
+/// The tests of this file run one at a time: fd counts are process-wide.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn pair() -> Result<(SocketStream, SocketStream)> {
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    Ok((SocketStream::new(a), SocketStream::new(b)))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[curio::task]
+async fn lines() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"line 1\nline 2\npartial".to_vec()).await?;
+    let one = b.readline().await?;
+    log(text(&one));
+    let exact = b.read_exactly(4).await?;
+    log(text(&exact));
+    a.close().await?;
+    let rest = b.readlines().await?;
+    log(format!("{rest:?}"));
+    let end = b.readline().await?;
+    log(format!("eof {}", end.is_empty()));
+    Ok(())
+}
+
+#[test]
+fn readline_read_exactly_and_readlines() {
+    let _serial = serial();
+    curio::run(lines()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "line 1\n",
+            "line",
+            "[[32, 50, 10], [112, 97, 114, 116, 105, 97, 108]]",
+            "eof true"
+        ]
+    );
+}
+
+#[curio::task]
+async fn short_stream() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"abc".to_vec()).await?;
+    a.close().await?;
+    let e = b.read_exactly(10).await.unwrap_err();
+    log(e.to_string());
+    // The bytes are still there for the next read.
+    let all = b.readall().await?;
+    log(text(&all));
+    Ok(())
+}
+
+#[test]
+fn read_exactly_at_end_of_file_keeps_the_bytes() {
+    let _serial = serial();
+    curio::run(short_stream()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "I/O error: expected 10 bytes, the stream ended after 3",
+            "abc"
+        ]
+    );
+}
+
+#[curio::task]
+async fn timed_out_readline() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"half a ".to_vec()).await?;
+    let r = timeout_after(0.05, b.readline()).await;
+    log(format!(
+        "timeout {}",
+        matches!(r, Err(Error::TaskTimeout(_)))
+    ));
+    a.write(b"line\n".to_vec()).await?;
+    let line = b.readline().await?;
+    log(text(&line));
+    Ok(())
+}
+
+#[test]
+fn a_timed_out_readline_loses_nothing() {
+    let _serial = serial();
+    curio::run(timed_out_readline()).unwrap();
+    assert_eq!(take_log(), ["timeout true", "half a line\n"]);
+}
+
+#[curio::task]
+async fn managed_echo(client: Socket, _addr: SockAddr) -> Result<()> {
+    let stream = SocketStream::new(client);
+    loop {
+        match stream.readline().await {
+            Ok(line) if line.is_empty() => return Ok(()),
+            Ok(line) => stream.write(line).await?,
+            Err(e) if e.is_cancelled() => {
+                stream.write(b"Goodbye\n".to_vec()).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[curio::task]
+async fn server_and_clients() -> Result<()> {
+    let listener = tcp_server_socket("127.0.0.1", 0, 16)?;
+    let port = listener.local_addr()?.as_socket().expect("inet").port();
+    let server = spawn(run_server(listener, managed_echo)).await?;
+    let c1 = open_connection("127.0.0.1".into(), port).await?;
+    let c2 = open_connection("127.0.0.1".into(), port).await?;
+    c1.write(b"hello\n".to_vec()).await?;
+    c2.write(b"world\n".to_vec()).await?;
+    let (r1, r2) = (c1.readline().await?, c2.readline().await?);
+    log(format!("{}{}", text(&r1), text(&r2)));
+    server.cancel().await?;
+    for c in [c1, c2] {
+        let bye = c.readall().await?;
+        log(text(&bye));
+    }
+    sleep(0.0).await?;
+    Ok(())
+}
+
+#[test]
+fn cancelling_a_server_says_goodbye_to_every_client() {
+    let _serial = serial();
+    let before = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    curio::run(server_and_clients()).unwrap();
+    assert_eq!(take_log(), ["hello\nworld\n", "Goodbye\n", "Goodbye\n"]);
+    let after = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(after, before, "no fd leaked");
+}
+
+#[curio::task]
+async fn virtual_pair() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"x".to_vec()).await?;
+    let got = b.read(10).await?;
+    log(text(&got));
+    Ok(())
+}
+
+#[test]
+fn streams_work_under_the_virtual_clock_too() {
+    let _serial = serial();
+    vrun(virtual_pair()).unwrap();
+    assert_eq!(take_log(), ["x"]);
+}
