@@ -181,3 +181,35 @@ fn dropped_sockets_release_their_fds_and_registrations() {
     curio::run(dropped_sockets()).unwrap();
     assert_eq!(open_fds(), before);
 }
+
+#[curio::task]
+async fn reads_a_little_then_leaves(sock: Socket) -> Result<()> {
+    let got = sock.recv(10).await?;
+    assert!(!got.is_empty());
+    sock.close().await
+}
+
+#[curio::task]
+async fn peer_leaves_mid_sendall() -> Result<()> {
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    let reader = spawn(reads_a_little_then_leaves(b)).await?;
+    let bystander = spawn(curio::sleep(0.05)).await?;
+    let e = a.sendall(vec![7u8; 8 << 20]).await.unwrap_err();
+    let message = e.to_string();
+    util::log(format!(
+        "{} {}",
+        message.starts_with("sendall stopped after "),
+        message.contains("Broken pipe") || message.contains("reset")
+    ));
+    reader.join().await?;
+    bystander.join().await?;
+    util::log("the kernel carried on");
+    Ok(())
+}
+
+#[test]
+fn a_peer_that_leaves_mid_sendall_fails_that_connection_only() {
+    let _serial = serial();
+    curio::run(peer_leaves_mid_sendall()).unwrap();
+    assert_eq!(take_log(), ["true true", "the kernel carried on"]);
+}
