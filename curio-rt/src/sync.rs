@@ -44,6 +44,22 @@ mod result;
 
 use crate::{Coroutine, Error, SchedBarrier, SchedFifo, TaskState, current_task};
 
+/// The scoped form every primitive shares: `acquire`, run `body`, then
+/// `release` however the body ended (the `release` coroutine does nothing
+/// until it is awaited).
+#[crate::task]
+async fn held<A, C, R, T>(acquire: A, body: C, release: R) -> crate::Result<T>
+where
+    A: Coroutine<Output = crate::Result<()>>,
+    C: Coroutine<Output = crate::Result<T>>,
+    R: Coroutine<Output = crate::Result<()>>,
+{
+    acquire.await?;
+    let result = body.await;
+    release.await?;
+    result
+}
+
 /// An event to wait for (Curio's `Event`): `wait` blocks until `set`.
 #[derive(Clone, Default)]
 pub struct Event {
@@ -157,10 +173,7 @@ impl Lock {
     where
         C: Coroutine<Output = crate::Result<T>>,
     {
-        self.acquire().await?;
-        let result = coroutine.await;
-        self.release().await?;
-        result
+        held(self.acquire(), coroutine, self.release()).await
     }
 }
 
@@ -230,10 +243,7 @@ impl RLock {
     where
         C: Coroutine<Output = crate::Result<T>>,
     {
-        self.acquire().await?;
-        let result = coroutine.await;
-        self.release().await?;
-        result
+        held(self.acquire(), coroutine, self.release()).await
     }
 }
 
@@ -339,10 +349,7 @@ impl Semaphore {
     where
         C: Coroutine<Output = crate::Result<T>>,
     {
-        self.acquire().await?;
-        let result = coroutine.await;
-        self.release().await?;
-        result
+        held(self.acquire(), coroutine, self.release()).await
     }
 }
 

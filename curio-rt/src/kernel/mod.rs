@@ -390,12 +390,13 @@ enum Next {
     Suspend,
 }
 
-/// Reschedules a task whose fd became ready.
-fn io_ready(ready: &mut VecDeque<(TaskRef, Input)>, task: TaskRef) {
+/// Puts a task on the ready queue, to be resumed with `input`. A free
+/// function so that the I/O phase can call it while the poller is borrowed.
+fn push_ready(ready: &mut VecDeque<(TaskRef, Input)>, task: TaskRef, input: Input) {
     let h = task.header();
     h.state.set(TaskState::Ready);
     h.wait.set(Wait::None);
-    ready.push_back((task, Input::start()));
+    ready.push_back((task, input));
 }
 
 /// Whether `entry` is the timer its task is still waiting for.
@@ -434,10 +435,7 @@ impl Core {
 
     /// Puts a task on the ready queue, to be resumed with `input`.
     fn reschedule(&mut self, task: TaskRef, input: Input) {
-        let h = task.header();
-        h.state.set(TaskState::Ready);
-        h.wait.set(Wait::None);
-        self.ready.push_back((task, input));
+        push_ready(&mut self.ready, task, input);
     }
 
     /// Blocks the task in `state` until something reschedules it.
@@ -505,8 +503,9 @@ impl Core {
         let busy = self.io.has_waiters() || self.io.woken();
         if !self.ready.is_empty() || single_step {
             if busy {
-                self.io
-                    .wait(Some(Duration::ZERO), |t| io_ready(&mut self.ready, t))?;
+                self.io.wait(Some(Duration::ZERO), |t| {
+                    push_ready(&mut self.ready, t, Input::start())
+                })?;
             }
             return Ok(());
         }
@@ -518,19 +517,21 @@ impl Core {
             Clock::Real => {
                 let timeout =
                     next.map(|deadline| Duration::from_secs_f64((deadline - monotonic()).max(0.0)));
-                self.io.wait(timeout, |t| io_ready(&mut self.ready, t))?;
+                self.io
+                    .wait(timeout, |t| push_ready(&mut self.ready, t, Input::start()))?;
             }
             Clock::Virtual(now) => {
                 if busy {
-                    self.io
-                        .wait(Some(Duration::ZERO), |t| io_ready(&mut self.ready, t))?;
+                    self.io.wait(Some(Duration::ZERO), |t| {
+                        push_ready(&mut self.ready, t, Input::start())
+                    })?;
                 }
                 if self.ready.is_empty() {
                     match next {
                         Some(deadline) => *now = now.max(deadline),
-                        None if self.io.has_waiters() => {
-                            self.io.wait(None, |t| io_ready(&mut self.ready, t))?
-                        }
+                        None if self.io.has_waiters() => self
+                            .io
+                            .wait(None, |t| push_ready(&mut self.ready, t, Input::start()))?,
                         None => {
                             return Err(Error::runtime(
                                 "deadlock: no task is ready and none waits for time or I/O",
