@@ -33,6 +33,12 @@ use crate::socket::{Domain, SockAddr, Socket, Type};
 use crate::stream::SocketStream;
 use crate::{Coroutine, Error, Result, TaskGroup, Wait};
 
+/// A numeric IP address (a name lookup would block the kernel).
+fn parse_ip(host: &str) -> Result<std::net::IpAddr> {
+    host.parse()
+        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))
+}
+
 /// A listening TCP socket on `host:port` (`""` for every address), with
 /// `SO_REUSEADDR` (Curio's `tcp_server_socket`).
 ///
@@ -40,10 +46,7 @@ use crate::{Coroutine, Error, Result, TaskGroup, Wait};
 /// A bad address, or the operating system's.
 pub fn tcp_server_socket(host: &str, port: u16, backlog: i32) -> Result<Socket> {
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let ip: std::net::IpAddr = host
-        .parse()
-        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))?;
-    let addr = SocketAddr::new(ip, port);
+    let addr = SocketAddr::new(parse_ip(host)?, port);
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
     sock.set_reuse_address(true)?;
     sock.bind(&addr.into())?;
@@ -150,12 +153,8 @@ where
 /// A bad address, or the connection's failure.
 #[crate::task]
 pub async fn open_connection(host: String, port: u16) -> Result<SocketStream> {
-    let ip: std::net::IpAddr = host
-        .parse()
-        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))?;
-    let addr = SocketAddr::new(ip, port);
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
-    sock.connect(addr.into()).await?;
+    let addr = SocketAddr::new(parse_ip(&host)?, port);
+    let sock = crate::socket::connect_to(addr).await?;
     Ok(SocketStream::new(sock))
 }
 

@@ -21,7 +21,7 @@
 //! ```
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
@@ -80,6 +80,12 @@ pub async fn create_connection(addr: String) -> Result<Socket> {
     let addr: std::net::SocketAddr = addr
         .parse()
         .map_err(|e| Error::msg(format!("bad address {addr:?}: {e}")))?;
+    connect_to(addr).await
+}
+
+/// A TCP socket connected to `addr`.
+#[crate::task]
+pub(crate) async fn connect_to(addr: std::net::SocketAddr) -> Result<Socket> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
     sock.connect(addr.into()).await?;
     Ok(sock)
@@ -115,6 +121,18 @@ impl Socket {
             Some(sock) => f(sock),
             None => Err(closed()),
         }
+    }
+
+    /// One non-blocking receive of up to `max` bytes, appended to `buf`
+    /// (into its spare capacity: nothing is zeroed or copied twice).
+    fn try_recv_append(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        buf.reserve(max);
+        let spare = &mut buf.spare_capacity_mut()[..max];
+        let n = self.with(|s| s.recv(spare))?;
+        // SAFETY: `recv` initialised the first `n` bytes of the spare
+        // capacity, which directly follow the vector's contents.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
     }
 
     /// The file descriptor (`-1` once closed).
@@ -226,13 +244,18 @@ impl Socket {
     /// The operating system's (a reset peer, ...); a cancellation or
     /// timeout while waiting (nothing was received then).
     pub async fn recv(&self, maxsize: usize) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; maxsize];
+        let buf = Rc::new(RefCell::new(Vec::new()));
+        self.recv_append(buf.clone(), maxsize).await?;
+        Ok(buf.take())
+    }
+
+    /// Receives up to `max` bytes and appends them to `buf`; returns how
+    /// many (0 at end of file). Streams read into their buffer this way.
+    pub(crate) async fn recv_append(&self, buf: Rc<RefCell<Vec<u8>>>, max: usize) -> Result<usize> {
         loop {
-            match self.with(|mut s| s.read(&mut buf)) {
-                Ok(n) => {
-                    buf.truncate(n);
-                    return Ok(buf);
-                }
+            let attempt = self.try_recv_append(&mut buf.borrow_mut(), max);
+            match attempt {
+                Ok(n) => return Ok(n),
                 Err(e) if would_block(&e) => read_wait(self.fileno()).await?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
@@ -248,7 +271,7 @@ impl Socket {
     /// timeout while waiting (nothing was sent then).
     pub async fn send(&self, data: Vec<u8>) -> Result<usize> {
         loop {
-            match self.with(|mut s| s.write(&data)) {
+            match self.with(|s| s.send(&data)) {
                 Ok(n) => return Ok(n),
                 Err(e) if would_block(&e) => write_wait(self.fileno()).await?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -260,14 +283,17 @@ impl Socket {
     /// Sends all of `data`.
     ///
     /// # Errors
-    /// As [`send`](Self::send); the bytes sent before the failure are
-    /// reported in the error's message.
+    /// As [`send`](Self::send). An operating-system error after some bytes
+    /// went out names how many in its message; a cancellation or timeout
+    /// is returned as it is.
     pub async fn sendall(&self, data: Vec<u8>) -> Result<()> {
         let mut sent = 0;
         while sent < data.len() {
-            match self.send(data[sent..].to_vec()).await {
+            match self.with(|s| s.send(&data[sent..])) {
                 Ok(n) => sent += n,
-                Err(e) if sent == 0 => return Err(e),
+                Err(e) if would_block(&e) => write_wait(self.fileno()).await?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if sent == 0 => return Err(e.into()),
                 Err(e) => {
                     return Err(Error::msg(format!(
                         "sendall stopped after {sent} bytes: {e}"
@@ -283,16 +309,13 @@ impl Socket {
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
     pub async fn recvfrom(&self, maxsize: usize) -> Result<(Vec<u8>, SockAddr)> {
-        let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); maxsize];
+        let mut buf: Vec<u8> = Vec::with_capacity(maxsize);
         loop {
-            match self.with(|s| s.recv_from(&mut buf)) {
+            match self.with(|s| s.recv_from(&mut buf.spare_capacity_mut()[..maxsize])) {
                 Ok((n, addr)) => {
                     // SAFETY: `recv_from` initialised the first `n` bytes.
-                    let data = buf[..n]
-                        .iter()
-                        .map(|b| unsafe { b.assume_init() })
-                        .collect();
-                    return Ok((data, addr));
+                    unsafe { buf.set_len(n) };
+                    return Ok((buf, addr));
                 }
                 Err(e) if would_block(&e) => read_wait(self.fileno()).await?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -56,12 +56,7 @@ impl SocketStream {
 
     /// Reads more into the buffer; `false` at end of file.
     async fn fill(&self) -> Result<bool> {
-        let data = self.sock.recv(CHUNK).await?;
-        if data.is_empty() {
-            return Ok(false);
-        }
-        self.buffer.borrow_mut().extend_from_slice(&data);
-        Ok(true)
+        Ok(self.sock.recv_append(self.buffer.clone(), CHUNK).await? > 0)
     }
 
     /// Takes the first `n` buffered bytes.
