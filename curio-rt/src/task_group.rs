@@ -164,12 +164,19 @@ impl<T: 'static> TaskGroup<T> {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the group was already joined.
-    pub async fn spawn<C>(&self, coroutine: C) -> Result<Task<T>>
+    pub fn spawn<C>(&self, coroutine: C) -> impl Coroutine<Output = Result<Task<T>>> + use<T, C>
     where
         C: Coroutine<Output: TaskResult<Ok = T>> + 'static,
     {
+        // The task is made now: the returned coroutine's type does not
+        // contain the member's (see `spawn`).
+        self.spawn_member(crate::task::spawn(coroutine))
+    }
+
+    /// Issues `spawn` and adds the new task.
+    async fn spawn_member(&self, spawn: crate::task::Spawn<T>) -> Result<Task<T>> {
         self.check_open()?;
-        let task = crate::task::spawn(coroutine).await?;
+        let task = spawn.await?;
         self.add_task(task.clone()).await?;
         Ok(task)
     }
@@ -179,14 +186,14 @@ impl<T: 'static> TaskGroup<T> {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the group was already joined.
-    pub async fn spawn_daemon<C>(&self, coroutine: C) -> Result<Task<T>>
+    pub fn spawn_daemon<C>(
+        &self,
+        coroutine: C,
+    ) -> impl Coroutine<Output = Result<Task<T>>> + use<T, C>
     where
         C: Coroutine<Output: TaskResult<Ok = T>> + 'static,
     {
-        self.check_open()?;
-        let task = crate::task::spawn(coroutine).daemon(true).await?;
-        self.add_task(task.clone()).await?;
-        Ok(task)
+        self.spawn_member(crate::task::spawn(coroutine).daemon(true))
     }
 
     /// Adds an existing task to the group.

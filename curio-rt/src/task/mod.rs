@@ -29,7 +29,7 @@ mod cell;
 mod handle;
 mod spawn;
 
-pub(crate) use cell::{AnyTask, Header, Joiner, TaskCell, TaskRef, Wait};
+pub(crate) use cell::{Header, Joiner, TaskCell, TaskRef, Wait};
 pub use handle::{Cancel, Task};
 pub(crate) use spawn::{REPLY, Reply, take_reply};
 pub use spawn::{Spawn, current_task, spawn};

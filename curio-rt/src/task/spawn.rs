@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use crate::task::{AnyTask, TaskCell, TaskRef, TaskResult};
+use crate::task::{TaskCell, TaskRef, TaskResult};
 use crate::trap::TrapCall;
 use crate::{Coroutine, Error, Result, Step, Task, Trap, Value};
 
@@ -26,48 +26,48 @@ use crate::{Coroutine, Error, Result, Step, Task, Trap, Value};
 /// }
 /// assert_eq!(curio::run(demo()).unwrap(), "hello");
 /// ```
-pub fn spawn<C>(coroutine: C) -> Spawn<C>
+///
+/// The task is created here, not when the result is awaited, so the
+/// awaiting coroutine's type does not contain the child's: deep chains of
+/// spawning tasks keep small types (and quick builds).
+pub fn spawn<C>(coroutine: C) -> Spawn<<C::Output as TaskResult>::Ok>
 where
     C: Coroutine<Output: TaskResult> + 'static,
 {
     Spawn {
-        coroutine: Some(coroutine),
-        daemon: false,
-        task: None,
+        task: Some(Task::from_raw(TaskRef(TaskCell::new(coroutine)))),
+        issued: false,
     }
 }
 
 /// The coroutine [`spawn`] returns. Options go before the `.await`:
 /// `spawn(c).daemon(true).await?`.
 #[must_use = "a task is spawned only when this is awaited"]
-pub struct Spawn<C: Coroutine<Output: TaskResult>> {
-    coroutine: Option<C>,
-    daemon: bool,
-    task: Option<Task<<C::Output as TaskResult>::Ok>>,
+pub struct Spawn<T: 'static> {
+    task: Option<Task<T>>,
+    issued: bool,
 }
 
-impl<C: Coroutine<Output: TaskResult>> Spawn<C> {
+impl<T: 'static> Spawn<T> {
     /// Makes the task a daemon (Curio's `daemon=True`): nobody is expected
     /// to join it, and kernel shutdown cancels it.
-    pub fn daemon(mut self, daemon: bool) -> Self {
-        self.daemon = daemon;
+    pub fn daemon(self, daemon: bool) -> Self {
+        if let Some(task) = &self.task {
+            task.raw().header().daemon.set(daemon);
+        }
         self
     }
 }
 
-impl<C> Coroutine for Spawn<C>
-where
-    C: Coroutine<Output: TaskResult> + 'static,
-{
-    type Output = Result<Task<<C::Output as TaskResult>::Ok>>;
+impl<T: 'static> Coroutine for Spawn<T> {
+    type Output = Result<Task<T>>;
 
     fn resume(&mut self, _: Value) -> Step<Self::Output> {
-        if let Some(coroutine) = self.coroutine.take() {
-            let cell = TaskCell::new(coroutine);
-            cell.header().daemon.set(self.daemon);
-            let raw = TaskRef(cell);
-            self.task = Some(Task::from_raw(raw.clone()));
-            return Step::Trap(Trap::Spawn(Task::from_raw(raw)));
+        if !self.issued {
+            self.issued = true;
+            if let Some(task) = &self.task {
+                return Step::Trap(Trap::Spawn(Task::from_raw(task.raw().clone())));
+            }
         }
         match self.task.take() {
             Some(task) => Step::Return(Ok(task)),
@@ -77,7 +77,7 @@ where
 
     fn throw(&mut self, error: Error) -> Step<Self::Output> {
         assert!(
-            self.coroutine.is_none(),
+            self.issued,
             "throw into a spawn that was never issued: resume it first"
         );
         self.task = None;
