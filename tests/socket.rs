@@ -195,11 +195,13 @@ async fn peer_leaves_mid_sendall() -> Result<()> {
     let reader = spawn(reads_a_little_then_leaves(b)).await?;
     let bystander = spawn(curio::sleep(0.05)).await?;
     let e = a.sendall(vec![7u8; 8 << 20]).await.unwrap_err();
-    let message = e.to_string();
+    let kind = match e.root() {
+        Error::Io(cause) => cause.kind(),
+        other => panic!("not an OS error: {other}"),
+    };
     util::log(format!(
-        "{} {}",
-        message.starts_with("sendall stopped after "),
-        message.contains("Broken pipe") || message.contains("reset")
+        "sent some {}, {kind:?}",
+        e.bytes_sent().is_some_and(|n| n > 0 && n < 8 << 20),
     ));
     reader.join().await?;
     bystander.join().await?;
@@ -211,5 +213,10 @@ async fn peer_leaves_mid_sendall() -> Result<()> {
 fn a_peer_that_leaves_mid_sendall_fails_that_connection_only() {
     let _serial = serial();
     curio::run(peer_leaves_mid_sendall()).unwrap();
-    assert_eq!(take_log(), ["true true", "the kernel carried on"]);
+    let log = take_log();
+    assert!(
+        log == ["sent some true, BrokenPipe", "the kernel carried on"]
+            || log == ["sent some true, ConnectionReset", "the kernel carried on"],
+        "{log:?}"
+    );
 }

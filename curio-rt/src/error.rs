@@ -54,6 +54,32 @@ pub enum Error {
     Message(String),
     /// A user error of any type.
     Custom(Arc<dyn std::error::Error + Send + Sync + 'static>),
+    /// An operation that moves data piece by piece (`sendall`, a stream's
+    /// `write`, `writelines`, `readlines`) failed part way: `cause` is why,
+    /// `progress` what it had done. Curio attaches the same thing to its
+    /// exception as `bytes_sent`, `bytes_written` or `lines_read`.
+    ///
+    /// The cause may be a cancellation or timeout: [`is_cancelled`]
+    /// (Self::is_cancelled) and the timeout blocks look through the wrapper,
+    /// and [`root`](Self::root) gives the cause to `match` on.
+    Partial {
+        /// Why the operation stopped.
+        cause: Box<Error>,
+        /// What it had done by then.
+        progress: Progress,
+    },
+}
+
+/// What an operation had done when it failed (see [`Error::Partial`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Bytes `sendall` had sent.
+    BytesSent(usize),
+    /// Bytes a stream's `write` or `writelines` had written.
+    BytesWritten(usize),
+    /// Lines `readlines` had read (they are no longer buffered).
+    LinesRead(Vec<Vec<u8>>),
 }
 
 impl Error {
@@ -61,9 +87,70 @@ impl Error {
     /// `TimeoutCancellationError`), like Python's `CancelledError`.
     pub fn is_cancelled(&self) -> bool {
         matches!(
-            self,
+            self.root(),
             Error::TaskCancelled | Error::TaskTimeout(_) | Error::TimeoutCancellationError(_)
         )
+    }
+
+    /// The error itself, looking through [`Error::Partial`]: what to
+    /// `match` on when an operation may report partial progress.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Partial { cause, .. } => cause.root(),
+            other => other,
+        }
+    }
+
+    /// Replaces the root error (see [`root`](Self::root)), keeping any
+    /// partial progress around it.
+    pub(crate) fn map_root(self, f: impl FnOnce(Error) -> Error) -> Error {
+        match self {
+            Error::Partial { cause, progress } => Error::Partial {
+                cause: Box::new(cause.map_root(f)),
+                progress,
+            },
+            other => f(other),
+        }
+    }
+
+    /// `cause`, reported with what the operation had done.
+    pub(crate) fn partial(cause: Error, progress: Progress) -> Self {
+        Error::Partial {
+            cause: Box::new(cause),
+            progress,
+        }
+    }
+
+    fn progress(&self) -> Option<&Progress> {
+        match self {
+            Error::Partial { progress, .. } => Some(progress),
+            _ => None,
+        }
+    }
+
+    /// Bytes `sendall` had sent when it failed (Curio's `e.bytes_sent`).
+    pub fn bytes_sent(&self) -> Option<usize> {
+        match self.progress()? {
+            Progress::BytesSent(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Bytes a stream's `write` or `writelines` had written when it failed
+    /// (Curio's `e.bytes_written`).
+    pub fn bytes_written(&self) -> Option<usize> {
+        match self.progress()? {
+            Progress::BytesWritten(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Lines `readlines` had read when it failed (Curio's `e.lines_read`).
+    pub fn lines_read(&self) -> Option<&[Vec<u8>]> {
+        match self.progress()? {
+            Progress::LinesRead(lines) => Some(lines),
+            _ => None,
+        }
     }
 
     /// A user error with a message.
@@ -116,6 +203,13 @@ impl fmt::Display for Error {
             Error::Protocol(message) => write!(f, "coroutine protocol error: {message}"),
             Error::Message(message) => f.write_str(message),
             Error::Custom(e) => fmt::Display::fmt(e, f),
+            Error::Partial { cause, progress } => match progress {
+                Progress::BytesSent(n) => write!(f, "{cause} (after sending {n} bytes)"),
+                Progress::BytesWritten(n) => write!(f, "{cause} (after writing {n} bytes)"),
+                Progress::LinesRead(lines) => {
+                    write!(f, "{cause} (after reading {} lines)", lines.len())
+                }
+            },
         }
     }
 }
@@ -123,7 +217,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::TaskError { cause } => Some(&**cause),
+            Error::TaskError { cause } | Error::Partial { cause, .. } => Some(&**cause),
             Error::Io(e) => Some(&**e),
             Error::Custom(e) => Some(&**e),
             _ => None,

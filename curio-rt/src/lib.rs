@@ -75,6 +75,7 @@ mod cancel;
 mod coroutine;
 pub mod debug;
 mod error;
+mod fd;
 mod kernel;
 mod local;
 mod machine;
@@ -95,7 +96,7 @@ pub use cancel::{
 };
 pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
-pub use error::{Error, Result};
+pub use error::{Error, Progress, Result};
 pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
 pub use local::Local;
 pub use queue::{LifoQueue, PriorityQueue, Queue};

@@ -20,53 +20,68 @@
 //! assert_eq!(curio::run(demo()).unwrap(), b"hello");
 //! ```
 
-use std::cell::RefCell;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
 
 pub use socket2::{Domain, Protocol, SockAddr, Type};
 
-use crate::traps::{io_release, read_wait, write_wait};
-use crate::{Error, Result};
+use crate::fd::{FdCell, Ready, Transport, retry};
+use crate::stream::{FileIo, FileStream, SocketStream};
+use crate::{Coroutine, Error, Progress, Result};
 
 /// A non-blocking socket (Curio's `Socket`). Cheap to clone; clones share
 /// the socket, and dropping the last one closes it.
 #[derive(Clone)]
 pub struct Socket {
-    inner: Rc<Inner>,
+    inner: Rc<FdCell<socket2::Socket>>,
 }
 
-struct Inner {
-    /// `None` once closed.
-    sock: RefCell<Option<socket2::Socket>>,
+/// One ancillary (control) message of [`Socket::recvmsg`] and
+/// [`Socket::sendmsg`]: Python's `(cmsg_level, cmsg_type, cmsg_data)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmsg {
+    /// `cmsg_level`, such as `libc::SOL_SOCKET`.
+    pub level: i32,
+    /// `cmsg_type`, such as `libc::SCM_RIGHTS`.
+    pub ty: i32,
+    /// The payload (for `SCM_RIGHTS`, the fds as native-endian `i32`s).
+    pub data: Vec<u8>,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(sock) = self.sock.get_mut().take() {
-            crate::kernel::note_closed(sock.as_raw_fd());
-        }
-    }
+/// What [`Socket::recvmsg`] received: Python's `(data, ancdata, msg_flags,
+/// address)`.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The bytes received; empty at end of file.
+    pub data: Vec<u8>,
+    /// The ancillary messages.
+    pub ancdata: Vec<Cmsg>,
+    /// `msg_flags` (`libc::MSG_TRUNC`, `libc::MSG_CTRUNC`, ...).
+    pub flags: i32,
+    /// The sender, for unconnected sockets.
+    pub address: Option<SockAddr>,
 }
 
-fn closed() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "socket is closed")
-}
-
-fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
-/// Makes a connected pair of sockets (Curio's `socketpair`), Unix domain
-/// unless `domain` says otherwise.
+/// Makes a connected pair of sockets (Curio's `socketpair`).
 ///
 /// # Errors
 /// The operating system's.
 pub fn socketpair(domain: Domain, ty: Type) -> Result<(Socket, Socket)> {
     let (a, b) = socket2::Socket::pair(domain, ty, None)?;
     Ok((Socket::from_socket2(a)?, Socket::from_socket2(b)?))
+}
+
+/// A socket on a duplicate of `fd` (Curio's `fromfd`; the original stays
+/// open and is not changed, except that the two now share non-blocking
+/// mode).
+///
+/// # Errors
+/// The operating system's.
+pub fn fromfd(fd: impl AsFd) -> Result<Socket> {
+    Socket::from_socket2(socket2::Socket::from(fd.as_fd().try_clone_to_owned()?))
 }
 
 /// Connects a TCP socket to `addr` (Curio's `create_connection`). The
@@ -91,6 +106,182 @@ pub(crate) async fn connect_to(addr: std::net::SocketAddr) -> Result<Socket> {
     Ok(sock)
 }
 
+impl Transport for Socket {
+    fn fileno(&self) -> RawFd {
+        self.inner.fileno()
+    }
+
+    fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.io(|s| s.recv(buf))
+    }
+
+    fn write_some(&self, data: &[u8]) -> io::Result<usize> {
+        // No SIGPIPE for a peer that left, whatever the program's signal
+        // dispositions: `EPIPE` is an error for this connection only.
+        self.io(|s| s.send_with_flags(data, libc::MSG_NOSIGNAL))
+    }
+
+    fn close_now(&self) {
+        self.inner.close_now();
+    }
+}
+
+/// A buffer for ancillary data, aligned for `cmsghdr`.
+fn control_buffer(bytes: usize) -> Vec<u64> {
+    vec![0; bytes.div_ceil(8)]
+}
+
+/// One `recvmsg` call.
+fn recvmsg_once(
+    sock: &Socket,
+    (bufsize, ancbufsize, flags): &mut (usize, usize, i32),
+) -> io::Result<Message> {
+    let mut data: Vec<u8> = Vec::with_capacity(*bufsize);
+    let mut control = control_buffer(*ancbufsize);
+    let mut storage = socket2::SockAddrStorage::zeroed();
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: *bufsize,
+    };
+    // SAFETY: an all-zero `msghdr` is valid (no name, buffers or control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&raw mut storage).cast();
+    msg.msg_namelen = storage.size_of();
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    if *ancbufsize > 0 {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = *ancbufsize;
+    }
+    let n = sock.io(|s| {
+        // SAFETY: every pointer in `msg` points at a live buffer of the
+        // length it claims.
+        let n =
+            unsafe { libc::recvmsg(s.as_raw_fd(), &raw mut msg, *flags | libc::MSG_CMSG_CLOEXEC) };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    })?;
+    // SAFETY: `recvmsg` initialised the first `n` bytes.
+    unsafe { data.set_len(n) };
+    let mut ancdata = Vec::new();
+    // SAFETY: `msg` describes the control buffer `recvmsg` filled in; the
+    // CMSG_* macros walk it within `msg_controllen`.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        while !cmsg.is_null() {
+            let payload = libc::CMSG_DATA(cmsg);
+            let len = (*cmsg).cmsg_len - (payload as usize - cmsg as usize);
+            ancdata.push(Cmsg {
+                level: (*cmsg).cmsg_level,
+                ty: (*cmsg).cmsg_type,
+                data: std::slice::from_raw_parts(payload, len).to_vec(),
+            });
+            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+        }
+    }
+    let address = (msg.msg_namelen > 0).then(|| {
+        // SAFETY: `recvmsg` wrote a `msg_namelen`-byte address to `storage`.
+        unsafe { SockAddr::new(storage, msg.msg_namelen) }
+    });
+    Ok(Message {
+        data,
+        ancdata,
+        flags: msg.msg_flags,
+        address,
+    })
+}
+
+/// What [`Socket::sendmsg`] sends.
+struct Outgoing {
+    buffers: Vec<Vec<u8>>,
+    /// The encoded ancillary messages.
+    control: Vec<u64>,
+    control_len: usize,
+    flags: i32,
+    address: Option<SockAddr>,
+}
+
+impl Outgoing {
+    fn new(
+        buffers: Vec<Vec<u8>>,
+        ancdata: &[Cmsg],
+        flags: i32,
+        address: Option<SockAddr>,
+    ) -> Result<Outgoing> {
+        let mut control_len = 0;
+        for c in ancdata {
+            let len = u32::try_from(c.data.len())
+                .map_err(|_| Error::msg("sendmsg: ancillary data too long"))?;
+            // SAFETY: CMSG_SPACE only computes a size.
+            control_len += unsafe { libc::CMSG_SPACE(len) } as usize;
+        }
+        let mut control = control_buffer(control_len);
+        if control_len > 0 {
+            // SAFETY: a zeroed `msghdr` pointing at the control buffer lets
+            // CMSG_FIRSTHDR/NXTHDR walk exactly the space computed above.
+            unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_control = control.as_mut_ptr().cast();
+                msg.msg_controllen = control_len;
+                let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+                for c in ancdata {
+                    (*cmsg).cmsg_level = c.level;
+                    (*cmsg).cmsg_type = c.ty;
+                    (*cmsg).cmsg_len = libc::CMSG_LEN(c.data.len() as u32) as usize;
+                    std::ptr::copy_nonoverlapping(
+                        c.data.as_ptr(),
+                        libc::CMSG_DATA(cmsg),
+                        c.data.len(),
+                    );
+                    cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+                }
+            }
+        }
+        Ok(Outgoing {
+            buffers,
+            control,
+            control_len,
+            flags,
+            address,
+        })
+    }
+}
+
+/// One `sendmsg` call.
+fn sendmsg_once(sock: &Socket, out: &mut Outgoing) -> io::Result<usize> {
+    let mut iovs: Vec<libc::iovec> = out
+        .buffers
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    // SAFETY: an all-zero `msghdr` is valid (no name, buffers or control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(addr) = &out.address {
+        msg.msg_name = addr.as_ptr().cast_mut().cast();
+        msg.msg_namelen = addr.len();
+    }
+    msg.msg_iov = iovs.as_mut_ptr();
+    msg.msg_iovlen = iovs.len();
+    if out.control_len > 0 {
+        msg.msg_control = out.control.as_mut_ptr().cast();
+        msg.msg_controllen = out.control_len;
+    }
+    sock.io(|s| {
+        // SAFETY: every pointer in `msg` points at a live buffer of the
+        // length it claims; `sendmsg` only reads them.
+        let n = unsafe {
+            libc::sendmsg(
+                s.as_raw_fd(),
+                &raw const msg,
+                out.flags | libc::MSG_NOSIGNAL,
+            )
+        };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    })
+}
+
 #[crate::task]
 impl Socket {
     /// A new non-blocking socket (Curio's `socket(family, type)`).
@@ -101,43 +292,25 @@ impl Socket {
         Socket::from_socket2(socket2::Socket::new(domain, ty, None)?)
     }
 
-    /// Wraps an existing socket, making it non-blocking (Curio's `fromfd`
-    /// takes an fd; convert it with `socket2::Socket::from_raw_fd`).
+    /// Wraps an existing socket, making it non-blocking.
     ///
     /// # Errors
     /// The operating system's.
     pub fn from_socket2(sock: socket2::Socket) -> Result<Socket> {
         sock.set_nonblocking(true)?;
         Ok(Socket {
-            inner: Rc::new(Inner {
-                sock: RefCell::new(Some(sock)),
-            }),
+            inner: Rc::new(FdCell::new(sock)),
         })
     }
 
     /// Runs `f` on the open socket.
-    fn with<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> io::Result<R> {
-        match &*self.inner.sock.borrow() {
-            Some(sock) => f(sock),
-            None => Err(closed()),
-        }
-    }
-
-    /// One non-blocking receive of up to `max` bytes, appended to `buf`
-    /// (into its spare capacity: nothing is zeroed or copied twice).
-    fn try_recv_append(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-        buf.reserve(max);
-        let spare = &mut buf.spare_capacity_mut()[..max];
-        let n = self.with(|s| s.recv(spare))?;
-        // SAFETY: `recv` initialised the first `n` bytes of the spare
-        // capacity, which directly follow the vector's contents.
-        unsafe { buf.set_len(buf.len() + n) };
-        Ok(n)
+    fn io<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> io::Result<R> {
+        self.inner.with(f)
     }
 
     /// The file descriptor (`-1` once closed).
     pub fn fileno(&self) -> RawFd {
-        self.with(|s| Ok(s.as_raw_fd())).unwrap_or(-1)
+        self.inner.fileno()
     }
 
     /// Binds to `addr`.
@@ -145,7 +318,7 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn bind(&self, addr: &SockAddr) -> Result<()> {
-        Ok(self.with(|s| s.bind(addr))?)
+        Ok(self.io(|s| s.bind(addr))?)
     }
 
     /// Listens for connections.
@@ -153,23 +326,74 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn listen(&self, backlog: i32) -> Result<()> {
-        Ok(self.with(|s| s.listen(backlog))?)
+        Ok(self.io(|s| s.listen(backlog))?)
     }
 
-    /// The local address.
+    /// The local address (`getsockname`).
     ///
     /// # Errors
     /// The operating system's.
     pub fn local_addr(&self) -> Result<SockAddr> {
-        Ok(self.with(|s| s.local_addr())?)
+        Ok(self.io(socket2::Socket::local_addr)?)
     }
 
-    /// The peer's address.
+    /// The peer's address (`getpeername`).
     ///
     /// # Errors
     /// The operating system's.
     pub fn peer_addr(&self) -> Result<SockAddr> {
-        Ok(self.with(|s| s.peer_addr())?)
+        Ok(self.io(socket2::Socket::peer_addr)?)
+    }
+
+    /// Sets an integer socket option (Python's `setsockopt(level, name,
+    /// value)`): `sock.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)`.
+    ///
+    /// # Errors
+    /// The operating system's (an unknown option, ...).
+    pub fn setsockopt(&self, level: i32, name: i32, value: i32) -> Result<()> {
+        Ok(self.io(|s| {
+            // SAFETY: the option value is a live `c_int` of the given size.
+            let rc = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    level,
+                    name,
+                    (&raw const value).cast(),
+                    std::mem::size_of::<i32>() as libc::socklen_t,
+                )
+            };
+            if rc < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        })?)
+    }
+
+    /// Reads an integer socket option (Python's `getsockopt(level, name)`).
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn getsockopt(&self, level: i32, name: i32) -> Result<i32> {
+        Ok(self.io(|s| {
+            let mut value: i32 = 0;
+            let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+            // SAFETY: the kernel writes at most `len` bytes into `value`.
+            let rc = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    level,
+                    name,
+                    (&raw mut value).cast(),
+                    &raw mut len,
+                )
+            };
+            if rc < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(value)
+            }
+        })?)
     }
 
     /// Sets `SO_REUSEADDR`.
@@ -177,7 +401,15 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn set_reuse_address(&self, on: bool) -> Result<()> {
-        Ok(self.with(|s| s.set_reuse_address(on))?)
+        Ok(self.io(|s| s.set_reuse_address(on))?)
+    }
+
+    /// Sets `SO_REUSEPORT`.
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn set_reuse_port(&self, on: bool) -> Result<()> {
+        Ok(self.io(|s| s.set_reuse_port(on))?)
     }
 
     /// Sets `TCP_NODELAY`.
@@ -185,7 +417,47 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn set_nodelay(&self, on: bool) -> Result<()> {
-        Ok(self.with(|s| s.set_tcp_nodelay(on))?)
+        Ok(self.io(|s| s.set_tcp_nodelay(on))?)
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn set_keepalive(&self, on: bool) -> Result<()> {
+        Ok(self.io(|s| s.set_keepalive(on))?)
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn set_broadcast(&self, on: bool) -> Result<()> {
+        Ok(self.io(|s| s.set_broadcast(on))?)
+    }
+
+    /// Sets `IPV6_V6ONLY` (before `bind`).
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn set_only_v6(&self, on: bool) -> Result<()> {
+        Ok(self.io(|s| s.set_only_v6(on))?)
+    }
+
+    /// Sets `SO_SNDBUF` and `SO_RCVBUF` (`None` leaves one as it is).
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn set_buffer_sizes(&self, send: Option<usize>, recv: Option<usize>) -> Result<()> {
+        Ok(self.io(|s| {
+            if let Some(n) = send {
+                s.set_send_buffer_size(n)?;
+            }
+            if let Some(n) = recv {
+                s.set_recv_buffer_size(n)?;
+            }
+            Ok(())
+        })?)
     }
 
     /// Shuts down reading, writing or both (half-close).
@@ -193,7 +465,7 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn shutdown(&self, how: Shutdown) -> Result<()> {
-        Ok(self.with(|s| s.shutdown(how))?)
+        Ok(self.io(|s| s.shutdown(how))?)
     }
 
     /// The socket itself, for options this type does not wrap (it stays
@@ -202,7 +474,48 @@ impl Socket {
     /// # Errors
     /// If the socket is closed.
     pub fn with_socket2<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> Result<R> {
-        Ok(self.with(f)?)
+        Ok(self.io(f)?)
+    }
+
+    /// Runs `f` on the socket in blocking mode, then makes it non-blocking
+    /// again (Curio's `with sock.blocking() as s:`), for code that needs a
+    /// blocking socket. It blocks the whole kernel while it runs.
+    ///
+    /// # Errors
+    /// `f`'s; the operating system's.
+    pub fn blocking<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> Result<R> {
+        self.with_socket2(|s| Ok(crate::fd::blocking(s.as_raw_fd(), || f(s))))?
+    }
+
+    /// A buffered stream over this socket (Curio's `as_stream()`); it
+    /// shares the socket.
+    pub fn as_stream(&self) -> SocketStream {
+        SocketStream::new(self.clone())
+    }
+
+    /// A [`FileStream`] over a duplicate of the socket's fd (Curio's
+    /// `makefile('rb')` / `makefile('wb')`; streams are always binary).
+    /// Closing either leaves the other open.
+    ///
+    /// # Errors
+    /// The operating system's; the socket is closed.
+    pub fn makefile(&self) -> Result<FileStream> {
+        let fd = self.io(|s| s.as_fd().try_clone_to_owned())?;
+        Ok(FileStream::new(FileIo::new(fd)?))
+    }
+
+    /// Runs `body`, then closes the socket, however `body` ended (Python's
+    /// `async with sock:`).
+    ///
+    /// # Errors
+    /// `body`'s.
+    pub async fn with<C, T>(&self, body: C) -> Result<T>
+    where
+        C: Coroutine<Output = Result<T>>,
+    {
+        let result = body.await;
+        crate::disable_cancellation(self.close()).await?;
+        result
     }
 
     /// Accepts a connection, waiting for one.
@@ -210,14 +523,11 @@ impl Socket {
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
     pub async fn accept(&self) -> Result<(Socket, SockAddr)> {
-        loop {
-            match self.with(|s| s.accept()) {
-                Ok((sock, addr)) => return Ok((Socket::from_socket2(sock)?, addr)),
-                Err(e) if would_block(&e) => read_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (_, (sock, addr)) = retry(self.clone(), Ready::Read, (), |s, ()| {
+            s.io(socket2::Socket::accept)
+        })
+        .await?;
+        Ok((Socket::from_socket2(sock)?, addr))
     }
 
     /// Connects to `addr`, waiting for the connection to complete.
@@ -225,15 +535,27 @@ impl Socket {
     /// # Errors
     /// The connection's failure; a cancellation or timeout while waiting.
     pub async fn connect(&self, addr: SockAddr) -> Result<()> {
-        match self.with(|s| s.connect(&addr)) {
-            Ok(()) => return Ok(()),
-            Err(e) if would_block(&e) || e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(e.into()),
+        match self.connect_ex(addr).await? {
+            0 => Ok(()),
+            code => Err(io::Error::from_raw_os_error(code).into()),
         }
-        write_wait(self.fileno()).await?;
-        match self.with(|s| s.take_error())? {
-            None => Ok(()),
-            Some(e) => Err(e.into()),
+    }
+
+    /// Connects to `addr` and returns the error code instead of failing: 0
+    /// for success, `libc::ECONNREFUSED` ... (Curio's `connect_ex`).
+    ///
+    /// # Errors
+    /// A cancellation or timeout while waiting; a closed socket.
+    pub async fn connect_ex(&self, addr: SockAddr) -> Result<i32> {
+        match self.io(|s| s.connect(&addr)) {
+            Ok(()) => return Ok(0),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return e.raw_os_error().ok_or_else(|| e.into()),
+        }
+        crate::traps::write_wait(self.fileno()).await?;
+        match self.io(socket2::Socket::take_error)? {
+            None => Ok(0),
+            Some(e) => e.raw_os_error().ok_or_else(|| e.into()),
         }
     }
 
@@ -244,23 +566,72 @@ impl Socket {
     /// The operating system's (a reset peer, ...); a cancellation or
     /// timeout while waiting (nothing was received then).
     pub async fn recv(&self, maxsize: usize) -> Result<Vec<u8>> {
-        let buf = Rc::new(RefCell::new(Vec::new()));
-        self.recv_append(buf.clone(), maxsize).await?;
-        Ok(buf.take())
+        crate::fd::read_new(self.clone(), maxsize).await
     }
 
-    /// Receives up to `max` bytes and appends them to `buf`; returns how
-    /// many (0 at end of file). Streams read into their buffer this way.
-    pub(crate) async fn recv_append(&self, buf: Rc<RefCell<Vec<u8>>>, max: usize) -> Result<usize> {
-        loop {
-            let attempt = self.try_recv_append(&mut buf.borrow_mut(), max);
-            match attempt {
-                Ok(n) => return Ok(n),
-                Err(e) if would_block(&e) => read_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+    /// Receives into `buf`, up to its length, and gives it back with the
+    /// number of bytes received (Python's `recv_into`, with an owned
+    /// buffer; 0 at end of file).
+    ///
+    /// # Errors
+    /// As [`recv`](Self::recv); the buffer is dropped.
+    pub async fn recv_into(&self, buf: Vec<u8>) -> Result<(usize, Vec<u8>)> {
+        let (buf, n) = retry(self.clone(), Ready::Read, buf, |s, buf| {
+            s.io(|s| std::io::Read::read(&mut &*s, buf))
+        })
+        .await?;
+        Ok((n, buf))
+    }
+
+    /// Receives a datagram of up to `maxsize` bytes and its sender.
+    ///
+    /// # Errors
+    /// The operating system's; a cancellation or timeout while waiting.
+    pub async fn recvfrom(&self, maxsize: usize) -> Result<(Vec<u8>, SockAddr)> {
+        let state = (Vec::with_capacity(maxsize), maxsize);
+        let ((mut buf, _), (n, addr)) = retry(self.clone(), Ready::Read, state, |s, (buf, max)| {
+            s.io(|s| s.recv_from(&mut buf.spare_capacity_mut()[..*max]))
+        })
+        .await?;
+        // SAFETY: `recv_from` initialised the first `n` bytes.
+        unsafe { buf.set_len(n) };
+        Ok((buf, addr))
+    }
+
+    /// Receives a datagram into `buf`, up to its length (Python's
+    /// `recvfrom_into`, with an owned buffer): the byte count, the sender
+    /// and the buffer.
+    ///
+    /// # Errors
+    /// As [`recvfrom`](Self::recvfrom); the buffer is dropped.
+    pub async fn recvfrom_into(&self, buf: Vec<u8>) -> Result<(usize, SockAddr, Vec<u8>)> {
+        let (buf, (n, addr)) = retry(self.clone(), Ready::Read, buf, |s, buf: &mut Vec<u8>| {
+            // SAFETY: initialised bytes viewed as maybe-uninitialised ones;
+            // `recv_from` only writes initialised bytes into them.
+            let spare = unsafe {
+                &mut *(std::ptr::from_mut::<[u8]>(buf.as_mut_slice()) as *mut [MaybeUninit<u8>])
+            };
+            s.io(|s| s.recv_from(spare))
+        })
+        .await?;
+        Ok((n, addr, buf))
+    }
+
+    /// Receives a message with up to `bufsize` bytes of data and
+    /// `ancbufsize` bytes of ancillary data, such as fds passed with
+    /// `SCM_RIGHTS` (Python's `recvmsg`). Received fds are close-on-exec.
+    ///
+    /// # Errors
+    /// The operating system's; a cancellation or timeout while waiting.
+    pub async fn recvmsg(&self, bufsize: usize, ancbufsize: usize, flags: i32) -> Result<Message> {
+        let (_, message) = retry(
+            self.clone(),
+            Ready::Read,
+            (bufsize, ancbufsize, flags),
+            recvmsg_once,
+        )
+        .await?;
+        Ok(message)
     }
 
     /// Sends what the socket takes of `data`, waiting for room; returns the
@@ -270,58 +641,18 @@ impl Socket {
     /// The operating system's (`EPIPE`, a reset peer); a cancellation or
     /// timeout while waiting (nothing was sent then).
     pub async fn send(&self, data: Vec<u8>) -> Result<usize> {
-        loop {
-            match self.with(|s| s.send(&data)) {
-                Ok(n) => return Ok(n),
-                Err(e) if would_block(&e) => write_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        crate::fd::write_some(self.clone(), data).await
     }
 
     /// Sends all of `data`.
     ///
     /// # Errors
-    /// As [`send`](Self::send). An operating-system error after some bytes
-    /// went out names how many in its message; a cancellation or timeout
-    /// is returned as it is.
+    /// Always [`Error::Partial`] with [`Progress::BytesSent`] (Curio's
+    /// `e.bytes_sent`), around the operating system's error or the
+    /// cancellation or timeout that stopped it: `e.bytes_sent()` says how
+    /// much went out, `e.root()` why it stopped.
     pub async fn sendall(&self, data: Vec<u8>) -> Result<()> {
-        let mut sent = 0;
-        while sent < data.len() {
-            match self.with(|s| s.send(&data[sent..])) {
-                Ok(n) => sent += n,
-                Err(e) if would_block(&e) => write_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if sent == 0 => return Err(e.into()),
-                Err(e) => {
-                    return Err(Error::msg(format!(
-                        "sendall stopped after {sent} bytes: {e}"
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Receives a datagram of up to `maxsize` bytes and its sender.
-    ///
-    /// # Errors
-    /// The operating system's; a cancellation or timeout while waiting.
-    pub async fn recvfrom(&self, maxsize: usize) -> Result<(Vec<u8>, SockAddr)> {
-        let mut buf: Vec<u8> = Vec::with_capacity(maxsize);
-        loop {
-            match self.with(|s| s.recv_from(&mut buf.spare_capacity_mut()[..maxsize])) {
-                Ok((n, addr)) => {
-                    // SAFETY: `recv_from` initialised the first `n` bytes.
-                    unsafe { buf.set_len(n) };
-                    return Ok((buf, addr));
-                }
-                Err(e) if would_block(&e) => read_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        crate::fd::write_all(self.clone(), data, Progress::BytesSent).await
     }
 
     /// Sends a datagram to `addr`; returns the bytes sent.
@@ -329,14 +660,33 @@ impl Socket {
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
     pub async fn sendto(&self, data: Vec<u8>, addr: SockAddr) -> Result<usize> {
-        loop {
-            match self.with(|s| s.send_to(&data, &addr)) {
-                Ok(n) => return Ok(n),
-                Err(e) if would_block(&e) => write_wait(self.fileno()).await?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (_, n) = retry(
+            self.clone(),
+            Ready::Write,
+            (data, addr),
+            |s, (data, addr)| s.io(|s| s.send_to(data, addr)),
+        )
+        .await?;
+        Ok(n)
+    }
+
+    /// Sends `buffers` as one message with ancillary data (Python's
+    /// `sendmsg`), to `address` for unconnected sockets; returns the bytes
+    /// sent.
+    ///
+    /// # Errors
+    /// The operating system's (bad ancillary data, ...); a cancellation or
+    /// timeout while waiting.
+    pub async fn sendmsg(
+        &self,
+        buffers: Vec<Vec<u8>>,
+        ancdata: Vec<Cmsg>,
+        flags: i32,
+        address: Option<SockAddr>,
+    ) -> Result<usize> {
+        let out = Outgoing::new(buffers, &ancdata, flags, address)?;
+        let (_, n) = retry(self.clone(), Ready::Write, out, sendmsg_once).await?;
+        Ok(n)
     }
 
     /// Closes the socket for every handle (the kernel forgets it first).
@@ -345,11 +695,6 @@ impl Socket {
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
     pub async fn close(&self) -> Result<()> {
-        let fd = self.fileno();
-        if fd >= 0 {
-            io_release(fd).await?;
-            drop(self.inner.sock.borrow_mut().take());
-        }
-        Ok(())
+        crate::fd::close(self.clone()).await
     }
 }

@@ -1,6 +1,8 @@
-//! [`SocketStream`]: a buffered byte stream over a [`Socket`] (Curio's
-//! `SocketStream`), with `read`, `read_exactly`, `readline`, `readall`,
-//! `write` and friends.
+//! Buffered byte streams (Curio's `SocketStream` and `FileStream`):
+//! [`SocketStream`] over a [`Socket`], [`FileStream`] over any fd that can
+//! be made non-blocking (pipes, terminals, character devices), with
+//! `read`, `read_exactly`, `readline`, `readlines`, `readall`, `write`,
+//! `writelines` and line iteration ([`next_line`](Stream::next_line)).
 //!
 //! Reads go through a buffer that outlives every call, so a read that is
 //! cancelled or times out loses nothing: whatever arrived stays buffered
@@ -23,40 +25,117 @@
 //! ```
 
 use std::cell::RefCell;
+use std::fs::File;
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
+pub use crate::fd::Transport;
+use crate::fd::{FdCell, fcntl_flags, set_flags};
 use crate::socket::Socket;
-use crate::{Error, Result};
+use crate::{Error, Progress, Result};
 
-/// How much a buffered read asks the socket for at once.
+/// How much a buffered read asks for at once.
 const CHUNK: usize = 65536;
 
-/// A buffered stream over a socket. Cheap to clone; clones share the
-/// socket and the buffer.
+/// A buffered stream over a [`Transport`]. Cheap to clone; clones share
+/// the fd and the buffer.
 #[derive(Clone)]
-pub struct SocketStream {
-    sock: Socket,
+pub struct Stream<T: Transport> {
+    io: T,
     buffer: Rc<RefCell<Vec<u8>>>,
 }
 
-#[crate::task]
-impl SocketStream {
-    /// A stream over `sock` (Curio's `sock.as_stream()`).
-    pub fn new(sock: Socket) -> SocketStream {
-        SocketStream {
-            sock,
+/// A stream over a socket (Curio's `SocketStream`; `sock.as_stream()`).
+pub type SocketStream = Stream<Socket>;
+
+/// A stream over a non-blocking fd: a pipe, a terminal, ... (Curio's
+/// `FileStream`). Regular files never block, so reading one through a
+/// `FileStream` blocks the kernel for each read.
+pub type FileStream = Stream<FileIo>;
+
+/// The fd under a [`FileStream`]: made non-blocking when wrapped, its
+/// original flags put back when it closes (so a terminal shared with the
+/// shell is left as it was found).
+#[derive(Clone)]
+pub struct FileIo {
+    inner: Rc<FdCell<NonBlocking>>,
+}
+
+/// A file in non-blocking mode, and its flags from before.
+struct NonBlocking {
+    file: File,
+    flags: libc::c_int,
+}
+
+impl AsRawFd for NonBlocking {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+impl Drop for NonBlocking {
+    fn drop(&mut self) {
+        // Best effort: the fd is closing either way.
+        let _ = set_flags(self.file.as_raw_fd(), self.flags);
+    }
+}
+
+impl FileIo {
+    /// Takes `fd` and makes it non-blocking.
+    ///
+    /// # Errors
+    /// The operating system's (a bad fd).
+    pub fn new(fd: impl Into<OwnedFd>) -> Result<FileIo> {
+        let file = File::from(fd.into());
+        let flags = fcntl_flags(file.as_raw_fd())?;
+        set_flags(file.as_raw_fd(), flags | libc::O_NONBLOCK)?;
+        Ok(FileIo {
+            inner: Rc::new(FdCell::new(NonBlocking { file, flags })),
+        })
+    }
+}
+
+impl Transport for FileIo {
+    fn fileno(&self) -> RawFd {
+        self.inner.fileno()
+    }
+
+    fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.inner.with(|f| {
+            // SAFETY: `read` writes at most `buf.len()` bytes into `buf`.
+            let n = unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+        })
+    }
+
+    fn write_some(&self, data: &[u8]) -> io::Result<usize> {
+        self.inner.with(|f| io::Write::write(&mut &f.file, data))
+    }
+
+    fn close_now(&self) {
+        self.inner.close_now();
+    }
+}
+
+impl<T: Transport> Stream<T> {
+    /// A stream over `io` (Curio's `sock.as_stream()`, `FileStream(f)`).
+    pub fn new(io: T) -> Stream<T> {
+        Stream {
+            io,
             buffer: Rc::default(),
         }
     }
 
-    /// The socket underneath.
-    pub fn socket(&self) -> &Socket {
-        &self.sock
+    /// The transport underneath.
+    pub fn transport(&self) -> &T {
+        &self.io
     }
 
-    /// Reads more into the buffer; `false` at end of file.
-    async fn fill(&self) -> Result<bool> {
-        Ok(self.sock.recv_append(self.buffer.clone(), CHUNK).await? > 0)
+    /// The fd (`-1` once closed).
+    pub fn fileno(&self) -> RawFd {
+        self.io.fileno()
     }
 
     /// Takes the first `n` buffered bytes.
@@ -66,15 +145,92 @@ impl SocketStream {
         buffer.drain(..n).collect()
     }
 
-    /// Reads up to `maxbytes` (what is buffered, or one receive); empty at
-    /// end of file.
+    /// Fails if bytes are buffered: raw access would skip them.
+    fn check_unbuffered(&self) -> Result<()> {
+        match self.buffer.borrow().len() {
+            0 => Ok(()),
+            n => Err(Error::runtime(format!(
+                "there are {n} bytes of unread buffered data"
+            ))),
+        }
+    }
+}
+
+impl Stream<Socket> {
+    /// The socket underneath.
+    pub fn socket(&self) -> &Socket {
+        &self.io
+    }
+
+    /// Runs `f` on the socket in blocking mode (Curio's `blocking()`).
     ///
     /// # Errors
-    /// The socket's; a cancellation or timeout while waiting.
+    /// `RuntimeError` if bytes are buffered (they would be skipped); as
+    /// [`Socket::blocking`].
+    pub fn blocking<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> Result<R> {
+        self.check_unbuffered()?;
+        self.io.blocking(f)
+    }
+}
+
+impl Stream<FileIo> {
+    /// A stream over `fd`, made non-blocking until the stream closes.
+    ///
+    /// # Errors
+    /// The operating system's (a bad fd).
+    pub fn from_fd(fd: impl Into<OwnedFd>) -> Result<FileStream> {
+        Ok(Stream::new(FileIo::new(fd)?))
+    }
+
+    /// A stream over a duplicate of standard input. The terminal or pipe
+    /// is non-blocking until the stream closes (for every process sharing
+    /// it), and put back as it was then.
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn stdin() -> Result<FileStream> {
+        Stream::from_fd(std::io::stdin().as_fd().try_clone_to_owned()?)
+    }
+
+    /// A stream over a duplicate of standard output; see
+    /// [`stdin`](Self::stdin).
+    ///
+    /// # Errors
+    /// The operating system's.
+    pub fn stdout() -> Result<FileStream> {
+        Stream::from_fd(std::io::stdout().as_fd().try_clone_to_owned()?)
+    }
+
+    /// Runs `f` on the file in blocking mode, then makes it non-blocking
+    /// again (Curio's `blocking()`). It blocks the whole kernel.
+    ///
+    /// # Errors
+    /// `RuntimeError` if bytes are buffered (they would be skipped);
+    /// `f`'s; the operating system's.
+    pub fn blocking<R>(&self, f: impl FnOnce(&File) -> io::Result<R>) -> Result<R> {
+        self.check_unbuffered()?;
+        self.io
+            .inner
+            .with(|nb| Ok(crate::fd::blocking(nb.file.as_raw_fd(), || f(&nb.file))))?
+    }
+}
+
+#[crate::task]
+impl<T: Transport> Stream<T> {
+    /// Reads more into the buffer; `false` at end of file.
+    async fn fill(&self) -> Result<bool> {
+        let n = crate::fd::read_append(self.io.clone(), self.buffer.clone(), CHUNK).await?;
+        Ok(n > 0)
+    }
+
+    /// Reads up to `maxbytes` (what is buffered, or one read); empty at end
+    /// of file.
+    ///
+    /// # Errors
+    /// The fd's; a cancellation or timeout while waiting.
     pub async fn read(&self, maxbytes: usize) -> Result<Vec<u8>> {
         if self.buffer.borrow().is_empty() {
-            let data = self.sock.recv(maxbytes).await?;
-            return Ok(data);
+            return crate::fd::read_new(self.io.clone(), maxbytes).await;
         }
         Ok(self.take(maxbytes))
     }
@@ -83,7 +239,7 @@ impl SocketStream {
     ///
     /// # Errors
     /// [`Error::Io`] `UnexpectedEof` if the stream ends first (the bytes
-    /// read stay buffered); the socket's errors; a cancellation or timeout
+    /// read stay buffered); the fd's errors; a cancellation or timeout
     /// (nothing is lost).
     pub async fn read_exactly(&self, n: usize) -> Result<Vec<u8>> {
         while self.buffer.borrow().len() < n {
@@ -105,38 +261,47 @@ impl SocketStream {
     /// (possibly nothing).
     ///
     /// # Errors
-    /// The socket's; a cancellation or timeout (nothing is lost).
+    /// The fd's; a cancellation or timeout (nothing is lost).
     pub async fn readline(&self) -> Result<Vec<u8>> {
+        let mut searched = 0;
         loop {
-            let newline = self.buffer.borrow().iter().position(|&b| b == b'\n');
+            let newline = self.buffer.borrow()[searched..]
+                .iter()
+                .position(|&b| b == b'\n');
             if let Some(at) = newline {
-                return Ok(self.take(at + 1));
+                return Ok(self.take(searched + at + 1));
             }
+            searched = self.buffer.borrow().len();
             if !self.fill().await? {
-                let rest = self.buffer.borrow().len();
-                return Ok(self.take(rest));
+                return Ok(self.take(searched));
             }
         }
+    }
+
+    /// The next line, or `None` at end of file (Python's `async for line
+    /// in stream`): `while let Some(line) = s.next_line().await? { .. }`.
+    ///
+    /// # Errors
+    /// As [`readline`](Self::readline).
+    pub async fn next_line(&self) -> Result<Option<Vec<u8>>> {
+        let line = self.readline().await?;
+        Ok((!line.is_empty()).then_some(line))
     }
 
     /// Reads every line until end of file.
     ///
     /// # Errors
-    /// The socket's; on a cancellation or timeout, the lines read so far
-    /// are put back in the buffer, so nothing is lost.
+    /// [`Error::Partial`] with [`Progress::LinesRead`] (Curio's
+    /// `e.lines_read`), around the fd's error or the cancellation or
+    /// timeout: the lines read so far are in the error, and a partial line
+    /// stays buffered.
     pub async fn readlines(&self) -> Result<Vec<Vec<u8>>> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         loop {
-            match self.readline().await {
-                Ok(line) if line.is_empty() => return Ok(lines),
-                Ok(line) => lines.push(line),
-                Err(e) => {
-                    let mut buffer = self.buffer.borrow_mut();
-                    let rest = std::mem::take(&mut *buffer);
-                    *buffer = lines.concat();
-                    buffer.extend_from_slice(&rest);
-                    return Err(e);
-                }
+            match self.next_line().await {
+                Ok(Some(line)) => lines.push(line),
+                Ok(None) => return Ok(lines),
+                Err(e) => return Err(Error::partial(e, Progress::LinesRead(lines))),
             }
         }
     }
@@ -144,8 +309,7 @@ impl SocketStream {
     /// Reads until end of file.
     ///
     /// # Errors
-    /// The socket's; a cancellation or timeout (what was read stays
-    /// buffered).
+    /// The fd's; a cancellation or timeout (what was read stays buffered).
     pub async fn readall(&self) -> Result<Vec<u8>> {
         while self.fill().await? {}
         let all = self.buffer.borrow().len();
@@ -155,24 +319,33 @@ impl SocketStream {
     /// Writes all of `data`.
     ///
     /// # Errors
-    /// As [`Socket::sendall`].
+    /// [`Error::Partial`] with [`Progress::BytesWritten`] (Curio's
+    /// `e.bytes_written`), around the fd's error or the cancellation or
+    /// timeout.
     pub async fn write(&self, data: Vec<u8>) -> Result<()> {
-        self.sock.sendall(data).await
+        crate::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await
     }
 
     /// Writes each line in turn.
     ///
     /// # Errors
-    /// As [`Socket::sendall`]; the message counts the lines written.
+    /// As [`write`](Self::write), counting the bytes of every line written.
     pub async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<()> {
         let mut written = 0;
         for line in lines {
-            if let Err(e) = self.sock.sendall(line).await {
-                return Err(Error::msg(format!(
-                    "writelines stopped after {written} lines: {e}"
-                )));
+            let len = line.len();
+            if let Err(e) = self.write(line).await {
+                let before = e.bytes_written().unwrap_or(0);
+                let cause = match e {
+                    Error::Partial { cause, .. } => *cause,
+                    other => other,
+                };
+                return Err(Error::partial(
+                    cause,
+                    Progress::BytesWritten(written + before),
+                ));
             }
-            written += 1;
+            written += len;
         }
         Ok(())
     }
@@ -185,11 +358,11 @@ impl SocketStream {
         Ok(())
     }
 
-    /// Closes the socket.
+    /// Closes the fd for every handle; buffered bytes are dropped.
     ///
     /// # Errors
-    /// As [`Socket::close`].
+    /// None from a kernel; the signature is that of every trap.
     pub async fn close(&self) -> Result<()> {
-        self.sock.close().await
+        crate::fd::close(self.io.clone()).await
     }
 }

@@ -95,18 +95,23 @@ fn settle<T>(
             }
             Ok(Outcome::Done(value))
         }
-        Err(error @ (Error::TaskTimeout(_) | Error::TimeoutCancellationError(_))) => {
-            let (Error::TaskTimeout(clock) | Error::TimeoutCancellationError(clock)) = error else {
-                unreachable!()
+        Err(error) => {
+            let (Error::TaskTimeout(clock) | Error::TimeoutCancellationError(clock)) =
+                *error.root()
+            else {
+                return Err(error);
             };
+            // Partial progress around the timeout (`sendall`'s bytes sent,
+            // ...) stays with whichever error comes out.
             match stack.iter().position(|&deadline| deadline <= clock) {
-                None => Err(Error::UncaughtTimeoutError),
-                Some(outer) if outer < own => Err(Error::TimeoutCancellationError(clock)),
+                None => Err(error.map_root(|_| Error::UncaughtTimeoutError)),
+                Some(outer) if outer < own => {
+                    Err(error.map_root(|_| Error::TimeoutCancellationError(clock)))
+                }
                 Some(_) if ignore => Ok(Outcome::Expired),
-                Some(_) => Err(Error::TaskTimeout(clock)),
+                Some(_) => Err(error.map_root(|_| Error::TaskTimeout(clock))),
             }
         }
-        Err(other) => Err(other),
     }
 }
 

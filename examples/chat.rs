@@ -1,0 +1,148 @@
+//! The tutorial's chat server: each client's lines go to every client.
+//! Each connection runs two tasks in a `TaskGroup` with `Wait::Any`
+//! (`TaskGroup(wait=any)`): `incoming` publishes what the client types,
+//! `outgoing` writes what the others said; when one ends, the other is
+//! cancelled.
+//!
+//! Press Enter to restart the server (the tutorial waits for `SIGHUP`):
+//! every client is dropped with a goodbye. End standard input (Ctrl-D) to
+//! stop. Try it with a few `nc localhost 25000`.
+//!
+//! `cargo run --example chat [PORT]`
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use curio::net::tcp_server;
+use curio::socket::{SockAddr, Socket};
+use curio::stream::{FileStream, SocketStream};
+use curio::{Error, Queue, Result, TaskGroup, Wait, coroutine, spawn};
+
+/// A chat line: who said it and what.
+type Message = (Vec<u8>, Vec<u8>);
+
+/// The state the Python version keeps in module globals.
+#[derive(Clone, Default)]
+struct Hub {
+    messages: Queue<Message>,
+    subscribers: Rc<RefCell<Vec<Queue<Message>>>>,
+}
+
+#[curio::task]
+async fn dispatcher(hub: Hub) -> Result<()> {
+    loop {
+        let msg = hub.messages.get().await?;
+        let subscribers = hub.subscribers.borrow().clone();
+        for q in subscribers {
+            q.put(msg.clone()).await?;
+        }
+    }
+}
+
+#[curio::task]
+async fn publish(hub: Hub, msg: Message) -> Result<()> {
+    hub.messages.put(msg).await
+}
+
+/// Writes chat messages to the client.
+#[curio::task]
+async fn outgoing(hub: Hub, stream: SocketStream) -> Result<()> {
+    let queue = Queue::unbounded();
+    hub.subscribers.borrow_mut().push(queue.clone());
+    let mine = queue.clone();
+    let result = coroutine!(-> Result<()> {
+        loop {
+            let (name, msg) = mine.get().await?;
+            stream.write([name, b":".to_vec(), msg].concat()).await?;
+        }
+    })
+    .await;
+    // Python's `finally: subscribers.discard(queue)`.
+    hub.subscribers.borrow_mut().retain(|q| *q != queue);
+    result
+}
+
+/// Reads chat messages from the client and publishes them.
+#[curio::task]
+async fn incoming(hub: Hub, stream: SocketStream, name: Vec<u8>) -> Result<()> {
+    loop {
+        match stream.next_line().await {
+            Ok(Some(line)) => publish(hub.clone(), (name.clone(), line)).await?,
+            Ok(None) => return Ok(()),
+            Err(e) if e.is_cancelled() => {
+                stream.write(b"SERVER IS GOING AWAY!\n".to_vec()).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Supervises one connection.
+#[curio::task]
+async fn chat_handler(hub: Hub, client: Socket, addr: SockAddr) -> Result<()> {
+    println!("Connection from {}", peer(&addr));
+    let stream = client.as_stream();
+    stream.write(b"Your name: ".to_vec()).await?;
+    let name = stream.readline().await?.trim_ascii().to_vec();
+    publish(hub.clone(), (name.clone(), b"joined\n".to_vec())).await?;
+    let workers: TaskGroup<()> = TaskGroup::new(Wait::Any);
+    let w = workers.clone();
+    let (h, s, n) = (hub.clone(), stream.clone(), name.clone());
+    workers
+        .with(coroutine!({
+            w.spawn(outgoing(h.clone(), s.clone())).await?;
+            w.spawn(incoming(h, s, n)).await?;
+            Ok::<(), Error>(())
+        }))
+        .await?;
+    publish(hub, (name, b"has gone away\n".to_vec())).await?;
+    println!("Connection closed");
+    Ok(())
+}
+
+fn peer(addr: &SockAddr) -> String {
+    addr.as_socket()
+        .map_or_else(|| "?".to_string(), |a| a.to_string())
+}
+
+#[curio::task]
+async fn chat_server(port: u16) -> Result<()> {
+    let hub = Hub::default();
+    let g: TaskGroup<()> = TaskGroup::new(Wait::All);
+    let h = g.clone();
+    g.with(coroutine!({
+        h.spawn(dispatcher(hub.clone())).await?;
+        let handler = move |client, addr| chat_handler(hub.clone(), client, addr);
+        h.spawn(tcp_server(String::new(), port, handler)).await?;
+        Ok::<(), Error>(())
+    }))
+    .await
+}
+
+/// Runs the server; each line on standard input restarts it, and the end
+/// of standard input stops it.
+#[curio::task]
+async fn start(port: u16) -> Result<()> {
+    let stdin = FileStream::stdin()?;
+    loop {
+        println!("Starting the server on port {port}");
+        let serv_task = spawn(chat_server(port)).await?;
+        let line = stdin.readline().await?;
+        println!("Server shutting down");
+        serv_task.cancel().await?;
+        if line.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let port = match std::env::args().nth(1) {
+        Some(p) => p
+            .parse()
+            .map_err(|_| Error::msg(format!("the port must be a number, not {p:?}")))?,
+        None => 25000,
+    };
+    curio::run(start(port))
+}
