@@ -1,26 +1,10 @@
 //! The examples print what Curio's tutorial prints (run fast, scaled).
 
-use std::path::PathBuf;
+mod util;
+
 use std::process::Command;
 
-/// The built example binary. `cargo test` builds the examples before the
-/// tests; a filtered run (`--test examples`) may not, so build it then.
-fn example(name: &str) -> PathBuf {
-    let mut path = std::env::current_exe().expect("test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let path = path.join("examples").join(name);
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building example {name}");
-    }
-    path
-}
+use util::example;
 
 fn run(name: &str, args: &[&str]) -> String {
     let out = Command::new(example(name))

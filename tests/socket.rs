@@ -7,7 +7,7 @@ use std::net::Shutdown;
 
 use curio::socket::{Domain, SockAddr, Socket, Type, create_connection, socketpair};
 use curio::{Error, Result, Task, TaskGroup, Wait, spawn, timeout_after};
-use util::{take_log, vrun};
+use util::{open_fds, take_log, vrun};
 
 /// The tests of this file run one at a time: the fd counts are
 /// process-wide.
@@ -15,13 +15,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Open file descriptors of this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
 }
 
 #[curio::task]
@@ -48,12 +41,11 @@ async fn echo_server(listener: Socket, clients: usize) -> Result<()> {
 }
 
 #[curio::task]
-async fn tcp_echo() -> Result<Vec<String>> {
-    let listener = Socket::new(Domain::IPV4, Type::STREAM)?;
+async fn tcp_echo(host: &'static str) -> Result<Vec<String>> {
+    let any: std::net::SocketAddr = format!("{host}:0").parse().unwrap();
+    let listener = Socket::new(Domain::for_address(any), Type::STREAM)?;
     listener.set_reuse_address(true)?;
-    listener.bind(&SockAddr::from(
-        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
-    ))?;
+    listener.bind(&any.into())?;
     listener.listen(16)?;
     let port = listener
         .local_addr()?
@@ -64,7 +56,7 @@ async fn tcp_echo() -> Result<Vec<String>> {
     let mut replies = Vec::new();
     let mut clients: Vec<Socket> = Vec::new();
     for _ in 0..2 {
-        clients.push(create_connection(format!("127.0.0.1:{port}")).await?);
+        clients.push(create_connection(format!("{host}:{port}")).await?);
     }
     // (An iterator over `clients` would borrow a local across `.await`.)
     for i in 0..clients.len() {
@@ -87,7 +79,21 @@ async fn tcp_echo() -> Result<Vec<String>> {
 fn tcp_echo_over_loopback_without_fd_leaks() {
     let _serial = serial();
     let before = open_fds();
-    assert_eq!(curio::run(tcp_echo()).unwrap(), ["hello 0", "hello 1"]);
+    assert_eq!(
+        curio::run(tcp_echo("127.0.0.1")).unwrap(),
+        ["hello 0", "hello 1"]
+    );
+    assert_eq!(open_fds(), before, "every socket was closed");
+}
+
+#[test]
+fn tcp_echo_over_ipv6_loopback() {
+    let _serial = serial();
+    let before = open_fds();
+    assert_eq!(
+        curio::run(tcp_echo("[::1]")).unwrap(),
+        ["hello 0", "hello 1"]
+    );
     assert_eq!(open_fds(), before, "every socket was closed");
 }
 
@@ -219,4 +225,245 @@ fn a_peer_that_leaves_mid_sendall_fails_that_connection_only() {
             || log == ["sent some true, ConnectionReset", "the kernel carried on"],
         "{log:?}"
     );
+}
+
+#[curio::task]
+async fn into_buffers() -> Result<()> {
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    a.sendall(b"hello world".to_vec()).await?;
+    // The buffer's length bounds the read; its spare capacity is not used.
+    let (n, buf) = b.recv_into(vec![0; 5]).await?;
+    util::log(format!("{n} {:?}", String::from_utf8_lossy(&buf[..n])));
+    let (n, buf) = b.recv_into(buf).await?;
+    util::log(format!("{n} {:?}", String::from_utf8_lossy(&buf[..n])));
+
+    let server = Socket::new(Domain::IPV4, Type::DGRAM)?;
+    server.bind(&SockAddr::from(
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
+    ))?;
+    let client = Socket::new(Domain::IPV4, Type::DGRAM)?;
+    client
+        .sendto(b"datagram".to_vec(), server.local_addr()?)
+        .await?;
+    let (n, from, buf) = server.recvfrom_into(vec![0; 64]).await?;
+    // (The client's own address reads 0.0.0.0: compare ports.)
+    let port = |a: &SockAddr| a.as_socket().map(|a| a.port());
+    let from_client = port(&from) == port(&client.local_addr()?);
+    util::log(format!(
+        "{n} {:?} {from_client}",
+        String::from_utf8_lossy(&buf[..n])
+    ));
+    Ok(())
+}
+
+#[test]
+fn recv_into_and_recvfrom_into_fill_owned_buffers() {
+    let _serial = serial();
+    curio::run(into_buffers()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["5 \"hello\"", "5 \" worl\"", "8 \"datagram\" true"]
+    );
+}
+
+#[curio::task]
+async fn pass_a_pipe() -> Result<String> {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    let (mut pipe_r, pipe_w) = util::pipe();
+    let fd = pipe_w.as_raw_fd().to_ne_bytes().to_vec();
+    let ancdata = vec![curio::socket::Cmsg {
+        level: curio::socket::SOL_SOCKET,
+        ty: curio::socket::SCM_RIGHTS,
+        data: fd,
+    }];
+    let sent = a
+        .sendmsg(vec![b"here ".to_vec(), b"it is".to_vec()], ancdata, 0, None)
+        .await?;
+    drop(pipe_w);
+    let msg = b.recvmsg(100, 64, 0).await?;
+    assert_eq!(sent, 10);
+    assert_eq!(msg.data, b"here it is");
+    assert_eq!(msg.ancdata.len(), 1);
+    let c = &msg.ancdata[0];
+    assert_eq!(
+        (c.level, c.ty),
+        (curio::socket::SOL_SOCKET, curio::socket::SCM_RIGHTS)
+    );
+    let raw = i32::from_ne_bytes(c.data[..4].try_into().unwrap());
+    // SAFETY: `recvmsg` installed this fd in our table; we own it now.
+    let received = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut w = std::fs::File::from(received);
+    std::io::Write::write_all(&mut w, b"through the passed fd")?;
+    drop(w);
+    let mut text = String::new();
+    pipe_r.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+#[test]
+fn sendmsg_and_recvmsg_pass_an_fd() {
+    let _serial = serial();
+    let before = open_fds();
+    assert_eq!(curio::run(pass_a_pipe()).unwrap(), "through the passed fd");
+    assert_eq!(open_fds(), before);
+}
+
+#[curio::task]
+async fn connect_refused() -> Result<()> {
+    // A port that was just free: nobody listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let sock = Socket::new(Domain::IPV4, Type::STREAM)?;
+    let code = sock.connect_ex(addr.into()).await?;
+    util::log(format!(
+        "connect_ex refused {}",
+        code == libc_econnrefused()
+    ));
+    let sock = Socket::new(Domain::IPV4, Type::STREAM)?;
+    let e = sock.connect(addr.into()).await.unwrap_err();
+    let refused = matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
+    util::log(format!("connect refused {refused}"));
+    Ok(())
+}
+
+fn libc_econnrefused() -> i32 {
+    std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+        .raw_os_error()
+        .unwrap_or(111)
+}
+
+#[test]
+fn connect_ex_returns_the_error_code() {
+    let _serial = serial();
+    curio::run(connect_refused()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["connect_ex refused true", "connect refused true"]
+    );
+}
+
+#[curio::task]
+async fn options_and_blocking() -> Result<()> {
+    use curio::socket::{SO_REUSEADDR, SO_TYPE, SOL_SOCKET};
+    let s = Socket::new(Domain::IPV4, Type::STREAM)?;
+    let before = s.getsockopt(SOL_SOCKET, SO_REUSEADDR)?;
+    s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)?;
+    let after = s.getsockopt(SOL_SOCKET, SO_REUSEADDR)?;
+    let ty = s.getsockopt(SOL_SOCKET, SO_TYPE)?;
+    util::log(format!("reuse {before}"));
+    util::log(format!("reuse {}", after != 0));
+    util::log(format!("stream {}", ty == 1));
+    let bad = s.setsockopt(SOL_SOCKET, -1, 1).unwrap_err();
+    util::log(format!(
+        "bad option is an I/O error {}",
+        matches!(bad, Error::Io(_))
+    ));
+
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    a.sendall(b"ready".to_vec()).await?;
+    // A blocking read inside `blocking`, then the socket is non-blocking
+    // again: a read with nothing there must wait (and time out).
+    let got = b.blocking(|raw| {
+        let mut buf = [0u8; 16];
+        std::io::Read::read(&mut &*raw, &mut buf).map(|n| buf[..n].to_vec())
+    })?;
+    util::log(String::from_utf8_lossy(&got));
+    let waited = timeout_after(0.05, b.recv(10)).await;
+    util::log(format!(
+        "non-blocking again {}",
+        matches!(waited, Err(Error::TaskTimeout(_)))
+    ));
+    Ok(())
+}
+
+#[test]
+fn socket_options_and_blocking_mode() {
+    let _serial = serial();
+    curio::run(options_and_blocking()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "reuse 0",
+            "reuse true",
+            "stream true",
+            "bad option is an I/O error true",
+            "ready",
+            "non-blocking again true"
+        ]
+    );
+}
+
+#[curio::task]
+async fn sendall_times_out() -> Result<()> {
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    // Nobody reads `b`: the socket buffer fills and `sendall` waits.
+    let e = timeout_after(0.05, a.sendall(vec![1u8; 4 << 20]))
+        .await
+        .unwrap_err();
+    let sent = e.bytes_sent().expect("bytes_sent");
+    util::log(format!(
+        "timeout {} {} sent some {}",
+        e.is_cancelled(),
+        matches!(e.root(), Error::TaskTimeout(_)),
+        sent > 0 && sent < 4 << 20
+    ));
+    // Exactly that many bytes arrive: nothing was lost or sent twice.
+    b.shutdown(Shutdown::Write)?;
+    a.shutdown(Shutdown::Write)?;
+    let mut got = 0;
+    loop {
+        let chunk = b.recv(1 << 20).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        got += chunk.len();
+    }
+    util::log(format!("received {}", got == sent));
+    Ok(())
+}
+
+#[test]
+fn sendall_reports_the_bytes_sent_on_timeout() {
+    let _serial = serial();
+    curio::run(sendall_times_out()).unwrap();
+    assert_eq!(
+        take_log(),
+        ["timeout true true sent some true", "received true"]
+    );
+}
+
+#[curio::task]
+async fn reads_until_eof(client: Socket, _addr: SockAddr) -> Result<()> {
+    while !client.recv(100).await?.is_empty() {}
+    Ok(())
+}
+
+#[curio::task]
+async fn fails_while_serving() -> Result<()> {
+    let listener = curio::net::tcp_server_socket("127.0.0.1", 0, 16)?;
+    let port = listener.local_addr()?.as_socket().unwrap().port();
+    let _server = spawn(curio::net::run_server(listener, reads_until_eof)).await?;
+    let client = create_connection(format!("127.0.0.1:{port}")).await?;
+    curio::sleep(0.1).await?;
+    assert!(client.fileno() >= 0);
+    // Returning drops `_client`: the handler sees end of file while
+    // shutdown is cancelling its watcher.
+    Err(Error::msg("boom"))
+}
+
+/// Shutdown cancels the newest tasks first, a member's watcher before the
+/// member. Here the member ends by itself meanwhile: the watcher must still
+/// report that, or the server's task group waits forever and shutdown
+/// never finishes.
+#[test]
+fn shutdown_while_a_handler_ends_by_itself_finishes() {
+    let _serial = serial();
+    let before = open_fds();
+    let e = curio::run(fails_while_serving()).unwrap_err();
+    assert_eq!(e.to_string(), "boom");
+    assert_eq!(open_fds(), before);
 }

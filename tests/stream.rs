@@ -5,7 +5,7 @@ mod util;
 
 use curio::net::{open_connection, run_server, tcp_server_socket};
 use curio::socket::{Domain, SockAddr, Socket, Type, socketpair};
-use curio::stream::SocketStream;
+use curio::stream::{FileStream, SocketStream};
 use curio::{Error, Result, sleep, spawn, timeout_after};
 use util::{log, take_log, vrun};
 
@@ -168,4 +168,139 @@ fn streams_work_under_the_virtual_clock_too() {
     let _serial = serial();
     vrun(virtual_pair()).unwrap();
     assert_eq!(take_log(), ["x"]);
+}
+
+/// O_NONBLOCK of `fd`.
+fn nonblocking(fd: &impl std::os::fd::AsRawFd) -> bool {
+    // SAFETY: F_GETFL only reads the flags of an open fd.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    flags & libc::O_NONBLOCK != 0
+}
+
+#[curio::task]
+async fn pipe_streams() -> Result<()> {
+    let (r, w) = util::pipe();
+    let (r_dup, w_dup) = (r.try_clone()?, w.try_clone()?);
+    let (r, w) = (FileStream::from_fd(r)?, FileStream::from_fd(w)?);
+    log(format!("non-blocking {}", nonblocking(&r_dup)));
+    w.write(b"first\nsec".to_vec()).await?;
+    log(text(&r.readline().await?));
+    // A timed-out readline keeps the partial line buffered.
+    let e = timeout_after(0.05, r.readline()).await.unwrap_err();
+    log(format!("timeout {}", matches!(e, Error::TaskTimeout(_))));
+    w.writelines(vec![b"ond\n".to_vec(), b"third\n".to_vec()])
+        .await?;
+    log(text(&r.readline().await?));
+    // Raw blocking access is refused while bytes are buffered...
+    let refused = r.blocking(|_| Ok(())).unwrap_err();
+    log(format!("{refused}"));
+    log(text(&r.readline().await?));
+    // ... and allowed after; the fd is non-blocking again afterwards.
+    w.write(b"raw".to_vec()).await?;
+    let got = r.blocking(|f| {
+        let mut buf = [0u8; 8];
+        std::io::Read::read(&mut &*f, &mut buf).map(|n| buf[..n].to_vec())
+    })?;
+    log(format!("{} {}", text(&got), nonblocking(&r_dup)));
+    // Closing puts the original (blocking) flags back.
+    w.close().await?;
+    let w_restored = !nonblocking(&w_dup);
+    drop(w_dup);
+    let end = r.next_line().await?;
+    log(format!("eof {end:?}"));
+    r.close().await?;
+    log(format!("restored {} {w_restored}", !nonblocking(&r_dup)));
+    Ok(())
+}
+
+#[test]
+fn file_streams_over_a_pipe() {
+    let _serial = serial();
+    let before = util::open_fds();
+    curio::run(pipe_streams()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "non-blocking true",
+            "first\n",
+            "timeout true",
+            "second\n",
+            "there are 6 bytes of unread buffered data",
+            "third\n",
+            "raw true",
+            "eof None",
+            "restored true true"
+        ]
+    );
+    assert_eq!(util::open_fds(), before);
+}
+
+#[curio::task]
+async fn partial_lines_and_writes() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"one\ntwo\nthr".to_vec()).await?;
+    let e = timeout_after(0.05, b.readlines()).await.unwrap_err();
+    log(format!(
+        "{} {:?}",
+        matches!(e.root(), Error::TaskTimeout(_)),
+        e.lines_read()
+            .map(|l| l.iter().map(|x| text(x)).collect::<Vec<_>>())
+    ));
+    // The partial line is still buffered.
+    a.write(b"ee\n".to_vec()).await?;
+    log(text(&b.readline().await?));
+    // Nobody reads `b` now: writelines stops when the buffer is full.
+    let line = vec![b'x'; 1 << 16];
+    let lines = vec![line; 200];
+    let e = timeout_after(0.05, a.writelines(lines)).await.unwrap_err();
+    let written = e.bytes_written().expect("bytes_written");
+    a.close().await?;
+    let all = b.readall().await?;
+    log(format!(
+        "{} {}",
+        e.is_cancelled(),
+        all.len() == written && written > 0
+    ));
+    Ok(())
+}
+
+#[test]
+fn readlines_and_writelines_report_progress_on_timeout() {
+    let _serial = serial();
+    vrun(partial_lines_and_writes()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "true Some([\"one\\n\", \"two\\n\"])",
+            "three\n",
+            "true true"
+        ]
+    );
+}
+
+#[curio::task]
+async fn socket_makefile() -> Result<()> {
+    let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+    let f = a.makefile()?;
+    f.write(b"via the file\n".to_vec()).await?;
+    // The file is a duplicate: closing it leaves the socket open.
+    f.close().await?;
+    a.sendall(b"via the socket\n".to_vec()).await?;
+    a.close().await?;
+    let s = b.as_stream();
+    let lines = s.readlines().await?;
+    log(format!(
+        "{:?}",
+        lines.iter().map(|l| text(l)).collect::<Vec<_>>()
+    ));
+    Ok(())
+}
+
+#[test]
+fn makefile_is_a_file_stream_on_a_duplicate() {
+    let _serial = serial();
+    let before = util::open_fds();
+    curio::run(socket_makefile()).unwrap();
+    assert_eq!(take_log(), ["[\"via the file\\n\", \"via the socket\\n\"]"]);
+    assert_eq!(util::open_fds(), before);
 }

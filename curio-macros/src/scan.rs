@@ -503,7 +503,9 @@ impl Scanner<'_> {
         let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
         for (i, tt) in tts.iter().enumerate() {
             match tt {
-                TokenTree::Ident(id) if id == self.name => {
+                // After `.` it is a field or method name, not the local;
+                // after `::` a path segment.
+                TokenTree::Ident(id) if id == self.name && !after_dot_or_path(&tts, i) => {
                     let after_ref =
                         i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '&');
                     let followed =
@@ -534,6 +536,20 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// Whether the token at `i` follows `.` or `::`.
+fn after_dot_or_path(tts: &[TokenTree], i: usize) -> bool {
+    let punct = |k: usize| match tts.get(k) {
+        Some(TokenTree::Punct(p)) => Some(p.as_char()),
+        _ => None,
+    };
+    i > 0
+        && match punct(i - 1) {
+            Some('.') => true,
+            Some(':') => i > 1 && punct(i - 2) == Some(':'),
+            _ => false,
+        }
 }
 
 /// Whether a method named `method` takes `self` by value, by Rust's
@@ -596,6 +612,17 @@ mod tests {
         assert!(!moved("x == y"));
         assert!(!moved("x.field"));
         assert!(!moved("println!(\"{x}\")"));
+        let mentioned = |src: &str| scan_expr(&syn::parse_str(src).unwrap(), &x).mentioned;
+        assert!(
+            !mentioned("assert_eq!(m.x.len(), 1)"),
+            "a field named like the local"
+        );
+        assert!(
+            !mentioned("vec![T::x()]"),
+            "a path segment named like the local"
+        );
+        assert!(mentioned("assert_eq!(x.len(), 1)"));
+        assert!(moved("vec![S { field: x }]"), "a field's value");
         assert!(scan_expr(&syn::parse_str("println!(\"{x}\")").unwrap(), &x).mentioned);
         assert!(!scan_expr(&syn::parse_str("|x| x + 1").unwrap(), &x).mentioned);
     }

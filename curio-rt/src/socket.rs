@@ -26,6 +26,11 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
 
+pub use libc::{
+    IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC,
+    MSG_WAITALL, SCM_RIGHTS, SO_BROADCAST, SO_ERROR, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR,
+    SO_REUSEPORT, SO_SNDBUF, SO_TYPE, SOL_SOCKET, TCP_NODELAY,
+};
 pub use socket2::{Domain, Protocol, SockAddr, Type};
 
 use crate::fd::{FdCell, Ready, Transport, retry};

@@ -103,7 +103,12 @@ impl<T: 'static> Clone for TaskGroup<T> {
 /// Records that `task` finished, once it has.
 #[crate::task]
 async fn watch<T: 'static>(group: TaskGroup<T>, task: Task<T>) -> Result<()> {
-    task.wait().await?;
+    if task.wait().await.is_err() {
+        // The watcher itself was cancelled (only kernel shutdown can reach
+        // it). It stands for its member: cancel that, and still report its
+        // end, or the group would wait for it forever.
+        disable_cancellation(task.cancel()).await?;
+    }
     let g = group.group.clone();
     if task.daemon() {
         g.daemonic.borrow_mut().retain(|t| *t != task);

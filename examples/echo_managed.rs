@@ -1,0 +1,56 @@
+//! The tutorial's managed echo server. `main` runs the server as a task and
+//! restarts it on request: every connected client is told
+//! `SERVER IS GOING AWAY!` and dropped, because cancelling the server
+//! cancels each client's handler.
+//!
+//! The tutorial restarts on `SIGHUP`; here each line on standard input is a
+//! restart (press Enter), and the end of standard input (Ctrl-D) stops the
+//! program. Try it with a few `nc localhost 25000`.
+//!
+//! `cargo run --example echo_managed [PORT]`
+
+use curio::net::tcp_server;
+use curio::socket::{SockAddr, Socket};
+use curio::stream::FileStream;
+use curio::{Error, Result, spawn};
+
+#[curio::task]
+async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
+    println!("Connection from {:?}", addr.as_socket());
+    let s = client.as_stream();
+    loop {
+        match s.next_line().await {
+            Ok(Some(line)) => s.write(line).await?,
+            Ok(None) => break,
+            // Python's `except CancelledError: ...; raise`.
+            Err(e) if e.is_cancelled() => {
+                s.write(b"SERVER IS GOING AWAY!\n".to_vec()).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    println!("Connection closed");
+    Ok(())
+}
+
+#[curio::task]
+async fn start(port: u16) -> Result<()> {
+    let restart = FileStream::stdin()?;
+    loop {
+        println!("Starting the server");
+        let serv_task = spawn(tcp_server(String::new(), port, echo_client)).await?;
+        let line = restart.readline().await?;
+        println!("Server shutting down");
+        serv_task.cancel().await?;
+        if line.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let port = std::env::args().nth(1).map_or(Ok(25000), |p| p.parse());
+    let port = port.map_err(|e| Error::msg(format!("bad port: {e}")))?;
+    curio::run(start(port))
+}

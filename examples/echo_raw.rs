@@ -1,0 +1,57 @@
+//! The tutorial's first echo server, written directly with sockets: a
+//! listening socket, and a daemon task per client. Try it with
+//! `nc localhost 25000`.
+//!
+//! `cargo run --example echo_raw [PORT]`
+
+use curio::socket::{Domain, SO_REUSEADDR, SOL_SOCKET, SockAddr, Socket, Type};
+use curio::{Error, Result, coroutine, spawn};
+
+#[curio::task]
+async fn echo_server(port: u16) -> Result<()> {
+    let sock = Socket::new(Domain::IPV4, Type::STREAM)?;
+    sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)?;
+    let address = std::net::SocketAddr::from(([0, 0, 0, 0], port));
+    sock.bind(&address.into())?;
+    sock.listen(5)?;
+    println!("Server listening at {address}");
+    let listener = sock.clone();
+    sock.with(coroutine!({
+        loop {
+            let (client, addr) = listener.accept().await?;
+            spawn(echo_client(client, addr)).daemon(true).await?;
+        }
+    }))
+    .await
+}
+
+#[curio::task]
+async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
+    println!("Connection from {}", peer(&addr));
+    let sock = client.clone();
+    client
+        .with(coroutine!({
+            loop {
+                let data = sock.recv(1000).await?;
+                if data.is_empty() {
+                    break;
+                }
+                sock.sendall(data).await?;
+            }
+            Ok::<(), Error>(())
+        }))
+        .await?;
+    println!("Connection closed");
+    Ok(())
+}
+
+fn peer(addr: &SockAddr) -> String {
+    addr.as_socket()
+        .map_or_else(|| "?".to_string(), |a| a.to_string())
+}
+
+fn main() -> Result<()> {
+    let port = std::env::args().nth(1).map_or(Ok(25000), |p| p.parse());
+    let port = port.map_err(|e| Error::msg(format!("bad port: {e}")))?;
+    curio::run(echo_server(port))
+}

@@ -1,0 +1,223 @@
+//! The tutorial's network programs, driven over loopback like `nc` would:
+//! every echo server, the managed echo server's restart (each client gets
+//! a goodbye), the chat server, and the client.
+
+mod util;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use std::time::{Duration, Instant};
+use util::example;
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local address").port()
+}
+
+/// A server example, killed when dropped.
+struct Server {
+    child: Child,
+    out: BufReader<ChildStdout>,
+    port: u16,
+}
+
+impl Server {
+    fn start(name: &str) -> Server {
+        let port = free_port();
+        let mut child = Command::new(example(name))
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Server { child, out, port }
+    }
+
+    /// Reads what the server prints up to a line starting with `start`.
+    fn wait_for(&mut self, start: &str) {
+        loop {
+            let mut l = String::new();
+            let n = self.out.read_line(&mut l).expect("read the output");
+            assert!(n > 0, "the server ended before printing {start:?}");
+            if l.starts_with(start) {
+                return;
+            }
+        }
+    }
+
+    /// A client connection, once the server listens.
+    fn connect(&self) -> TcpStream {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match TcpStream::connect(("127.0.0.1", self.port)) {
+                Ok(s) => {
+                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    return s;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("connecting to port {}: {e}", self.port),
+            }
+        }
+    }
+
+    fn stdin(&mut self) -> &mut ChildStdin {
+        self.child.stdin.as_mut().expect("piped stdin")
+    }
+
+    /// Ends standard input and returns what the server printed.
+    fn finish(mut self) -> String {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut out = String::new();
+        self.out.read_to_string(&mut out).unwrap();
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads exactly `n` bytes.
+fn read_n(s: &mut TcpStream, n: usize) -> String {
+    let mut buf = vec![0; n];
+    s.read_exact(&mut buf).expect("read the reply");
+    String::from_utf8(buf).unwrap()
+}
+
+fn echoes(name: &str) {
+    let server = Server::start(name);
+    let mut a = server.connect();
+    let mut b = server.connect();
+    for (s, text) in [(&mut a, "Hello\n"), (&mut b, "Is anyone there?\n")] {
+        s.write_all(text.as_bytes()).unwrap();
+        assert_eq!(read_n(s, text.len()), text, "{name}");
+    }
+    // A big message comes back whole, and the peer closing is seen.
+    let big = "x".repeat(100_000) + "\n";
+    a.write_all(big.as_bytes()).unwrap();
+    assert_eq!(read_n(&mut a, big.len()), big);
+    a.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    a.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn raw_socket_echo_server() {
+    echoes("echo_raw");
+}
+
+#[test]
+fn tcp_server_echo_server() {
+    echoes("echo_tcp");
+}
+
+#[test]
+fn stream_echo_server() {
+    echoes("echo_stream");
+}
+
+#[test]
+fn line_echo_server() {
+    echoes("echo");
+}
+
+#[test]
+fn managed_echo_server_restarts_and_says_goodbye() {
+    let mut server = Server::start("echo_managed");
+    server.wait_for("Starting the server");
+    let mut clients = [server.connect(), server.connect()];
+    for c in &mut clients {
+        c.write_all(b"ping\n").unwrap();
+        assert_eq!(read_n(c, 5), "ping\n");
+    }
+    // A restart: every client gets the goodbye, then the end of the stream.
+    server.stdin().write_all(b"\n").unwrap();
+    for c in &mut clients {
+        let mut rest = String::new();
+        c.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "SERVER IS GOING AWAY!\n");
+    }
+    // The new server serves (once the old one has closed its socket: a
+    // connection to it would be reset).
+    server.wait_for("Starting the server");
+    let mut c = server.connect();
+    c.write_all(b"again\n").unwrap();
+    assert_eq!(read_n(&mut c, 6), "again\n");
+    drop(c);
+    let out = server.finish();
+    let stops = out.lines().filter(|l| *l == "Server shutting down").count();
+    assert_eq!(stops, 1, "{out}");
+}
+
+/// Reads one line.
+fn line(r: &mut BufReader<TcpStream>) -> String {
+    let mut l = String::new();
+    r.read_line(&mut l).expect("read a line");
+    l
+}
+
+#[test]
+fn chat_server() {
+    let mut server = Server::start("chat");
+    let join = |name: &str| {
+        let mut s = server.connect();
+        assert_eq!(read_n(&mut s, 11), "Your name: ");
+        s.write_all(format!("{name}\n").as_bytes()).unwrap();
+        s
+    };
+    // A newcomer's own "joined" goes out before it subscribes, as in the
+    // tutorial: the dispatcher runs before the newcomer's `outgoing`.
+    let alice = join("alice");
+    let mut alice_in = BufReader::new(alice.try_clone().unwrap());
+    let mut bob = join("bob");
+    let mut bob_in = BufReader::new(bob.try_clone().unwrap());
+    assert_eq!(line(&mut alice_in), "bob:joined\n");
+    bob.write_all(b"hi alice\n").unwrap();
+    assert_eq!(line(&mut alice_in), "bob:hi alice\n");
+    assert_eq!(line(&mut bob_in), "bob:hi alice\n");
+    // Bob leaves: his workers' group ends, and the others hear of it.
+    drop(bob_in);
+    bob.shutdown(std::net::Shutdown::Both).unwrap();
+    assert_eq!(line(&mut alice_in), "bob:has gone away\n");
+    // A restart drops everyone with a goodbye.
+    server.stdin().write_all(b"\n").unwrap();
+    assert_eq!(line(&mut alice_in), "SERVER IS GOING AWAY!\n");
+    assert_eq!(line(&mut alice_in), "");
+    let out = server.finish();
+    assert!(out.contains("Connection closed"), "{out}");
+}
+
+#[test]
+fn client_talks_to_an_echo_server() {
+    let server = Server::start("echo");
+    drop(server.connect());
+    let out = Command::new(example("client"))
+        .args([&server.port.to_string(), "one", "two"])
+        .output()
+        .expect("run the client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(out.starts_with("Connected to Some(127.0.0.1:"), "{out}");
+    assert!(out.ends_with("one\ntwo\n"), "{out}");
+}
