@@ -24,6 +24,28 @@
 //! only computes and sleeps makes no epoll calls.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Fds are small distinct integers: one multiply spreads them over the
+/// hash (SipHash was a tenth of an echo server's instructions).
+#[derive(Default)]
+struct FdHasher(u64);
+
+impl Hasher for FdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -81,7 +103,7 @@ pub(crate) struct Io {
     poll: Option<Poll>,
     events: Events,
     /// Registered fds (registered exactly while they are in the map).
-    fds: HashMap<RawFd, FdState>,
+    fds: HashMap<RawFd, FdState, BuildHasherDefault<FdHasher>>,
     /// Tasks blocked on fds.
     waiting: usize,
     waker: Option<KernelWaker>,
@@ -92,7 +114,7 @@ impl Io {
         Io {
             poll: None,
             events: Events::with_capacity(256),
-            fds: HashMap::new(),
+            fds: HashMap::default(),
             waiting: 0,
             waker: None,
         }

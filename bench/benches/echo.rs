@@ -1,0 +1,418 @@
+//! Echo servers side by side: curio, tokio `current_thread`, and a raw mio
+//! loop (the floor). Each server runs in its own process pinned to CPU 0;
+//! this process is the load client, pinned to CPU 1: N connections each
+//! doing ping-pong of S bytes for T seconds.
+//!
+//! Reported per server: round trips per second, p50/p99 latency, the
+//! server's CPU time per round trip (from /proc/PID/stat), memory per idle
+//! connection (VmRSS with 1000 idle connections), and with
+//! `BENCH_CALLGRIND=1` the server's user-space instructions per round trip
+//! (valgrind --tool=callgrind, two fixed loads subtracted so start-up and
+//! connection set-up cancel out).
+//!
+//! `cargo bench --manifest-path bench/Cargo.toml --bench echo`
+//! Environment: `BENCH_SECS` (default 2), `BENCH_SERVERS` (default
+//! `curio,tokio,mio`), `BENCH_CALLGRIND=1`.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+// ---------------------------------------------------------------- servers
+
+mod curio_server {
+    use curio::Result;
+    use curio::net::tcp_server;
+    use curio::socket::{SockAddr, Socket};
+
+    #[curio::task]
+    async fn echo_client(client: Socket, _addr: SockAddr) -> Result<()> {
+        loop {
+            let data = client.recv(16384).await?;
+            if data.is_empty() {
+                return Ok(());
+            }
+            client.sendall(data).await?;
+        }
+    }
+
+    pub fn run(port: u16) {
+        curio::run(tcp_server("127.0.0.1".into(), port, echo_client)).unwrap();
+    }
+}
+
+mod tokio_server {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub fn run(port: u16) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16384];
+                    loop {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                if sock.write_all(&buf[..n]).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+mod mio_server {
+    use std::io::{ErrorKind, Read, Write};
+
+    use mio::net::TcpListener;
+    use mio::{Events, Interest, Poll, Token};
+
+    pub fn run(port: u16) {
+        let mut poll = Poll::new().unwrap();
+        let mut listener = TcpListener::bind(([127, 0, 0, 1], port).into()).unwrap();
+        poll.registry()
+            .register(&mut listener, Token(usize::MAX), Interest::READABLE)
+            .unwrap();
+        let mut conns: slab::Slab<mio::net::TcpStream> = slab::Slab::new();
+        let mut events = Events::with_capacity(1024);
+        let mut buf = vec![0u8; 16384];
+        loop {
+            poll.poll(&mut events, None).unwrap();
+            for ev in &events {
+                if ev.token() == Token(usize::MAX) {
+                    while let Ok((mut s, _)) = listener.accept() {
+                        let e = conns.vacant_entry();
+                        poll.registry()
+                            .register(&mut s, Token(e.key()), Interest::READABLE)
+                            .unwrap();
+                        e.insert(s);
+                    }
+                    continue;
+                }
+                let key = ev.token().0;
+                let mut closed = false;
+                loop {
+                    let Some(s) = conns.get_mut(key) else { break };
+                    match s.read(&mut buf) {
+                        Ok(0) => {
+                            closed = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            let mut sent = 0;
+                            while sent < n {
+                                match s.write(&buf[sent..n]) {
+                                    Ok(k) => sent += k,
+                                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                                    Err(_) => {
+                                        closed = true;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if closed && conns.contains(key) {
+                    let mut s = conns.remove(key);
+                    let _ = poll.registry().deregister(&mut s);
+                }
+            }
+        }
+    }
+}
+
+// ----------------------------------------------------------------- client
+
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t with one bit set, for this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(kind: &str, port: u16, callgrind: Option<&str>) -> Server {
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = match callgrind {
+            Some(out) => {
+                let mut c = Command::new("valgrind");
+                c.args(["--tool=callgrind", &format!("--callgrind-out-file={out}")]);
+                c.arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        let child = cmd
+            .args(["--server", kind, &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{kind} server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// utime + stime in seconds.
+    fn cpu(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split(' ').collect();
+        let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+        // SAFETY: sysconf only reads a constant.
+        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn stop(mut self) {
+        // SAFETY: sending SIGTERM to our child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+struct Load {
+    round_trips: u64,
+    latencies_ns: Vec<u64>,
+}
+
+/// Ping-pong of `size` bytes on `conns` connections, for `secs` seconds or
+/// until `total` round trips.
+fn load(port: u16, conns: usize, size: usize, secs: f64, total: u64) -> Load {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut poll = Poll::new().unwrap();
+    let mut socks = Vec::new();
+    for i in 0..conns {
+        let std = std::net::TcpStream::connect(addr).unwrap();
+        std.set_nodelay(true).unwrap();
+        std.set_nonblocking(true).unwrap();
+        let mut s = TcpStream::from_std(std);
+        poll.registry()
+            .register(&mut s, Token(i), Interest::READABLE)
+            .unwrap();
+        socks.push(s);
+    }
+    let msg = vec![b'x'; size];
+    let mut got = vec![0usize; conns];
+    let mut started = vec![Instant::now(); conns];
+    for (i, s) in socks.iter_mut().enumerate() {
+        s.write_all(&msg).unwrap();
+        started[i] = Instant::now();
+    }
+    let mut buf = vec![0u8; 65536];
+    let mut events = Events::with_capacity(1024);
+    let mut out = Load {
+        round_trips: 0,
+        latencies_ns: Vec::new(),
+    };
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let mut in_flight = conns;
+    let mut stopping = false;
+    while in_flight > 0 {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        if !stopping && (Instant::now() >= end || out.round_trips >= total) {
+            stopping = true;
+        }
+        for ev in &events {
+            let i = ev.token().0;
+            loop {
+                match socks[i].read(&mut buf) {
+                    Ok(0) => panic!("the server closed a connection"),
+                    Ok(n) => got[i] += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            if got[i] >= size {
+                got[i] = 0;
+                out.round_trips += 1;
+                out.latencies_ns
+                    .push(started[i].elapsed().as_nanos() as u64);
+                if stopping || out.round_trips >= total {
+                    in_flight -= 1;
+                    stopping = true;
+                } else {
+                    socks[i].write_all(&msg).unwrap();
+                    started[i] = Instant::now();
+                }
+            }
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+}
+
+/// Server instructions (callgrind `summary:` / `totals:` line).
+fn callgrind_ir(path: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary: ")
+                .or_else(|| l.strip_prefix("totals: "))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() >= 4 && args[1] == "--server" {
+        pin(0);
+        let port: u16 = args[3].parse().unwrap();
+        match args[2].as_str() {
+            "curio" => curio_server::run(port),
+            "tokio" => tokio_server::run(port),
+            "mio" => mio_server::run(port),
+            other => panic!("unknown server {other}"),
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    pin(1);
+    let secs: f64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let servers = std::env::var("BENCH_SERVERS").unwrap_or_else(|_| "curio,tokio,mio".into());
+    let servers: Vec<&str> = servers.split(',').collect();
+
+    println!("| server | conns | bytes | round trips/s | p50 µs | p99 µs | server CPU µs/RT |");
+    println!("|---|---|---|---|---|---|---|");
+    for &(conns, size) in &[
+        (1, 64),
+        (1, 1000),
+        (100, 64),
+        (100, 1000),
+        (1000, 64),
+        (1000, 1000),
+    ] {
+        for &kind in &servers {
+            let port = free_port();
+            let server = Server::start(kind, port, None);
+            // Warm up, then measure.
+            load(port, conns, size, 0.2, u64::MAX);
+            let cpu0 = server.cpu();
+            let t0 = Instant::now();
+            let mut l = load(port, conns, size, secs, u64::MAX);
+            let wall = t0.elapsed().as_secs_f64();
+            let cpu = server.cpu() - cpu0;
+            server.stop();
+            l.latencies_ns.sort_unstable();
+            println!(
+                "| {kind} | {conns} | {size} | {:.0} | {:.1} | {:.1} | {:.2} |",
+                l.round_trips as f64 / wall,
+                percentile(&l.latencies_ns, 0.5),
+                percentile(&l.latencies_ns, 0.99),
+                cpu * 1e6 / l.round_trips as f64
+            );
+        }
+    }
+
+    println!();
+    println!("| server | KiB per idle connection (1000 connections) |");
+    println!("|---|---|");
+    for &kind in &servers {
+        let port = free_port();
+        let server = Server::start(kind, port, None);
+        let before = server.rss_kib();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut idle = Vec::new();
+        for _ in 0..1000 {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"x").unwrap();
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).unwrap();
+            idle.push(s);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let after = server.rss_kib();
+        drop(idle);
+        server.stop();
+        println!(
+            "| {kind} | {:.2} |",
+            (after.saturating_sub(before)) as f64 / 1000.0
+        );
+    }
+
+    if std::env::var("BENCH_CALLGRIND").as_deref() == Ok("1") {
+        println!();
+        println!("| server | instructions per round trip (100 conns x 1000 bytes, callgrind) |");
+        println!("|---|---|");
+        let (small, big) = (5_000u64, 25_000u64);
+        for &kind in &servers {
+            let mut ir = Vec::new();
+            for (run, total) in [(0, small), (1, big)] {
+                let out = format!("/tmp/curio-echo-callgrind-{kind}-{run}.out");
+                let port = free_port();
+                let server = Server::start(kind, port, Some(&out));
+                let l = load(port, 100, 1000, 600.0, total);
+                server.stop();
+                std::thread::sleep(Duration::from_millis(300));
+                ir.push((callgrind_ir(&out), l.round_trips));
+            }
+            let per = (ir[1].0 - ir[0].0) as f64 / (ir[1].1 - ir[0].1) as f64;
+            println!("| {kind} | {per:.0} |");
+        }
+    }
+}
