@@ -221,3 +221,29 @@ fn client_talks_to_an_echo_server() {
     assert!(out.starts_with("Connected to Some(127.0.0.1:"), "{out}");
     assert!(out.ends_with("one\ntwo\n"), "{out}");
 }
+
+#[test]
+fn echo_tour_runs_by_itself() {
+    let t = Instant::now();
+    let out = Command::new(example("echo_tour"))
+        .output()
+        .expect("run the tour");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t.elapsed() < Duration::from_secs(15));
+    let out = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "  bob got: bob says 3\n",
+        "   all clients done\n",
+        "   readline timed out after 0.2 s\n",
+        "   lingering client got: still here\n",
+        "   lingering client got: SERVER IS GOING AWAY!\n",
+        "   the timed-out client got: SERVER IS GOING AWAY!\n",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing from:\n{out}");
+    }
+    assert_eq!(out.matches("cancelled\n").count(), 2, "{out}");
+}
