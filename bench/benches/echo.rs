@@ -107,8 +107,7 @@ mod mio_server {
                 }
                 let key = ev.token().0;
                 let mut closed = false;
-                loop {
-                    let Some(s) = conns.get_mut(key) else { break };
+                while let Some(s) = conns.get_mut(key) {
                     match s.read(&mut buf) {
                         Ok(0) => {
                             closed = true;

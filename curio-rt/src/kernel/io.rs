@@ -25,27 +25,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-
-/// Fds are small distinct integers: one multiply spreads them over the
-/// hash (SipHash was a tenth of an echo server's instructions).
-#[derive(Default)]
-struct FdHasher(u64);
-
-impl Hasher for FdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -95,6 +74,27 @@ struct FdState {
     readable: bool,
     /// The same for writing.
     writable: bool,
+}
+
+/// Fds are small distinct integers: one multiply spreads them over the
+/// hash (SipHash was a tenth of an echo server's instructions).
+#[derive(Default)]
+struct FdHasher(u64);
+
+impl Hasher for FdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// The kernel's I/O state.
