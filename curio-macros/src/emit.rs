@@ -303,7 +303,7 @@ impl Finish<'_> {
             quote!(#base)
         };
         parse_quote! {{
-            *__curio_state = #state::#variant { __curio_sub: #sub, #(#fields,)* };
+            ::curio::__private::set_state(__curio_state, #state::#variant { __curio_sub: #sub, #(#fields,)* });
             __curio_input = ::curio::__private::Input::start();
             continue '__curio_dispatch;
         }}

@@ -40,8 +40,8 @@ use syn::{Block, Expr, Ident, Stmt, parse_quote};
 use crate::normalise::{AwaitSite, operands_mut};
 use crate::rename::BindingSite;
 use crate::scan::{
-    Binding, await_id, bindings, binds_by_value, cond_bindings, expr_has, scan_expr, scan_stmts,
-    shadowing_binding, stmt_has,
+    Binding, assigned_before_use, await_id, bindings, binds_by_value, cond_bindings, expr_has,
+    scan_expr, scan_stmts, shadowing_binding, stmt_has,
 };
 
 /// A local stored in a state.
@@ -279,6 +279,20 @@ impl Cont<'_> {
             let ident = &c.binding.ident;
             if c.moved && !scan_stmts(&after, ident).mentioned {
                 continue;
+            }
+            if c.moved && !c.binding.by_ref {
+                // Moved away (into the awaited call, say) and given a new
+                // value before any read: nothing to store, but the name
+                // must exist where the assignment is.
+                match assigned_before_use(&after, ident) {
+                    Some(true) => {
+                        let mutability = c.binding.mutable.then(|| quote!(mut));
+                        restores.push(parse_quote! { let #mutability #ident; });
+                        continue;
+                    }
+                    Some(false) => continue,
+                    None => {}
+                }
             }
             if let Some((tokens, root)) = &c.borrows {
                 self.errors.push(syn::Error::new_spanned(

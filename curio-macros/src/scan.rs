@@ -538,6 +538,118 @@ impl Scanner<'_> {
     }
 }
 
+/// Whether the first thing `stmts` do with `name` is to give it a whole
+/// new value (`name = expr;`, `expr` not naming it), so that its old value
+/// is dead. Only straight-line code counts: the search gives up at a
+/// `break` or `continue` (which could skip the assignment and reach a
+/// read), at a macro that could hide one, and at anything that names
+/// `name` first. A `return` or `?` on the way is fine: nothing reads the
+/// local after either.
+///
+/// Returns `None` if the old value may be read, else whether the
+/// assignment happens in this code (`Some(true)`: the name must be
+/// declared for it) or after a further `.await` in its right-hand side
+/// (`Some(false)`: it belongs to a later continuation).
+pub fn assigned_before_use(stmts: &[Stmt], name: &Ident) -> Option<bool> {
+    match first_in(stmts, name)? {
+        Assigned::Here => Some(true),
+        Assigned::Later => Some(false),
+        Assigned::Used => None,
+    }
+}
+
+/// What [`first_in`] found first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Assigned {
+    /// A plain assignment.
+    Here,
+    /// An assignment whose right-hand side awaits first.
+    Later,
+    /// A use, or a possible jump.
+    Used,
+}
+
+/// The first thing `stmts` do with `name`, if anything.
+fn first_in(stmts: &[Stmt], name: &Ident) -> Option<Assigned> {
+    stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => {
+            let clear = local.init.as_ref().is_none_or(|init| {
+                clear_of(&init.expr, name)
+                    && init.diverge.as_ref().is_none_or(|(_, d)| clear_of(d, name))
+            });
+            (!clear || binds(&local.pat, name)).then_some(Assigned::Used)
+        }
+        Stmt::Expr(e, _) => first_assigned(e, name),
+        Stmt::Macro(m) => {
+            (!jump_free_macro(&m.mac) || scan_tokens(&m.mac, name)).then_some(Assigned::Used)
+        }
+        Stmt::Item(_) => None,
+    })
+}
+
+/// [`first_in`] for one expression: an assignment to `name`, or a block
+/// (labelled or not) searched in order.
+fn first_assigned(e: &Expr, name: &Ident) -> Option<Assigned> {
+    match e {
+        Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name)) => {
+            Some(if !clear_of(&a.right, name) {
+                Assigned::Used
+            } else if expr_has_await(&a.right) {
+                Assigned::Later
+            } else {
+                Assigned::Here
+            })
+        }
+        Expr::Block(b) if b.attrs.is_empty() => first_in(&b.block.stmts, name),
+        _ => (!clear_of(e, name)).then_some(Assigned::Used),
+    }
+}
+
+/// Whether `e` neither names `name` nor may `break` / `continue`.
+fn clear_of(e: &Expr, name: &Ident) -> bool {
+    struct Clear<'a> {
+        name: &'a Ident,
+        clear: bool,
+    }
+    impl<'ast> Visit<'ast> for Clear<'_> {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.clear = false;
+        }
+        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+            self.clear = false;
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if !jump_free_macro(m) || scan_tokens(m, self.name) {
+                self.clear = false;
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut clear = Clear { name, clear: true };
+    clear.visit_expr(e);
+    clear.clear && !scan_expr(e, name).mentioned
+}
+
+/// The lowering's own `r#try!` and the formatting macros cannot break out
+/// of a loop; any other macro might.
+fn jump_free_macro(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|s| {
+        s.ident == "r#try"
+            || s.ident == "try"
+            || BORROWING_MACROS.contains(&s.ident.to_string().as_str())
+    })
+}
+
+/// Whether a macro's tokens name `name`.
+fn scan_tokens(mac: &syn::Macro, name: &Ident) -> bool {
+    let mut s = Scanner {
+        name,
+        usage: Usage::default(),
+    };
+    s.tokens(&mac.tokens, false);
+    s.usage.mentioned
+}
+
 /// Whether the token at `i` follows `.` or `::`.
 fn after_dot_or_path(tts: &[TokenTree], i: usize) -> bool {
     let punct = |k: usize| match tts.get(k) {
@@ -625,5 +737,42 @@ mod tests {
         assert!(moved("vec![S { field: x }]"), "a field's value");
         assert!(scan_expr(&syn::parse_str("println!(\"{x}\")").unwrap(), &x).mentioned);
         assert!(!scan_expr(&syn::parse_str("|x| x + 1").unwrap(), &x).mentioned);
+    }
+
+    #[test]
+    fn a_local_given_a_new_value_before_any_read_is_dead() {
+        let x: Ident = syn::parse_quote!(x);
+        let dead = |src: &str| {
+            let block: syn::Block = syn::parse_str(src).unwrap();
+            assigned_before_use(&block.stmts, &x)
+        };
+        assert_eq!(dead("{ x = f(); g(x); }"), Some(true));
+        assert_eq!(
+            dead("{ let n = 1; if n == 0 { return; } x = f(n); }"),
+            Some(true)
+        );
+        assert_eq!(
+            dead("{ 'a: { let y = 2; x = y; } loop { g(x) } }"),
+            Some(true)
+        );
+        assert_eq!(
+            dead("{ x = h().await?; }"),
+            Some(false),
+            "assigned after the next await"
+        );
+        assert_eq!(dead("{ g(&x); x = f(); }"), None, "read first");
+        assert_eq!(dead("{ x = f(x); }"), None, "the new value reads the old");
+        assert_eq!(
+            dead("{ if c { continue; } x = f(); }"),
+            None,
+            "a jump could skip it"
+        );
+        assert_eq!(
+            dead("{ my_macro!(); x = f(); }"),
+            None,
+            "a macro could hide a jump"
+        );
+        assert_eq!(dead("{ let x = 1; x = f(); }"), None, "shadowed");
+        assert_eq!(dead("{ g(); }"), None, "never assigned");
     }
 }

@@ -120,7 +120,7 @@ pub mod __private {
     pub use crate::__curio_try as r#try;
     pub use crate::machine::{
         Branch, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
-        resumed_after_completion, walk_sub,
+        resumed_after_completion, set_state, walk_sub,
     };
     pub use crate::{Coroutine, Location, Step, Value};
 }

@@ -181,3 +181,19 @@ fn block_form() {
         )
     );
 }
+
+snapshot!(
+    buffer_reused_across_awaits,
+    r#"
+async fn echo(client: Socket) -> curio::Result<()> {
+    let mut buf = Vec::with_capacity(16384);
+    loop {
+        let (n, data) = client.recv_into(buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf = client.sendall(data).await?;
+    }
+}
+"#
+);
