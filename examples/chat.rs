@@ -13,8 +13,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use curio::net::tcp_server;
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, tcp_server};
+use curio::socket::Socket;
 use curio::stream::{FileStream, SocketStream};
 use curio::{Error, Queue, Result, TaskGroup, Wait, coroutine, spawn};
 
@@ -80,8 +80,8 @@ async fn incoming(hub: Hub, stream: SocketStream, name: Vec<u8>) -> Result<()> {
 
 /// Supervises one connection.
 #[curio::task]
-async fn chat_handler(hub: Hub, client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {}", peer(&addr));
+async fn chat_handler(hub: Hub, client: Socket, addr: Address) -> Result<()> {
+    println!("Connection from {addr}");
     let stream = client.as_stream();
     stream.write(b"Your name: ".to_vec()).await?;
     let name = stream.readline().await?.trim_ascii().to_vec();
@@ -99,11 +99,6 @@ async fn chat_handler(hub: Hub, client: Socket, addr: SockAddr) -> Result<()> {
     publish(hub, (name, b"has gone away\n".to_vec())).await?;
     println!("Connection closed");
     Ok(())
-}
-
-fn peer(addr: &SockAddr) -> String {
-    addr.as_socket()
-        .map_or_else(|| "?".to_string(), |a| a.to_string())
 }
 
 #[curio::task]

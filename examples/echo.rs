@@ -3,13 +3,13 @@
 //!
 //! `cargo run --example echo [PORT]`
 
-use curio::net::tcp_server;
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, tcp_server};
+use curio::socket::Socket;
 use curio::{Error, Result};
 
 #[curio::task]
-async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {:?}", addr.as_socket());
+async fn echo_client(client: Socket, addr: Address) -> Result<()> {
+    println!("Connection from {addr}");
     let s = client.as_stream();
     while let Some(line) = s.next_line().await? {
         s.write(line).await?;

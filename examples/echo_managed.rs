@@ -9,14 +9,14 @@
 //!
 //! `cargo run --example echo_managed [PORT]`
 
-use curio::net::tcp_server;
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, tcp_server};
+use curio::socket::Socket;
 use curio::stream::FileStream;
 use curio::{Error, Result, spawn};
 
 #[curio::task]
-async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {:?}", addr.as_socket());
+async fn echo_client(client: Socket, addr: Address) -> Result<()> {
+    println!("Connection from {addr}");
     let s = client.as_stream();
     loop {
         match s.next_line().await {

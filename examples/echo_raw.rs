@@ -4,6 +4,7 @@
 //!
 //! `cargo run --example echo_raw [PORT]`
 
+use curio::net::Address;
 use curio::socket::{Domain, SO_REUSEADDR, SOL_SOCKET, SockAddr, Socket, Type};
 use curio::{Error, Result, coroutine, spawn};
 
@@ -27,7 +28,7 @@ async fn echo_server(port: u16) -> Result<()> {
 
 #[curio::task]
 async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {}", peer(&addr));
+    println!("Connection from {}", Address::from(&addr));
     let sock = client.clone();
     client
         .with(coroutine!({
@@ -43,11 +44,6 @@ async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
         .await?;
     println!("Connection closed");
     Ok(())
-}
-
-fn peer(addr: &SockAddr) -> String {
-    addr.as_socket()
-        .map_or_else(|| "?".to_string(), |a| a.to_string())
 }
 
 fn main() -> Result<()> {

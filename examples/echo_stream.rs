@@ -4,13 +4,13 @@
 //!
 //! `cargo run --example echo_stream [PORT]`
 
-use curio::net::tcp_server;
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, tcp_server};
+use curio::socket::Socket;
 use curio::{Error, Result};
 
 #[curio::task]
-async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {:?}", addr.as_socket());
+async fn echo_client(client: Socket, addr: Address) -> Result<()> {
+    println!("Connection from {addr}");
     let s = client.as_stream();
     loop {
         let data = s.read(1000).await?;

@@ -4,13 +4,13 @@
 //!
 //! `cargo run --example echo_tcp [PORT]`
 
-use curio::net::tcp_server;
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, tcp_server};
+use curio::socket::Socket;
 use curio::{Error, Result};
 
 #[curio::task]
-async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
-    println!("Connection from {:?}", addr.as_socket());
+async fn echo_client(client: Socket, addr: Address) -> Result<()> {
+    println!("Connection from {addr}");
     loop {
         let data = client.recv(1000).await?;
         if data.is_empty() {

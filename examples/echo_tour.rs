@@ -4,13 +4,13 @@
 //!
 //! `cargo run --example echo_tour`
 
-use curio::net::{open_connection, run_server, tcp_server_socket};
-use curio::socket::{SockAddr, Socket};
+use curio::net::{Address, open_connection, run_server, tcp_server_socket};
+use curio::socket::Socket;
 use curio::{Error, Result, TaskGroup, Wait, coroutine, sleep, spawn, timeout_after};
 
 /// The server's handler: echoes lines; when cancelled, says goodbye.
 #[curio::task]
-async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
+async fn echo_client(client: Socket, addr: Address) -> Result<()> {
     let peer = addr.as_socket().map(|a| a.port()).unwrap_or(0);
     println!("  server: connection from port {peer}");
     let s = client.as_stream();

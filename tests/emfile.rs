@@ -9,12 +9,16 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use curio::net::{run_server, tcp_server_socket};
-use curio::socket::{SockAddr, Socket, create_connection};
+use curio::socket::{Socket, create_connection};
 use curio::{Result, sleep, spawn};
 use util::open_fds;
 
 #[curio::task]
-async fn handler(served: Rc<Cell<usize>>, client: Socket, _addr: SockAddr) -> Result<()> {
+async fn handler(
+    served: Rc<Cell<usize>>,
+    client: Socket,
+    _addr: curio::net::Address,
+) -> Result<()> {
     served.set(served.get() + 1);
     while !client.recv(100).await?.is_empty() {}
     Ok(())

@@ -231,11 +231,20 @@ fn a_peer_that_leaves_mid_sendall_fails_that_connection_only() {
 async fn into_buffers() -> Result<()> {
     let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
     a.sendall(b"hello world".to_vec()).await?;
-    // The buffer's length bounds the read; its spare capacity is not used.
-    let (n, buf) = b.recv_into(vec![0; 5]).await?;
-    util::log(format!("{n} {:?}", String::from_utf8_lossy(&buf[..n])));
+    // The buffer's capacity bounds the read; what it held is replaced,
+    // and its length becomes the count.
+    let (n, buf) = b.recv_into(Vec::with_capacity(5)).await?;
+    util::log(format!("{n} {:?}", String::from_utf8_lossy(&buf)));
     let (n, buf) = b.recv_into(buf).await?;
-    util::log(format!("{n} {:?}", String::from_utf8_lossy(&buf[..n])));
+    util::log(format!(
+        "{n} {:?} {}",
+        String::from_utf8_lossy(&buf),
+        buf.len()
+    ));
+    match b.recv_into(Vec::new()).await {
+        Err(Error::Io(e)) => util::log(format!("{:?}", e.kind())),
+        other => util::log(format!("unexpected {other:?}")),
+    }
 
     let server = Socket::new(Domain::IPV4, Type::DGRAM)?;
     server.bind(&SockAddr::from(
@@ -262,7 +271,12 @@ fn recv_into_and_recvfrom_into_fill_owned_buffers() {
     curio::run(into_buffers()).unwrap();
     assert_eq!(
         take_log(),
-        ["5 \"hello\"", "5 \" worl\"", "8 \"datagram\" true"]
+        [
+            "5 \"hello\"",
+            "5 \" worl\" 5",
+            "InvalidInput",
+            "8 \"datagram\" true"
+        ]
     );
 }
 
@@ -437,7 +451,7 @@ fn sendall_reports_the_bytes_sent_on_timeout() {
 }
 
 #[curio::task]
-async fn reads_until_eof(client: Socket, _addr: SockAddr) -> Result<()> {
+async fn reads_until_eof(client: Socket, _addr: curio::net::Address) -> Result<()> {
     while !client.recv(100).await?.is_empty() {}
     Ok(())
 }
@@ -466,4 +480,120 @@ fn shutdown_while_a_handler_ends_by_itself_finishes() {
     let e = curio::run(fails_while_serving()).unwrap_err();
     assert_eq!(e.to_string(), "boom");
     assert_eq!(open_fds(), before);
+}
+
+/// Reads with one reused buffer until end of file, logging the first two
+/// reads; returns the byte count.
+#[curio::task]
+async fn read_chunks(sock: Socket) -> Result<usize> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut total = 0;
+    let mut reads = 0;
+    loop {
+        let (n, data) = sock.recv_into(buf).await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        if reads < 2 {
+            util::log(String::from_utf8_lossy(&data).into_owned());
+        }
+        reads += 1;
+        total += n;
+        buf = data;
+    }
+}
+
+#[curio::task]
+async fn short_reads_then_more_data() -> Result<usize> {
+    let listener = curio::net::tcp_server_socket("127.0.0.1", 0, 8)?;
+    let client = Socket::new(Domain::IPV4, Type::STREAM)?;
+    client.connect(listener.local_addr()?).await?;
+    let (server, _) = listener.accept().await?;
+    let reader = spawn(read_chunks(server)).await?;
+    // Each part arrives after the reader's short read of the one before:
+    // it waits without trying, and must still see the new data.
+    let literal = client.sendall(b"ab").await?;
+    util::log(format!("sendall gave back {literal:?}"));
+    curio::sleep(0.02).await?;
+    let shared: std::rc::Rc<[u8]> = b"cde".as_slice().into();
+    client.sendall(shared.clone()).await?;
+    curio::sleep(0.02).await?;
+    client.sendall(vec![b'x'; 100_000]).await?;
+    curio::sleep(0.02).await?;
+    client.shutdown(Shutdown::Write)?;
+    let total = reader.join().await?;
+    listener.close().await?;
+    client.close().await?;
+    Ok(total)
+}
+
+#[test]
+fn tcp_reads_after_a_short_read_wait_and_see_new_data() {
+    let _serial = serial();
+    let before = open_fds();
+    assert_eq!(curio::run(short_reads_then_more_data()).unwrap(), 100_005);
+    assert_eq!(
+        take_log(),
+        ["sendall gave back [97, 98]", "ab", "cde"],
+        "sendall takes any bytes and hands them back"
+    );
+    assert_eq!(open_fds(), before);
+}
+
+#[curio::task]
+async fn data_and_end_of_file_together() -> Result<Vec<usize>> {
+    let listener = curio::net::tcp_server_socket("127.0.0.1", 0, 8)?;
+    let client = Socket::new(Domain::IPV4, Type::STREAM)?;
+    client.connect(listener.local_addr()?).await?;
+    let (server, _) = listener.accept().await?;
+    // The reader waits first, so the fd is registered; then the bytes and
+    // the FIN arrive together, in one edge.
+    let reader = spawn(timeout_after(5.0, read_sizes(server))).await?;
+    curio::sleep(0.02).await?;
+    client.sendall(b"abc").await?;
+    client.shutdown(Shutdown::Write)?;
+    let sizes = reader.join().await?;
+    listener.close().await?;
+    client.close().await?;
+    Ok(sizes)
+}
+
+/// The sizes of reads of up to 100 bytes, until end of file.
+#[curio::task]
+async fn read_sizes(sock: Socket) -> Result<Vec<usize>> {
+    let mut sizes = Vec::new();
+    loop {
+        let data = sock.recv(100).await?;
+        sizes.push(data.len());
+        if data.is_empty() {
+            return Ok(sizes);
+        }
+    }
+}
+
+#[test]
+fn end_of_file_after_a_short_read_is_not_missed() {
+    // A short read marks the socket drained, so the next read waits
+    // first; the FIN came with the data and sends no second edge: the
+    // kernel must remember that the peer closed.
+    let _serial = serial();
+    assert_eq!(curio::run(data_and_end_of_file_together()).unwrap(), [3, 0]);
+}
+
+#[test]
+fn a_server_hands_its_handler_a_printable_address() {
+    use curio::net::Address;
+    let inet = SockAddr::from("127.0.0.1:25000".parse::<std::net::SocketAddr>().unwrap());
+    let inet = Address::from(&inet);
+    assert_eq!(inet.to_string(), "127.0.0.1:25000");
+    assert_eq!(inet.as_socket().map(|a| a.port()), Some(25000));
+    let unix = Address::from(&SockAddr::unix("/tmp/curio.sock").unwrap());
+    assert_eq!(unix.to_string(), "/tmp/curio.sock");
+    assert_eq!(unix.as_socket(), None);
+    let (a, _b) = socketpair(Domain::UNIX, Type::STREAM).unwrap();
+    let unnamed = Address::from(&a.local_addr().unwrap());
+    assert_eq!(
+        (unnamed.to_string(), unnamed),
+        (String::new(), Address::Unix(None))
+    );
 }

@@ -4,7 +4,7 @@
 mod util;
 
 use curio::net::{open_connection, run_server, tcp_server_socket};
-use curio::socket::{Domain, SockAddr, Socket, Type, socketpair};
+use curio::socket::{Domain, Socket, Type, socketpair};
 use curio::stream::{FileStream, SocketStream};
 use curio::{Error, Result, sleep, spawn, timeout_after};
 use util::{log, take_log, vrun};
@@ -105,7 +105,7 @@ fn a_timed_out_readline_loses_nothing() {
 }
 
 #[curio::task]
-async fn managed_echo(client: Socket, _addr: SockAddr) -> Result<()> {
+async fn managed_echo(client: Socket, _addr: curio::net::Address) -> Result<()> {
     let stream = SocketStream::new(client);
     loop {
         match stream.readline().await {

@@ -3,26 +3,35 @@
 //! retry loops every non-blocking operation runs (try the call; on
 //! `WouldBlock` wait for the fd and try again).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 
-use crate::traps::{io_release, read_wait, write_wait};
-use crate::{Error, Progress, Result};
+use crate::traps::io_release;
+use crate::{Coroutine, Error, Progress, Result, Step, Trap, Value};
 
 /// An fd, shared by the clones of a handle and closed when the last one
 /// goes (the kernel forgets it first: see `kernel::note_closed`).
 pub(crate) struct FdCell<F: AsRawFd> {
     /// `None` once closed.
     file: RefCell<Option<F>>,
+    /// A byte stream for which a short read means the fd was emptied.
+    stream: bool,
+    /// The last read emptied the fd: see [`Transport::drained`].
+    drained: Cell<bool>,
 }
 
 impl<F: AsRawFd> FdCell<F> {
-    pub(crate) fn new(file: F) -> Self {
+    /// `stream`: a read returns all that is there, up to the buffer's
+    /// size (TCP; not a datagram socket, a terminal, which returns a line
+    /// at a time, or a Unix stream, which stops at a message with fds).
+    pub(crate) fn new(file: F, stream: bool) -> Self {
         FdCell {
             file: RefCell::new(Some(file)),
+            stream,
+            drained: Cell::new(false),
         }
     }
 
@@ -37,6 +46,29 @@ impl<F: AsRawFd> FdCell<F> {
         }
     }
 
+    /// Runs one read of up to `len` bytes, noting whether it emptied the
+    /// fd (a short read of a stream).
+    pub(crate) fn read(
+        &self,
+        len: usize,
+        f: impl FnOnce(&F) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let result = self.with(f);
+        self.drained
+            .set(self.stream && matches!(result, Ok(n) if n > 0 && n < len));
+        result
+    }
+
+    /// Whether this is a byte stream.
+    pub(crate) fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Whether the last read emptied the fd.
+    pub(crate) fn drained(&self) -> bool {
+        self.drained.get()
+    }
+
     /// The fd, `-1` once closed.
     pub(crate) fn fileno(&self) -> RawFd {
         self.file.borrow().as_ref().map_or(-1, AsRawFd::as_raw_fd)
@@ -44,6 +76,7 @@ impl<F: AsRawFd> FdCell<F> {
 
     /// Closes now (the caller released it from the kernel first).
     pub(crate) fn close_now(&self) {
+        self.drained.set(false);
         drop(self.file.borrow_mut().take());
     }
 }
@@ -69,6 +102,14 @@ pub trait Transport: Clone + 'static {
     /// # Errors
     /// The operating system's.
     fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
+    /// Whether the last read emptied the fd, so that the next one would
+    /// block: a read then waits first instead of trying (saving a system
+    /// call per read in a request-response loop). Only for byte streams,
+    /// where a short read means nothing more was there; data arriving
+    /// afterwards is a new edge, which the wait sees. The default: never.
+    fn drained(&self) -> bool {
+        false
+    }
     /// One non-blocking write; `WouldBlock` when there is no room.
     ///
     /// # Errors
@@ -78,46 +119,145 @@ pub trait Transport: Clone + 'static {
     fn close_now(&self);
 }
 
+#[inline]
 pub(crate) fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
+    // The errno first: `kind()` decodes it through a long match.
+    match e.raw_os_error() {
+        Some(code) => code == libc::EAGAIN || code == libc::EWOULDBLOCK,
+        None => e.kind() == io::ErrorKind::WouldBlock,
+    }
 }
 
 /// Which readiness a retried call waits for.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ready {
     Read,
     Write,
 }
 
-/// Runs `op(io, &mut state)` until it does not would-block, waiting for
-/// `ready` in between; returns the state and the call's result.
-#[crate::task]
-pub(crate) async fn retry<T, S, R>(
+/// A non-blocking operation as a leaf coroutine, like a trap: the first
+/// resume tries `op(io, &mut state)`; on `WouldBlock` it yields
+/// `ReadWait` / `WriteWait` on the fd and tries again when resumed.
+/// A cancellation or timeout thrown in while it waits is returned as
+/// `Err`, passed through `fail` (which can attach the progress kept in
+/// `state`, such as the bytes already sent).
+///
+/// Curio writes these operations as `async def`s that loop around
+/// `await _read_wait(fd)`. Here they are hand-written leaves instead of
+/// `#[task]`s, because they are the hottest code of every server: one
+/// small struct, no nested state machine, and no sub-coroutine for the
+/// wait (see the echo benchmark in the README).
+#[must_use = "an I/O operation does nothing unless awaited"]
+pub(crate) struct IoCall<T, S, F> {
     io: T,
     ready: Ready,
-    mut state: S,
-    op: fn(&T, &mut S) -> io::Result<R>,
-) -> Result<(S, R)>
+    phase: Phase,
+    state: S,
+    op: F,
+    fail: fn(&S, Error) -> Error,
+}
+
+/// Where an [`IoCall`] is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Waiting,
+    Done,
+}
+
+/// `fail` for operations that keep no progress.
+fn no_progress<S>(_: &S, error: Error) -> Error {
+    error
+}
+
+impl<T, S, R, F> IoCall<T, S, F>
 where
     T: Transport,
-    S: 'static,
-    R: 'static,
+    F: FnMut(&T, &mut S) -> io::Result<R>,
 {
-    loop {
-        match op(&io, &mut state) {
-            Ok(r) => return Ok((state, r)),
-            Err(e) if would_block(&e) => match ready {
-                Ready::Read => read_wait(io.fileno()).await?,
-                Ready::Write => write_wait(io.fileno()).await?,
-            },
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+    /// `op` on `io`, waiting for `ready` whenever it would block.
+    pub(crate) fn new(io: T, ready: Ready, state: S, op: F) -> Self {
+        IoCall {
+            io,
+            ready,
+            phase: Phase::Start,
+            state,
+            op,
+            fail: no_progress,
+        }
+    }
+
+    /// Passes every failure through `fail`.
+    pub(crate) fn on_error(mut self, fail: fn(&S, Error) -> Error) -> Self {
+        self.fail = fail;
+        self
+    }
+
+    /// Tries the operation until it completes or would block.
+    #[inline]
+    fn attempt(&mut self) -> Step<Result<R>> {
+        loop {
+            match (self.op)(&self.io, &mut self.state) {
+                Ok(r) => {
+                    self.phase = Phase::Done;
+                    return Step::Return(Ok(r));
+                }
+                Err(e) if would_block(&e) => {
+                    self.phase = Phase::Waiting;
+                    let fd = self.io.fileno();
+                    return Step::Trap(match self.ready {
+                        Ready::Read => Trap::ReadWait(fd),
+                        Ready::Write => Trap::WriteWait(fd),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.phase = Phase::Done;
+                    return Step::Return(Err((self.fail)(&self.state, e.into())));
+                }
+            }
         }
     }
 }
 
-/// One read of up to `max` bytes appended to `buf` (into its spare
-/// capacity: nothing is zeroed or copied twice).
+impl<T, S, R, F> Coroutine for IoCall<T, S, F>
+where
+    T: Transport,
+    F: FnMut(&T, &mut S) -> io::Result<R>,
+{
+    type Output = Result<R>;
+
+    #[inline]
+    fn resume(&mut self, _: Value) -> Step<Result<R>> {
+        // After a wait the kernel's reply carries nothing: failures come
+        // by `throw`.
+        match self.phase {
+            Phase::Start if self.ready == Ready::Read && self.io.drained() => {
+                // The last read emptied the fd: this one would only fail.
+                self.phase = Phase::Waiting;
+                Step::Trap(Trap::ReadWait(self.io.fileno()))
+            }
+            Phase::Done => crate::machine::resumed_after_completion(),
+            _ => self.attempt(),
+        }
+    }
+
+    fn throw(&mut self, error: Error) -> Step<Result<R>> {
+        match self.phase {
+            Phase::Waiting => {
+                self.phase = Phase::Done;
+                Step::Return(Err((self.fail)(&self.state, error)))
+            }
+            Phase::Start => {
+                panic!("throw into an I/O operation that never started: resume it first")
+            }
+            Phase::Done => crate::machine::resumed_after_completion(),
+        }
+    }
+}
+
+/// Reads up to `max` bytes, appended to `buf` (into its spare capacity:
+/// nothing is zeroed or copied twice).
 fn read_append_once<T: Transport>(io: &T, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.reserve(max);
     let n = io.read_some(&mut buf.spare_capacity_mut()[..max])?;
@@ -127,62 +267,111 @@ fn read_append_once<T: Transport>(io: &T, buf: &mut Vec<u8>, max: usize) -> io::
     Ok(n)
 }
 
-/// Reads up to `max` bytes into a new vector; empty at end of file.
-#[crate::task]
-pub(crate) async fn read_new<T: Transport>(io: T, max: usize) -> Result<Vec<u8>> {
-    let (buf, _) = retry(io, Ready::Read, (Vec::new(), max), |io, (buf, max)| {
-        read_append_once(io, buf, *max)
-    })
-    .await?;
-    Ok(buf.0)
+/// Reads at most this much through the shared scratch buffer.
+const SCRATCH: usize = 64 * 1024;
+
+thread_local! {
+    /// Where [`read_exact_size`] reads before copying out what arrived.
+    static SCRATCH_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One read of up to `max` bytes, as a vector of exactly the bytes that
+/// arrived (Python's `recv` returns exactly-sized `bytes`). Reads of up to
+/// 64 KiB go through a per-thread scratch buffer and are copied out: a
+/// `recv(65536)` that gets 10 bytes neither holds 64 KiB nor pays for a
+/// large allocation per call.
+fn read_exact_size<T: Transport>(io: &T, max: usize) -> io::Result<Vec<u8>> {
+    if max <= SCRATCH {
+        let copied = SCRATCH_BUF.with(|scratch| {
+            // A `Transport` of the user's that reads through another
+            // socket would find the buffer taken: it reads directly.
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            scratch.reserve(SCRATCH);
+            Some(
+                io.read_some(&mut scratch.spare_capacity_mut()[..max])
+                    .map(|n| {
+                        // SAFETY: `read_some` initialised the first `n` bytes.
+                        unsafe { scratch.set_len(n) };
+                        let data = scratch.to_vec();
+                        // SAFETY: zero bytes of a `u8` vector are always valid.
+                        unsafe { scratch.set_len(0) };
+                        data
+                    }),
+            )
+        });
+        if let Some(result) = copied {
+            return result;
+        }
+    }
+    let mut buf = Vec::new();
+    read_append_once(io, &mut buf, max)?;
+    Ok(buf)
+}
+
+/// Reads up to `max` bytes into a new vector of exactly that many bytes;
+/// empty at end of file.
+pub(crate) fn read_new<T: Transport>(
+    io: T,
+    max: usize,
+) -> impl Coroutine<Output = Result<Vec<u8>>> + 'static {
+    IoCall::new(io, Ready::Read, max, |io, max| read_exact_size(io, *max))
 }
 
 /// Reads up to `max` bytes, appended to the shared `buf` (a stream's
 /// buffer: what arrived is kept even if the caller is cancelled after);
 /// returns how many, 0 at end of file.
-#[crate::task]
-pub(crate) async fn read_append<T: Transport>(
+pub(crate) fn read_append<T: Transport>(
     io: T,
     buf: Rc<RefCell<Vec<u8>>>,
     max: usize,
-) -> Result<usize> {
-    let (_, n) = retry(io, Ready::Read, (buf, max), |io, (buf, max)| {
+) -> impl Coroutine<Output = Result<usize>> + 'static {
+    IoCall::new(io, Ready::Read, (buf, max), |io, (buf, max)| {
         read_append_once(io, &mut buf.borrow_mut(), *max)
     })
-    .await?;
-    Ok(n)
 }
 
 /// Writes what `io` takes of `data`; returns how much.
-#[crate::task]
-pub(crate) async fn write_some<T: Transport>(io: T, data: Vec<u8>) -> Result<usize> {
-    let (_, n) = retry(io, Ready::Write, data, |io, data| io.write_some(data)).await?;
-    Ok(n)
+pub(crate) fn write_some<T: Transport, B: AsRef<[u8]> + 'static>(
+    io: T,
+    data: B,
+) -> impl Coroutine<Output = Result<usize>> + 'static {
+    IoCall::new(io, Ready::Write, data, |io, data| {
+        io.write_some(data.as_ref())
+    })
 }
 
-/// Writes all of `data`. Any failure is an [`Error::Partial`] that says
-/// how many bytes went out (`progress(n)`), as Curio puts `bytes_sent` /
-/// `bytes_written` on its exceptions.
-#[crate::task]
-pub(crate) async fn write_all<T: Transport>(
-    io: T,
-    data: Vec<u8>,
+/// What [`write_all`] keeps: the data (until it is handed back), how much
+/// went out, and how to report that.
+pub(crate) struct Outgoing<B> {
+    data: Option<B>,
+    sent: usize,
     progress: fn(usize) -> Progress,
-) -> Result<()> {
-    let mut sent = 0;
-    while sent < data.len() {
-        match io.write_some(&data[sent..]) {
-            Ok(n) => sent += n,
-            Err(e) if would_block(&e) => {
-                if let Err(e) = write_wait(io.fileno()).await {
-                    return Err(Error::partial(e, progress(sent)));
-                }
+}
+
+/// Writes all of `data` and hands it back, for reuse. Any failure is an
+/// [`Error::Partial`] that says how many bytes went out (`progress(n)`),
+/// as Curio puts `bytes_sent` / `bytes_written` on its exceptions.
+pub(crate) fn write_all<T: Transport, B: AsRef<[u8]> + 'static>(
+    io: T,
+    data: B,
+    progress: fn(usize) -> Progress,
+) -> impl Coroutine<Output = Result<B>> + 'static {
+    let out = Outgoing {
+        data: Some(data),
+        sent: 0,
+        progress,
+    };
+    IoCall::new(io, Ready::Write, out, |io, out| {
+        let data = out.data.as_ref().expect("written once").as_ref();
+        while out.sent < data.len() {
+            match io.write_some(&data[out.sent..])? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => out.sent += n,
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::partial(e.into(), progress(sent))),
         }
-    }
-    Ok(())
+        Ok(out.data.take().expect("written once"))
+    })
+    .on_error(|out, error| Error::partial(error, (out.progress)(out.sent)))
 }
 
 /// Closes `io` for every handle, the kernel forgetting it first. Closing

@@ -7,12 +7,13 @@
 //! however it ends. Cancelling the server cancels every handler.
 //!
 //! ```no_run
-//! use curio::net::tcp_server;
-//! use curio::socket::{SockAddr, Socket};
+//! use curio::net::{tcp_server, Address};
+//! use curio::socket::Socket;
 //! use curio::Result;
 //!
 //! #[curio::task]
-//! async fn echo_client(client: Socket, _addr: SockAddr) -> Result<()> {
+//! async fn echo_client(client: Socket, addr: Address) -> Result<()> {
+//!     println!("Connection from {addr}");
 //!     loop {
 //!         let data = client.recv(100_000).await?;
 //!         if data.is_empty() {
@@ -27,11 +28,57 @@
 //! }
 //! ```
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::socket::{Domain, SockAddr, Socket, Type};
 use crate::stream::SocketStream;
 use crate::{Coroutine, Error, Result, TaskGroup, Wait};
+
+/// A client's address, as a server hands it to the handler (Python's
+/// `addr`): an IP address and port, or a Unix socket's path. Displays as
+/// `127.0.0.1:51234`, `[::1]:51234` or the path (empty for the unnamed
+/// peers that Unix clients usually are).
+///
+/// Small on purpose: a handler's state keeps it for the connection's
+/// life (a [`SockAddr`] is 132 bytes, this 32).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// An IPv4 or IPv6 peer.
+    Inet(SocketAddr),
+    /// A Unix-socket peer: its path, `None` if unnamed.
+    Unix(Option<PathBuf>),
+}
+
+impl Address {
+    /// The IP address and port, for an IP peer.
+    pub fn as_socket(&self) -> Option<SocketAddr> {
+        match self {
+            Address::Inet(addr) => Some(*addr),
+            Address::Unix(_) => None,
+        }
+    }
+}
+
+impl From<&SockAddr> for Address {
+    fn from(addr: &SockAddr) -> Address {
+        match addr.as_socket() {
+            Some(inet) => Address::Inet(inet),
+            None => Address::Unix(addr.as_pathname().map(PathBuf::from)),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Inet(addr) => addr.fmt(f),
+            Address::Unix(Some(path)) => path.display().fmt(f),
+            Address::Unix(None) => Ok(()),
+        }
+    }
+}
 
 /// A numeric IP address (a name lookup would block the kernel).
 fn parse_ip(host: &str) -> Result<std::net::IpAddr> {
@@ -86,7 +133,7 @@ where
 #[crate::task]
 pub async fn run_server<F, C>(sock: Socket, handler: F) -> Result<()>
 where
-    F: Fn(Socket, SockAddr) -> C + 'static,
+    F: Fn(Socket, Address) -> C + 'static,
     C: Coroutine<Output = Result<()>> + 'static,
 {
     let clients: TaskGroup<()> = TaskGroup::new(Wait::All);
@@ -97,8 +144,9 @@ where
             loop {
                 match listener.accept().await {
                     Ok((client, addr)) => {
+                        let peer = Address::from(&addr);
                         group
-                            .spawn(serve_client(handler(client.clone(), addr), client))
+                            .spawn(serve_client(handler(client.clone(), peer), client))
                             .await?;
                     }
                     Err(Error::Io(e))
@@ -124,7 +172,7 @@ where
 #[crate::task]
 pub async fn tcp_server<F, C>(host: String, port: u16, handler: F) -> Result<()>
 where
-    F: Fn(Socket, SockAddr) -> C + 'static,
+    F: Fn(Socket, Address) -> C + 'static,
     C: Coroutine<Output = Result<()>> + 'static,
 {
     let sock = tcp_server_socket(&host, port, 128)?;
@@ -138,7 +186,7 @@ where
 #[crate::task]
 pub async fn unix_server<F, C>(path: String, handler: F) -> Result<()>
 where
-    F: Fn(Socket, SockAddr) -> C + 'static,
+    F: Fn(Socket, Address) -> C + 'static,
     C: Coroutine<Output = Result<()>> + 'static,
 {
     let sock = unix_server_socket(&path, 128)?;

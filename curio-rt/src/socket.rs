@@ -33,7 +33,7 @@ pub use libc::{
 };
 pub use socket2::{Domain, Protocol, SockAddr, Type};
 
-use crate::fd::{FdCell, Ready, Transport, retry};
+use crate::fd::{FdCell, IoCall, Ready, Transport};
 use crate::stream::{FileIo, FileStream, SocketStream};
 use crate::{Coroutine, Error, Progress, Result};
 
@@ -76,7 +76,7 @@ pub struct Message {
 /// The operating system's.
 pub fn socketpair(domain: Domain, ty: Type) -> Result<(Socket, Socket)> {
     let (a, b) = socket2::Socket::pair(domain, ty, None)?;
-    Ok((Socket::from_socket2(a)?, Socket::from_socket2(b)?))
+    Ok((Socket::wrap(a, domain, ty)?, Socket::wrap(b, domain, ty)?))
 }
 
 /// A socket on a duplicate of `fd` (Curio's `fromfd`; the original stays
@@ -117,7 +117,12 @@ impl Transport for Socket {
     }
 
     fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.io(|s| s.recv(buf))
+        let len = buf.len();
+        self.inner.read(len, |s| s.recv(buf))
+    }
+
+    fn drained(&self) -> bool {
+        self.inner.drained()
     }
 
     fn write_some(&self, data: &[u8]) -> io::Result<usize> {
@@ -129,6 +134,18 @@ impl Transport for Socket {
     fn close_now(&self) {
         self.inner.close_now();
     }
+}
+
+/// All of `buf`'s capacity as room to read into, its contents dropped.
+fn spare_room(buf: &mut Vec<u8>) -> io::Result<&mut [MaybeUninit<u8>]> {
+    buf.clear();
+    if buf.capacity() == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the buffer has no capacity to receive into (use Vec::with_capacity)",
+        ));
+    }
+    Ok(buf.spare_capacity_mut())
 }
 
 /// A buffer for ancillary data, aligned for `cmsghdr`.
@@ -294,7 +311,7 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn new(domain: Domain, ty: Type) -> Result<Socket> {
-        Socket::from_socket2(socket2::Socket::new(domain, ty, None)?)
+        Socket::wrap(socket2::Socket::new(domain, ty, None)?, domain, ty)
     }
 
     /// Wraps an existing socket, making it non-blocking.
@@ -302,9 +319,18 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn from_socket2(sock: socket2::Socket) -> Result<Socket> {
+        let (domain, ty) = (sock.domain()?, sock.r#type()?);
+        Socket::wrap(sock, domain, ty)
+    }
+
+    /// Wraps a socket of `domain` and type `ty`, making it non-blocking.
+    fn wrap(sock: socket2::Socket, domain: Domain, ty: Type) -> Result<Socket> {
         sock.set_nonblocking(true)?;
+        // TCP only: a Unix stream may end a read early at a message that
+        // carries fds or another writer's credentials, data still waiting.
+        let tcp = ty == Type::STREAM && (domain == Domain::IPV4 || domain == Domain::IPV6);
         Ok(Socket {
-            inner: Rc::new(FdCell::new(sock)),
+            inner: Rc::new(FdCell::new(sock, tcp)),
         })
     }
 
@@ -527,12 +553,16 @@ impl Socket {
     ///
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
-    pub async fn accept(&self) -> Result<(Socket, SockAddr)> {
-        let (_, (sock, addr)) = retry(self.clone(), Ready::Read, (), |s, ()| {
-            s.io(socket2::Socket::accept)
+    pub fn accept(&self) -> impl Coroutine<Output = Result<(Socket, SockAddr)>> + use<> {
+        IoCall::new(self.clone(), Ready::Read, (), |s, ()| {
+            let (sock, addr) = s.io(socket2::Socket::accept)?;
+            sock.set_nonblocking(true)?;
+            // A connection is of the listener's type.
+            let sock = Socket {
+                inner: Rc::new(FdCell::new(sock, s.inner.is_stream())),
+            };
+            Ok((sock, addr))
         })
-        .await?;
-        Ok((Socket::from_socket2(sock)?, addr))
     }
 
     /// Connects to `addr`, waiting for the connection to complete.
@@ -570,56 +600,82 @@ impl Socket {
     /// # Errors
     /// The operating system's (a reset peer, ...); a cancellation or
     /// timeout while waiting (nothing was received then).
-    pub async fn recv(&self, maxsize: usize) -> Result<Vec<u8>> {
-        crate::fd::read_new(self.clone(), maxsize).await
+    pub fn recv(&self, maxsize: usize) -> impl Coroutine<Output = Result<Vec<u8>>> + use<> {
+        crate::fd::read_new(self.clone(), maxsize)
     }
 
-    /// Receives into `buf`, up to its length, and gives it back with the
-    /// number of bytes received (Python's `recv_into`, with an owned
-    /// buffer; 0 at end of file).
+    /// Receives into `buf`, replacing its contents with up to
+    /// `buf.capacity()` bytes, and gives it back with the number of bytes
+    /// received, which is also its new length (Python's `recv_into`, with
+    /// an owned buffer; 0 at end of file). Nothing is zeroed or copied, so
+    /// one buffer can serve a whole connection:
+    ///
+    /// ```
+    /// # use curio::socket::Socket;
+    /// #[curio::task]
+    /// async fn echo(client: Socket) -> curio::Result<()> {
+    ///     let mut buf = Vec::with_capacity(16384);
+    ///     loop {
+    ///         let (n, data) = client.recv_into(buf).await?;
+    ///         if n == 0 {
+    ///             return Ok(());
+    ///         }
+    ///         buf = client.sendall(data).await?;
+    ///     }
+    /// }
+    /// ```
     ///
     /// # Errors
-    /// As [`recv`](Self::recv); the buffer is dropped.
-    pub async fn recv_into(&self, buf: Vec<u8>) -> Result<(usize, Vec<u8>)> {
-        let (buf, n) = retry(self.clone(), Ready::Read, buf, |s, buf| {
-            s.io(|s| std::io::Read::read(&mut &*s, buf))
+    /// As [`recv`](Self::recv); a buffer without capacity (which could only
+    /// ever read 0 bytes, like end of file). On an error the buffer is
+    /// dropped.
+    pub fn recv_into(
+        &self,
+        buf: Vec<u8>,
+    ) -> impl Coroutine<Output = Result<(usize, Vec<u8>)>> + use<> {
+        IoCall::new(self.clone(), Ready::Read, buf, |s, buf| {
+            let n = s.read_some(spare_room(buf)?)?;
+            // SAFETY: `read_some` initialised the first `n` bytes.
+            unsafe { buf.set_len(n) };
+            Ok((n, std::mem::take(buf)))
         })
-        .await?;
-        Ok((n, buf))
     }
 
     /// Receives a datagram of up to `maxsize` bytes and its sender.
     ///
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
-    pub async fn recvfrom(&self, maxsize: usize) -> Result<(Vec<u8>, SockAddr)> {
-        let state = (Vec::with_capacity(maxsize), maxsize);
-        let ((mut buf, _), (n, addr)) = retry(self.clone(), Ready::Read, state, |s, (buf, max)| {
-            s.io(|s| s.recv_from(&mut buf.spare_capacity_mut()[..*max]))
+    pub fn recvfrom(
+        &self,
+        maxsize: usize,
+    ) -> impl Coroutine<Output = Result<(Vec<u8>, SockAddr)>> + use<> {
+        let state = Vec::with_capacity(maxsize);
+        IoCall::new(self.clone(), Ready::Read, state, move |s, buf| {
+            let (n, addr) = s.io(|s| s.recv_from(&mut buf.spare_capacity_mut()[..maxsize]))?;
+            // SAFETY: `recv_from` initialised the first `n` bytes.
+            unsafe { buf.set_len(n) };
+            Ok((std::mem::take(buf), addr))
         })
-        .await?;
-        // SAFETY: `recv_from` initialised the first `n` bytes.
-        unsafe { buf.set_len(n) };
-        Ok((buf, addr))
     }
 
-    /// Receives a datagram into `buf`, up to its length (Python's
-    /// `recvfrom_into`, with an owned buffer): the byte count, the sender
-    /// and the buffer.
+    /// Receives a datagram into `buf`, replacing its contents with up to
+    /// `buf.capacity()` bytes (Python's `recvfrom_into`, with an owned
+    /// buffer, as [`recv_into`](Self::recv_into)): the byte count, the
+    /// sender and the buffer.
     ///
     /// # Errors
-    /// As [`recvfrom`](Self::recvfrom); the buffer is dropped.
-    pub async fn recvfrom_into(&self, buf: Vec<u8>) -> Result<(usize, SockAddr, Vec<u8>)> {
-        let (buf, (n, addr)) = retry(self.clone(), Ready::Read, buf, |s, buf: &mut Vec<u8>| {
-            // SAFETY: initialised bytes viewed as maybe-uninitialised ones;
-            // `recv_from` only writes initialised bytes into them.
-            let spare = unsafe {
-                &mut *(std::ptr::from_mut::<[u8]>(buf.as_mut_slice()) as *mut [MaybeUninit<u8>])
-            };
-            s.io(|s| s.recv_from(spare))
+    /// As [`recv_into`](Self::recv_into).
+    pub fn recvfrom_into(
+        &self,
+        buf: Vec<u8>,
+    ) -> impl Coroutine<Output = Result<(usize, SockAddr, Vec<u8>)>> + use<> {
+        IoCall::new(self.clone(), Ready::Read, buf, |s, buf| {
+            let room = spare_room(buf)?;
+            let (n, addr) = s.io(|s| s.recv_from(room))?;
+            // SAFETY: `recv_from` initialised the first `n` bytes.
+            unsafe { buf.set_len(n) };
+            Ok((n, addr, std::mem::take(buf)))
         })
-        .await?;
-        Ok((n, addr, buf))
     }
 
     /// Receives a message with up to `bufsize` bytes of data and
@@ -628,15 +684,18 @@ impl Socket {
     ///
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
-    pub async fn recvmsg(&self, bufsize: usize, ancbufsize: usize, flags: i32) -> Result<Message> {
-        let (_, message) = retry(
+    pub fn recvmsg(
+        &self,
+        bufsize: usize,
+        ancbufsize: usize,
+        flags: i32,
+    ) -> impl Coroutine<Output = Result<Message>> + use<> {
+        IoCall::new(
             self.clone(),
             Ready::Read,
             (bufsize, ancbufsize, flags),
             recvmsg_once,
         )
-        .await?;
-        Ok(message)
     }
 
     /// Sends what the socket takes of `data`, waiting for room; returns the
@@ -645,34 +704,44 @@ impl Socket {
     /// # Errors
     /// The operating system's (`EPIPE`, a reset peer); a cancellation or
     /// timeout while waiting (nothing was sent then).
-    pub async fn send(&self, data: Vec<u8>) -> Result<usize> {
-        crate::fd::write_some(self.clone(), data).await
+    pub fn send<B: AsRef<[u8]> + 'static>(
+        &self,
+        data: B,
+    ) -> impl Coroutine<Output = Result<usize>> + use<B> {
+        crate::fd::write_some(self.clone(), data)
     }
 
-    /// Sends all of `data`.
+    /// Sends all of `data` (a `Vec<u8>`, a `b"literal"`, an `Rc<[u8]>`
+    /// shared between connections, ...), and hands it back so that its
+    /// buffer can be reused.
     ///
     /// # Errors
     /// Always [`Error::Partial`] with [`Progress::BytesSent`] (Curio's
     /// `e.bytes_sent`), around the operating system's error or the
     /// cancellation or timeout that stopped it: `e.bytes_sent()` says how
     /// much went out, `e.root()` why it stopped.
-    pub async fn sendall(&self, data: Vec<u8>) -> Result<()> {
-        crate::fd::write_all(self.clone(), data, Progress::BytesSent).await
+    pub fn sendall<B: AsRef<[u8]> + 'static>(
+        &self,
+        data: B,
+    ) -> impl Coroutine<Output = Result<B>> + use<B> {
+        crate::fd::write_all(self.clone(), data, Progress::BytesSent)
     }
 
     /// Sends a datagram to `addr`; returns the bytes sent.
     ///
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
-    pub async fn sendto(&self, data: Vec<u8>, addr: SockAddr) -> Result<usize> {
-        let (_, n) = retry(
+    pub fn sendto<B: AsRef<[u8]> + 'static>(
+        &self,
+        data: B,
+        addr: SockAddr,
+    ) -> impl Coroutine<Output = Result<usize>> + use<B> {
+        IoCall::new(
             self.clone(),
             Ready::Write,
             (data, addr),
-            |s, (data, addr)| s.io(|s| s.send_to(data, addr)),
+            |s, (data, addr)| s.io(|s| s.send_to(data.as_ref(), addr)),
         )
-        .await?;
-        Ok(n)
     }
 
     /// Sends `buffers` as one message with ancillary data (Python's
@@ -690,8 +759,7 @@ impl Socket {
         address: Option<SockAddr>,
     ) -> Result<usize> {
         let out = Outgoing::new(buffers, &ancdata, flags, address)?;
-        let (_, n) = retry(self.clone(), Ready::Write, out, sendmsg_once).await?;
-        Ok(n)
+        IoCall::new(self.clone(), Ready::Write, out, sendmsg_once).await
     }
 
     /// Closes the socket for every handle (the kernel forgets it first).

@@ -92,7 +92,7 @@ impl FileIo {
         let flags = fcntl_flags(file.as_raw_fd())?;
         set_flags(file.as_raw_fd(), flags | libc::O_NONBLOCK)?;
         Ok(FileIo {
-            inner: Rc::new(FdCell::new(NonBlocking { file, flags })),
+            inner: Rc::new(FdCell::new(NonBlocking { file, flags }, false)),
         })
     }
 }
@@ -322,8 +322,9 @@ impl<T: Transport> Stream<T> {
     /// [`Error::Partial`] with [`Progress::BytesWritten`] (Curio's
     /// `e.bytes_written`), around the fd's error or the cancellation or
     /// timeout.
-    pub async fn write(&self, data: Vec<u8>) -> Result<()> {
-        crate::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await
+    pub async fn write<B: AsRef<[u8]> + 'static>(&self, data: B) -> Result<()> {
+        crate::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await?;
+        Ok(())
     }
 
     /// Writes each line in turn.

@@ -106,13 +106,14 @@ impl Core {
     /// Deregisters `fd` before it is closed. A task still blocked on it
     /// would never be woken: it gets an error instead.
     fn trap_io_release(&mut self, fd: RawFd) -> Next {
-        self.release_fd(fd);
+        self.release_fd(fd, false);
         answer(Value::None)
     }
 
-    /// Forgets `fd`'s registration; tasks blocked on it get an error.
-    pub(super) fn release_fd(&mut self, fd: RawFd) {
-        for stranded in self.io.release(fd) {
+    /// Forgets `fd`'s registration (it is `closed` already, or about to
+    /// be); tasks blocked on it get an error.
+    pub(super) fn release_fd(&mut self, fd: RawFd, closed: bool) {
+        for stranded in self.io.release(fd, closed) {
             stranded.header().wait.set(Wait::None);
             let error = std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
@@ -124,8 +125,10 @@ impl Core {
 
     /// Releases the fds that were closed by `Drop` since the last look.
     pub(super) fn forget_closed(&mut self) {
-        for fd in super::io::take_closed() {
-            self.release_fd(fd);
+        if let Some(closed) = self.io.closed_since() {
+            for fd in closed {
+                self.release_fd(fd, true);
+            }
         }
     }
 

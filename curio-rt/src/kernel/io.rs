@@ -23,8 +23,7 @@
 //! The `mio::Poll` is created the first time it is needed, so a kernel that
 //! only computes and sleeps makes no epoll calls.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -40,6 +39,10 @@ use crate::task::TaskRef;
 thread_local! {
     /// Fds closed since the kernel last looked (a `Drop` cannot trap).
     static CLOSED: std::cell::RefCell<Vec<RawFd>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// How many fds were ever noted closed: the kernel compares it with
+    /// what it saw last, which costs less than looking at `CLOSED` on
+    /// every wait.
+    static CLOSED_COUNT: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Tells this thread's kernel that `fd` is being closed, so it forgets the
@@ -47,26 +50,27 @@ thread_local! {
 /// fd-owning types; async code calls `io_release` instead.
 pub(crate) fn note_closed(fd: RawFd) {
     CLOSED.with(|c| c.borrow_mut().push(fd));
+    CLOSED_COUNT.with(|n| n.set(n.get() + 1));
+}
+
+/// How many fds were ever noted closed in this thread.
+pub(crate) fn closed_count() -> u64 {
+    CLOSED_COUNT.with(Cell::get)
 }
 
 /// Fds closed since the last call.
 pub(crate) fn take_closed() -> Vec<RawFd> {
-    CLOSED.with(|c| {
-        let mut closed = c.borrow_mut();
-        if closed.is_empty() {
-            Vec::new()
-        } else {
-            std::mem::take(&mut *closed)
-        }
-    })
+    CLOSED.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
 /// The token of the thread wake-up; fds use their own number.
 const WAKER: Token = Token(usize::MAX);
 
-/// A registered fd and the tasks blocked on it.
+/// One fd's slot in the table: whether it is registered, and the tasks
+/// blocked on it.
 #[derive(Default)]
 struct FdState {
+    registered: bool,
     reader: Option<TaskRef>,
     writer: Option<TaskRef>,
     /// An edge arrived while no task waited to read: the next read wait
@@ -74,27 +78,14 @@ struct FdState {
     readable: bool,
     /// The same for writing.
     writable: bool,
-}
-
-/// Fds are small distinct integers: one multiply spreads them over the
-/// hash (SipHash was a tenth of an echo server's instructions).
-#[derive(Default)]
-struct FdHasher(u64);
-
-impl Hasher for FdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+    /// The peer closed its end (or the fd failed): reads no longer block.
+    /// Never cleared while registered, because the edge that said so is
+    /// not repeated: a reader that stops after a short read (see
+    /// [`Transport::drained`](crate::stream::Transport::drained)) and
+    /// waits again must find out here that end of file is waiting.
+    read_closed: bool,
+    /// The same for writing (a hang-up or an error).
+    write_closed: bool,
 }
 
 /// The kernel's I/O state.
@@ -102,11 +93,14 @@ pub(crate) struct Io {
     /// Created on first use.
     poll: Option<Poll>,
     events: Events,
-    /// Registered fds (registered exactly while they are in the map).
-    fds: HashMap<RawFd, FdState, BuildHasherDefault<FdHasher>>,
+    /// Indexed by fd: the operating system hands out the lowest free
+    /// number, so the table is as long as the highest fd in use.
+    fds: Vec<FdState>,
     /// Tasks blocked on fds.
     waiting: usize,
     waker: Option<KernelWaker>,
+    /// [`closed_count`] when the kernel last forgot closed fds.
+    closed_seen: u64,
 }
 
 impl Io {
@@ -114,9 +108,10 @@ impl Io {
         Io {
             poll: None,
             events: Events::with_capacity(256),
-            fds: HashMap::default(),
+            fds: Vec::new(),
             waiting: 0,
             waker: None,
+            closed_seen: 0,
         }
     }
 
@@ -125,6 +120,20 @@ impl Io {
             self.poll = Some(Poll::new()?);
         }
         Ok(self.poll.as_mut().expect("just created"))
+    }
+
+    /// The fds closed by `Drop` since the last call, if any.
+    pub fn closed_since(&mut self) -> Option<Vec<RawFd>> {
+        let count = closed_count();
+        if count == self.closed_seen {
+            return None;
+        }
+        self.closed_seen = count;
+        Some(take_closed())
+    }
+
+    fn slot(&mut self, fd: RawFd) -> Option<&mut FdState> {
+        self.fds.get_mut(usize::try_from(fd).ok()?)
     }
 
     /// Whether any task waits on an fd.
@@ -146,18 +155,21 @@ impl Io {
     /// `ResourceBusy` if another task waits in that direction; an I/O
     /// error if the fd cannot be registered (closed, or a regular file).
     pub fn register(&mut self, fd: RawFd, read: bool, task: &TaskRef) -> Result<bool, Error> {
-        if !self.fds.contains_key(&fd) {
-            let registered = self.poll().and_then(|poll| {
-                poll.registry().register(
-                    &mut SourceFd(&fd),
-                    Token(fd as usize),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-            });
-            registered?;
-            self.fds.insert(fd, FdState::default());
+        let Ok(index) = usize::try_from(fd) else {
+            return Err(io::Error::from_raw_os_error(libc::EBADF).into());
+        };
+        if self.fds.get(index).is_none_or(|s| !s.registered) {
+            self.poll()?.registry().register(
+                &mut SourceFd(&fd),
+                Token(index),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            if index >= self.fds.len() {
+                self.fds.resize_with(index + 1, FdState::default);
+            }
+            self.fds[index].registered = true;
         }
-        let state = self.fds.get_mut(&fd).expect("registered above");
+        let state = &mut self.fds[index];
         let (slot, ready) = if read {
             (&mut state.reader, &mut state.readable)
         } else {
@@ -169,7 +181,12 @@ impl Io {
                 "multiple tasks can't wait to {direction} on the same file descriptor {fd}"
             )));
         }
-        if std::mem::take(ready) {
+        let closed = if read {
+            state.read_closed
+        } else {
+            state.write_closed
+        };
+        if std::mem::take(ready) || closed {
             return Ok(false);
         }
         *slot = Some(task.clone());
@@ -180,28 +197,29 @@ impl Io {
     /// Takes the waiter off `fd` in one direction (a cancelled wait); the
     /// fd stays registered.
     pub fn unregister(&mut self, fd: RawFd, read: bool) {
-        if self.take(fd, read).is_some() {
+        let Some(state) = self.slot(fd) else {
+            return;
+        };
+        let taken = if read {
+            state.reader.take()
+        } else {
+            state.writer.take()
+        };
+        if taken.is_some() {
             self.waiting -= 1;
         }
     }
 
-    fn take(&mut self, fd: RawFd, read: bool) -> Option<TaskRef> {
-        let state = self.fds.get_mut(&fd)?;
-        if read {
-            state.reader.take()
-        } else {
-            state.writer.take()
-        }
-    }
-
-    /// Deregisters `fd` (before it is closed). Tasks still blocked on it
-    /// are returned, to be woken with an error.
-    pub fn release(&mut self, fd: RawFd) -> Vec<TaskRef> {
-        let Some(state) = self.fds.remove(&fd) else {
+    /// Forgets `fd`'s registration: deregisters it from the poller unless
+    /// it is `closed` already (closing removed it). Tasks still blocked on
+    /// it are returned, to be woken with an error.
+    pub fn release(&mut self, fd: RawFd, closed: bool) -> Vec<TaskRef> {
+        let Some(state) = self.slot(fd).filter(|s| s.registered) else {
             return Vec::new();
         };
-        if let Some(poll) = self.poll.as_mut() {
-            // An error means the fd was already closed: epoll forgot it.
+        let state = std::mem::take(state);
+        if !closed && let Some(poll) = self.poll.as_mut() {
+            // An error means the fd was closed already: epoll forgot it.
             let _ = poll.registry().deregister(&mut SourceFd(&fd));
         }
         let stranded: Vec<TaskRef> = [state.reader, state.writer].into_iter().flatten().collect();
@@ -211,7 +229,8 @@ impl Io {
 
     /// The tasks blocked on `fd`: `(reader, writer)`.
     pub fn waiting(&self, fd: RawFd) -> (Option<TaskRef>, Option<TaskRef>) {
-        match self.fds.get(&fd) {
+        let state = usize::try_from(fd).ok().and_then(|i| self.fds.get(i));
+        match state {
             Some(w) => (w.reader.clone(), w.writer.clone()),
             None => (None, None),
         }
@@ -248,11 +267,12 @@ impl Io {
                 }
                 continue;
             }
-            let fd = event.token().0 as RawFd;
-            let Some(state) = self.fds.get_mut(&fd) else {
+            let Some(state) = self.fds.get_mut(event.token().0).filter(|s| s.registered) else {
                 continue;
             };
             let failed = event.is_error();
+            state.read_closed |= event.is_read_closed() || failed;
+            state.write_closed |= event.is_write_closed() || failed;
             if event.is_readable() || event.is_read_closed() || failed {
                 match state.reader.take() {
                     Some(task) => {
