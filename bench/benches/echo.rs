@@ -1,5 +1,6 @@
-//! Echo servers side by side: curio, tokio `current_thread`, and a raw mio
-//! loop (the floor). Each server runs in its own process pinned to CPU 0;
+//! Echo servers side by side: curio (a reused buffer, like the tokio
+//! server; and `curio-recv`, the tutorial's `recv` / `sendall`), tokio
+//! `current_thread`, and a raw mio loop (the floor). Each server runs in its own process pinned to CPU 0;
 //! this process is the load client, pinned to CPU 1: N connections each
 //! doing ping-pong of S bytes for T seconds.
 //!
@@ -12,7 +13,9 @@
 //!
 //! `cargo bench --manifest-path bench/Cargo.toml --bench echo`
 //! Environment: `BENCH_SECS` (default 2), `BENCH_SERVERS` (default
-//! `curio,tokio,mio`), `BENCH_CALLGRIND=1`.
+//! `curio,curio-recv,tokio,mio`), `BENCH_CALLGRIND=1`, `BENCH_PARTS` (default
+//! `load,memory`; add `callgrind` or use `BENCH_CALLGRIND=1` for the
+//! instruction counts).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -26,11 +29,26 @@ use mio::{Events, Interest, Poll, Token};
 
 mod curio_server {
     use curio::Result;
+    use curio::net::Address;
     use curio::net::tcp_server;
-    use curio::socket::{SockAddr, Socket};
+    use curio::socket::Socket;
 
+    /// Like the tokio server: one buffer per connection, reused.
     #[curio::task]
-    async fn echo_client(client: Socket, _addr: SockAddr) -> Result<()> {
+    async fn echo_client(client: Socket, _: Address) -> Result<()> {
+        let mut buf = Vec::with_capacity(16384);
+        loop {
+            let (n, data) = client.recv_into(buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf = client.sendall(data).await?;
+        }
+    }
+
+    /// The tutorial's server: a new vector per `recv`.
+    #[curio::task]
+    async fn echo_client_recv(client: Socket, _: Address) -> Result<()> {
         loop {
             let data = client.recv(16384).await?;
             if data.is_empty() {
@@ -42,6 +60,10 @@ mod curio_server {
 
     pub fn run(port: u16) {
         curio::run(tcp_server("127.0.0.1".into(), port, echo_client)).unwrap();
+    }
+
+    pub fn run_recv(port: u16) {
+        curio::run(tcp_server("127.0.0.1".into(), port, echo_client_recv)).unwrap();
     }
 }
 
@@ -319,6 +341,7 @@ fn main() {
         let port: u16 = args[3].parse().unwrap();
         match args[2].as_str() {
             "curio" => curio_server::run(port),
+            "curio-recv" => curio_server::run_recv(port),
             "tokio" => tokio_server::run(port),
             "mio" => mio_server::run(port),
             other => panic!("unknown server {other}"),
@@ -333,9 +356,27 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2.0);
-    let servers = std::env::var("BENCH_SERVERS").unwrap_or_else(|_| "curio,tokio,mio".into());
+    let servers =
+        std::env::var("BENCH_SERVERS").unwrap_or_else(|_| "curio,curio-recv,tokio,mio".into());
     let servers: Vec<&str> = servers.split(',').collect();
+    let mut parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "load,memory".into());
+    if std::env::var("BENCH_CALLGRIND").as_deref() == Ok("1") {
+        parts.push_str(",callgrind");
+    }
+    let parts: Vec<&str> = parts.split(',').collect();
+    if parts.contains(&"load") {
+        load_table(&servers, secs);
+    }
+    if parts.contains(&"memory") {
+        memory_table(&servers);
+    }
+    if parts.contains(&"callgrind") {
+        callgrind_table(&servers);
+    }
+}
 
+/// Round trips per second, latency and server CPU per round trip.
+fn load_table(servers: &[&str], secs: f64) {
     println!("| server | conns | bytes | round trips/s | p50 µs | p99 µs | server CPU µs/RT |");
     println!("|---|---|---|---|---|---|---|");
     for &(conns, size) in &[
@@ -346,7 +387,7 @@ fn main() {
         (1000, 64),
         (1000, 1000),
     ] {
-        for &kind in &servers {
+        for &kind in servers {
             let port = free_port();
             let server = Server::start(kind, port, None);
             // Warm up, then measure.
@@ -369,9 +410,13 @@ fn main() {
     }
 
     println!();
+}
+
+/// Resident memory per idle connection.
+fn memory_table(servers: &[&str]) {
     println!("| server | KiB per idle connection (1000 connections) |");
     println!("|---|---|");
-    for &kind in &servers {
+    for &kind in servers {
         let port = free_port();
         let server = Server::start(kind, port, None);
         let before = server.rss_kib();
@@ -394,24 +439,28 @@ fn main() {
         );
     }
 
-    if std::env::var("BENCH_CALLGRIND").as_deref() == Ok("1") {
-        println!();
-        println!("| server | instructions per round trip (100 conns x 1000 bytes, callgrind) |");
-        println!("|---|---|");
-        let (small, big) = (5_000u64, 25_000u64);
-        for &kind in &servers {
-            let mut ir = Vec::new();
-            for (run, total) in [(0, small), (1, big)] {
-                let out = format!("/tmp/curio-echo-callgrind-{kind}-{run}.out");
-                let port = free_port();
-                let server = Server::start(kind, port, Some(&out));
-                let l = load(port, 100, 1000, 600.0, total);
-                server.stop();
-                std::thread::sleep(Duration::from_millis(300));
-                ir.push((callgrind_ir(&out), l.round_trips));
-            }
-            let per = (ir[1].0 - ir[0].0) as f64 / (ir[1].1 - ir[0].1) as f64;
-            println!("| {kind} | {per:.0} |");
+    println!();
+}
+
+/// User-space instructions per round trip under callgrind: two fixed
+/// loads, subtracted so that start-up and connection set-up cancel out.
+fn callgrind_table(servers: &[&str]) {
+    println!("| server | instructions per round trip (100 conns x 1000 bytes, callgrind) |");
+    println!("|---|---|");
+    let (small, big) = (5_000u64, 25_000u64);
+    for &kind in servers {
+        let mut ir = Vec::new();
+        for (run, total) in [(0, small), (1, big)] {
+            let out = format!("/tmp/curio-echo-callgrind-{kind}-{run}.out");
+            let port = free_port();
+            let server = Server::start(kind, port, Some(&out));
+            let l = load(port, 100, 1000, 600.0, total);
+            server.stop();
+            std::thread::sleep(Duration::from_millis(300));
+            ir.push((callgrind_ir(&out), l.round_trips));
         }
+        let per = (ir[1].0 - ir[0].0) as f64 / (ir[1].1 - ir[0].1) as f64;
+        println!("| {kind} | {per:.0} |");
     }
+    println!();
 }
