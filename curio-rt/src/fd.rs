@@ -104,9 +104,12 @@ pub trait Transport: Clone + 'static {
     fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
     /// Whether the last read emptied the fd, so that the next one would
     /// block: a read then waits first instead of trying (saving a system
-    /// call per read in a request-response loop). Only for byte streams,
-    /// where a short read means nothing more was there; data arriving
-    /// afterwards is a new edge, which the wait sees. The default: never.
+    /// call per read in a request-response loop). Only for byte streams
+    /// where a short read means nothing more was there (TCP; not a Unix
+    /// stream, which stops early at a message carrying fds); data arriving
+    /// afterwards is a new edge, which the wait sees, and an end of file
+    /// the kernel already saw makes the wait return at once. The default:
+    /// never.
     fn drained(&self) -> bool {
         false
     }
