@@ -76,7 +76,15 @@ pub struct Message {
 /// The operating system's.
 pub fn socketpair(domain: Domain, ty: Type) -> Result<(Socket, Socket)> {
     let (a, b) = socket2::Socket::pair(domain, ty, None)?;
-    Ok((Socket::wrap(a, domain, ty)?, Socket::wrap(b, domain, ty)?))
+    let tcp = is_tcp(domain, ty);
+    Ok((Socket::wrap(a, tcp)?, Socket::wrap(b, tcp)?))
+}
+
+/// Whether a socket is TCP, the kind for which a short read means it was
+/// emptied. Not a Unix stream: a read there may end early at a message
+/// that carries fds or another writer's credentials, data still waiting.
+fn is_tcp(domain: Domain, ty: Type) -> bool {
+    ty == Type::STREAM && (domain == Domain::IPV4 || domain == Domain::IPV6)
 }
 
 /// A socket on a duplicate of `fd` (Curio's `fromfd`; the original stays
@@ -311,7 +319,10 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn new(domain: Domain, ty: Type) -> Result<Socket> {
-        Socket::wrap(socket2::Socket::new(domain, ty, None)?, domain, ty)
+        Ok(Socket::wrap(
+            socket2::Socket::new(domain, ty, None)?,
+            is_tcp(domain, ty),
+        )?)
     }
 
     /// Wraps an existing socket, making it non-blocking.
@@ -319,16 +330,14 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn from_socket2(sock: socket2::Socket) -> Result<Socket> {
-        let (domain, ty) = (sock.domain()?, sock.r#type()?);
-        Socket::wrap(sock, domain, ty)
+        let tcp = is_tcp(sock.domain()?, sock.r#type()?);
+        Ok(Socket::wrap(sock, tcp)?)
     }
 
-    /// Wraps a socket of `domain` and type `ty`, making it non-blocking.
-    fn wrap(sock: socket2::Socket, domain: Domain, ty: Type) -> Result<Socket> {
+    /// Wraps a socket, making it non-blocking; `tcp` says whether a short
+    /// read empties it (see [`FdCell::new`]).
+    fn wrap(sock: socket2::Socket, tcp: bool) -> io::Result<Socket> {
         sock.set_nonblocking(true)?;
-        // TCP only: a Unix stream may end a read early at a message that
-        // carries fds or another writer's credentials, data still waiting.
-        let tcp = ty == Type::STREAM && (domain == Domain::IPV4 || domain == Domain::IPV6);
         Ok(Socket {
             inner: Rc::new(FdCell::new(sock, tcp)),
         })
@@ -556,12 +565,8 @@ impl Socket {
     pub fn accept(&self) -> impl Coroutine<Output = Result<(Socket, SockAddr)>> + use<> {
         IoCall::new(self.clone(), Ready::Read, (), |s, ()| {
             let (sock, addr) = s.io(socket2::Socket::accept)?;
-            sock.set_nonblocking(true)?;
             // A connection is of the listener's type.
-            let sock = Socket {
-                inner: Rc::new(FdCell::new(sock, s.inner.is_stream())),
-            };
-            Ok((sock, addr))
+            Ok((Socket::wrap(sock, s.inner.is_stream())?, addr))
         })
     }
 

@@ -170,10 +170,10 @@ impl Io {
             self.fds[index].registered = true;
         }
         let state = &mut self.fds[index];
-        let (slot, ready) = if read {
-            (&mut state.reader, &mut state.readable)
+        let (slot, ready, closed) = if read {
+            (&mut state.reader, &mut state.readable, state.read_closed)
         } else {
-            (&mut state.writer, &mut state.writable)
+            (&mut state.writer, &mut state.writable, state.write_closed)
         };
         if slot.is_some() {
             let direction = if read { "read" } else { "write" };
@@ -181,11 +181,6 @@ impl Io {
                 "multiple tasks can't wait to {direction} on the same file descriptor {fd}"
             )));
         }
-        let closed = if read {
-            state.read_closed
-        } else {
-            state.write_closed
-        };
         if std::mem::take(ready) || closed {
             return Ok(false);
         }
