@@ -17,6 +17,9 @@ use crate::{Coroutine, Error, Progress, Result, Step, Trap, Value};
 pub(crate) struct FdCell<F: AsRawFd> {
     /// `None` once closed.
     file: RefCell<Option<F>>,
+    /// The file's fd while it is open, `-1` after: what the hot system
+    /// calls use, without borrowing `file`.
+    fd: Cell<RawFd>,
     /// A byte stream for which a short read means the fd was emptied.
     stream: bool,
     /// The last read emptied the fd: see [`Transport::drained`].
@@ -29,6 +32,7 @@ impl<F: AsRawFd> FdCell<F> {
     /// at a time, or a Unix stream, which stops at a message with fds).
     pub(crate) fn new(file: F, stream: bool) -> Self {
         FdCell {
+            fd: Cell::new(file.as_raw_fd()),
             file: RefCell::new(Some(file)),
             stream,
             drained: Cell::new(false),
@@ -39,21 +43,26 @@ impl<F: AsRawFd> FdCell<F> {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&F) -> io::Result<R>) -> io::Result<R> {
         match &*self.file.borrow() {
             Some(file) => f(file),
-            None => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the file descriptor is closed",
-            )),
+            None => Err(closed_error()),
         }
     }
 
-    /// Runs one read of up to `len` bytes, noting whether it emptied the
-    /// fd (a short read of a stream).
-    pub(crate) fn read(
-        &self,
-        len: usize,
-        f: impl FnOnce(&F) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let result = self.with(f);
+    /// Runs `call`, a system call that returns a byte count or `-1` with
+    /// `errno` set, on the open fd.
+    #[inline]
+    pub(crate) fn sys(&self, call: impl FnOnce(RawFd) -> isize) -> io::Result<usize> {
+        let fd = self.fd.get();
+        if fd < 0 {
+            return Err(closed_error());
+        }
+        usize::try_from(call(fd)).map_err(|_| io::Error::last_os_error())
+    }
+
+    /// Runs `call`, one read of up to `len` bytes (as [`sys`](Self::sys)),
+    /// noting whether it emptied the fd (a short read of a stream).
+    #[inline]
+    pub(crate) fn read(&self, len: usize, call: impl FnOnce(RawFd) -> isize) -> io::Result<usize> {
+        let result = self.sys(call);
         self.drained
             .set(self.stream && matches!(result, Ok(n) if n > 0 && n < len));
         result
@@ -70,15 +79,22 @@ impl<F: AsRawFd> FdCell<F> {
     }
 
     /// The fd, `-1` once closed.
+    #[inline]
     pub(crate) fn fileno(&self) -> RawFd {
-        self.file.borrow().as_ref().map_or(-1, AsRawFd::as_raw_fd)
+        self.fd.get()
     }
 
     /// Closes now (the caller released it from the kernel first).
     pub(crate) fn close_now(&self) {
+        self.fd.set(-1);
         self.drained.set(false);
         drop(self.file.borrow_mut().take());
     }
+}
+
+/// What an operation on a closed fd fails with.
+fn closed_error() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the file descriptor is closed")
 }
 
 impl<F: AsRawFd> Drop for FdCell<F> {
@@ -197,7 +213,7 @@ where
     }
 
     /// Tries the operation until it completes or would block.
-    #[inline]
+    #[inline(always)]
     fn attempt(&mut self) -> Step<Result<R>> {
         loop {
             match (self.op)(&self.io, &mut self.state) {
@@ -230,7 +246,7 @@ where
 {
     type Output = Result<R>;
 
-    #[inline]
+    #[inline(always)]
     fn resume(&mut self, _: Value) -> Step<Result<R>> {
         // After a wait the kernel's reply carries nothing: failures come
         // by `throw`.

@@ -120,23 +120,32 @@ pub(crate) async fn connect_to(addr: std::net::SocketAddr) -> Result<Socket> {
 }
 
 impl Transport for Socket {
+    #[inline]
     fn fileno(&self) -> RawFd {
         self.inner.fileno()
     }
 
+    #[inline]
     fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         let len = buf.len();
-        self.inner.read(len, |s| s.recv(buf))
+        self.inner.read(len, |fd| {
+            // SAFETY: `recv` writes at most `len` bytes into `buf`.
+            unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), len, 0) }
+        })
     }
 
     fn drained(&self) -> bool {
         self.inner.drained()
     }
 
+    #[inline]
     fn write_some(&self, data: &[u8]) -> io::Result<usize> {
         // No SIGPIPE for a peer that left, whatever the program's signal
         // dispositions: `EPIPE` is an error for this connection only.
-        self.io(|s| s.send_with_flags(data, libc::MSG_NOSIGNAL))
+        self.inner.sys(|fd| {
+            // SAFETY: `send` reads at most `data.len()` bytes of `data`.
+            unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) }
+        })
     }
 
     fn close_now(&self) {
@@ -145,6 +154,7 @@ impl Transport for Socket {
 }
 
 /// All of `buf`'s capacity as room to read into, its contents dropped.
+#[inline]
 fn spare_room(buf: &mut Vec<u8>) -> io::Result<&mut [MaybeUninit<u8>]> {
     buf.clear();
     if buf.capacity() == 0 {

@@ -103,15 +103,17 @@ impl Transport for FileIo {
     }
 
     fn read_some(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        self.inner.with(|f| {
+        self.inner.sys(|fd| {
             // SAFETY: `read` writes at most `buf.len()` bytes into `buf`.
-            let n = unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }
         })
     }
 
     fn write_some(&self, data: &[u8]) -> io::Result<usize> {
-        self.inner.with(|f| io::Write::write(&mut &f.file, data))
+        self.inner.sys(|fd| {
+            // SAFETY: `write` reads at most `data.len()` bytes of `data`.
+            unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) }
+        })
     }
 
     fn close_now(&self) {
