@@ -597,3 +597,81 @@ fn a_server_hands_its_handler_a_printable_address() {
         (String::new(), Address::Unix(None))
     );
 }
+
+/// Waits to read from a clone of a client's socket.
+#[curio::task]
+async fn keeps_reading(client: Socket) -> Result<()> {
+    let e = client.recv(100).await.unwrap_err();
+    let released = e
+        .to_string()
+        .contains("was released while this task waited");
+    util::log(format!("keeper: released {released}"));
+    Ok(())
+}
+
+/// Ends the way the client asks: returns (leaving a task reading from a
+/// clone of the socket), closes the socket itself first, or fails. Logs
+/// its task's name.
+#[curio::task]
+async fn ends_as_asked(client: Socket, _addr: curio::net::Address) -> Result<()> {
+    let me = curio::current_task().await?;
+    let ask = client.recv(100).await?;
+    util::log(format!(
+        "{} got {}",
+        me.name(),
+        String::from_utf8_lossy(&ask)
+    ));
+    match &ask[..] {
+        b"return" => {
+            spawn(keeps_reading(client.clone())).daemon(true).await?;
+            curio::sleep(0.05).await?;
+            Ok(())
+        }
+        b"close" => client.close().await,
+        b"fail" => Err(Error::msg("handler failed")),
+        _ => Ok(()),
+    }
+}
+
+#[curio::task]
+async fn handlers_end_three_ways() -> Result<()> {
+    let listener = curio::net::tcp_server_socket("127.0.0.1", 0, 16)?;
+    let port = listener.local_addr()?.as_socket().unwrap().port();
+    let server = spawn(curio::net::run_server(listener, ends_as_asked)).await?;
+    for ask in ["return", "close", "fail"] {
+        let client = create_connection(format!("127.0.0.1:{port}")).await?;
+        client.sendall(ask.as_bytes()).await?;
+        // However the handler ended, the server closed the connection.
+        let rest = timeout_after(5.0, client.recv(100)).await?;
+        util::log(format!("{ask}: end of file {}", rest.is_empty()));
+        client.close().await?;
+    }
+    // The server still accepts after a handler failed.
+    let client = create_connection(format!("127.0.0.1:{port}")).await?;
+    client.sendall(b"last").await?;
+    timeout_after(5.0, client.recv(100)).await?;
+    server.cancel().await?;
+    client.close().await?;
+    Ok(())
+}
+
+#[test]
+fn a_server_closes_each_client_however_its_handler_ends() {
+    let _serial = serial();
+    let before = open_fds();
+    curio::run(handlers_end_three_ways()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "ends_as_asked got return",
+            "keeper: released true",
+            "return: end of file true",
+            "ends_as_asked got close",
+            "close: end of file true",
+            "ends_as_asked got fail",
+            "fail: end of file true",
+            "ends_as_asked got last",
+        ]
+    );
+    assert_eq!(open_fds(), before, "no fd left open");
+}

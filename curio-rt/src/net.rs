@@ -32,9 +32,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::fd::Transport;
 use crate::socket::{Domain, SockAddr, Socket, Type};
 use crate::stream::SocketStream;
-use crate::{Coroutine, Error, Result, TaskGroup, Wait};
+use crate::{Coroutine, Error, Location, Result, Step, TaskGroup, Trap, Value, Wait};
 
 /// A client's address, as a server hands it to the handler (Python's
 /// `addr`): an IP address and port, or a Unix socket's path. Displays as
@@ -112,15 +113,73 @@ pub fn unix_server_socket(path: &str, backlog: i32) -> Result<Socket> {
     Ok(sock)
 }
 
-/// Runs `handler` for a client, then closes the client's socket.
-#[crate::task]
-async fn serve_client<C>(handler: C, client: Socket) -> Result<()>
-where
-    C: Coroutine<Output = Result<()>>,
-{
-    let result = handler.await;
-    client.close().await?;
-    result
+/// A client's handler, then the close of its socket, however the handler
+/// ended (Curio's `async with client: await handler(client, addr)`).
+///
+/// Hand-written instead of a `#[task]`: it sits under every trap a handler
+/// makes, so it does nothing but pass each resume and throw through, and
+/// reports the handler's name and traceback as the task's own.
+struct ServeClient<C> {
+    handler: C,
+    client: Socket,
+    /// The handler's result, kept while the socket is released.
+    closing: Option<Result<()>>,
+}
+
+impl<C: Coroutine<Output = Result<()>>> ServeClient<C> {
+    /// Passes a trap through; once the handler returns, releases the
+    /// socket from the kernel (unless the handler closed it already).
+    #[inline(always)]
+    fn pass(&mut self, step: Step<Result<()>>) -> Step<Result<()>> {
+        match step {
+            Step::Trap(trap) => Step::Trap(trap),
+            Step::Return(result) => {
+                let fd = self.client.fileno();
+                if fd < 0 {
+                    return Step::Return(result);
+                }
+                self.closing = Some(result);
+                Step::Trap(Trap::IoRelease(fd))
+            }
+        }
+    }
+
+    /// Closes the released socket; the handler's result.
+    fn finish(&mut self) -> Step<Result<()>> {
+        let result = self.closing.take().expect("closing");
+        self.client.close_now();
+        Step::Return(result)
+    }
+}
+
+impl<C: Coroutine<Output = Result<()>>> Coroutine for ServeClient<C> {
+    type Output = Result<()>;
+
+    #[inline]
+    fn resume(&mut self, value: Value) -> Step<Result<()>> {
+        if self.closing.is_some() {
+            return self.finish();
+        }
+        let step = self.handler.resume(value);
+        self.pass(step)
+    }
+
+    fn throw(&mut self, error: Error) -> Step<Result<()>> {
+        // `io_release` never blocks, so nothing is thrown while closing.
+        if self.closing.is_some() {
+            return self.finish();
+        }
+        let step = self.handler.throw(error);
+        self.pass(step)
+    }
+
+    fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
+        self.handler.traceback(visit);
+    }
+
+    fn name(&self) -> &'static str {
+        self.handler.name()
+    }
 }
 
 /// Accepts connections on `sock` forever, running `handler(client, addr)`
@@ -146,7 +205,11 @@ where
                     Ok((client, addr)) => {
                         let peer = Address::from(&addr);
                         group
-                            .spawn(serve_client(handler(client.clone(), peer), client))
+                            .spawn(ServeClient {
+                                handler: handler(client.clone(), peer),
+                                client,
+                                closing: None,
+                            })
                             .await?;
                     }
                     Err(Error::Io(e))
