@@ -62,21 +62,22 @@ thread_local! {
 
 /// Marks a task as running for its lifetime (set by the kernel around each
 /// scheduling cycle).
-pub(crate) struct Current {
-    previous: *const Header,
-}
+pub(crate) struct Current(());
 
 impl Current {
+    /// The kernel runs one task at a time and never inside another, so
+    /// leaving marks no task as running (nothing to restore).
+    #[inline]
     pub fn enter(header: &Header) -> Current {
-        Current {
-            previous: CURRENT.with(|c| c.replace(header)),
-        }
+        CURRENT.set(header);
+        Current(())
     }
 }
 
 impl Drop for Current {
+    #[inline]
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.previous));
+        CURRENT.set(std::ptr::null());
     }
 }
 

@@ -63,6 +63,15 @@ pub(crate) fn take_closed() -> Vec<RawFd> {
     CLOSED.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
+/// A second task waiting on `fd` in the same direction.
+#[cold]
+fn busy(fd: RawFd, read: bool) -> Error {
+    let direction = if read { "read" } else { "write" };
+    Error::ResourceBusy(format!(
+        "multiple tasks can't wait to {direction} on the same file descriptor {fd}"
+    ))
+}
+
 /// The token of the thread wake-up; fds use their own number.
 const WAKER: Token = Token(usize::MAX);
 
@@ -154,20 +163,13 @@ impl Io {
     /// # Errors
     /// `ResourceBusy` if another task waits in that direction; an I/O
     /// error if the fd cannot be registered (closed, or a regular file).
+    #[inline]
     pub fn register(&mut self, fd: RawFd, read: bool, task: &TaskRef) -> Result<bool, Error> {
         let Ok(index) = usize::try_from(fd) else {
             return Err(io::Error::from_raw_os_error(libc::EBADF).into());
         };
-        if self.fds.get(index).is_none_or(|s| !s.registered) {
-            self.poll()?.registry().register(
-                &mut SourceFd(&fd),
-                Token(index),
-                Interest::READABLE | Interest::WRITABLE,
-            )?;
-            if index >= self.fds.len() {
-                self.fds.resize_with(index + 1, FdState::default);
-            }
-            self.fds[index].registered = true;
+        if !self.fds.get(index).is_some_and(|s| s.registered) {
+            self.add(fd, index)?;
         }
         let state = &mut self.fds[index];
         let (slot, ready, closed) = if read {
@@ -176,10 +178,7 @@ impl Io {
             (&mut state.writer, &mut state.writable, state.write_closed)
         };
         if slot.is_some() {
-            let direction = if read { "read" } else { "write" };
-            return Err(Error::ResourceBusy(format!(
-                "multiple tasks can't wait to {direction} on the same file descriptor {fd}"
-            )));
+            return Err(busy(fd, read));
         }
         if std::mem::take(ready) || closed {
             return Ok(false);
@@ -187,6 +186,21 @@ impl Io {
         *slot = Some(task.clone());
         self.waiting += 1;
         Ok(true)
+    }
+
+    /// Registers `fd` (at `index`) with the poller, for good: the first
+    /// wait on it.
+    fn add(&mut self, fd: RawFd, index: usize) -> io::Result<()> {
+        self.poll()?.registry().register(
+            &mut SourceFd(&fd),
+            Token(index),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        if index >= self.fds.len() {
+            self.fds.resize_with(index + 1, FdState::default);
+        }
+        self.fds[index].registered = true;
+        Ok(())
     }
 
     /// Takes the waiter off `fd` in one direction (a cancelled wait); the

@@ -392,6 +392,7 @@ enum Next {
 
 /// Puts a task on the ready queue, to be resumed with `input`. A free
 /// function so that the I/O phase can call it while the poller is borrowed.
+#[inline]
 fn push_ready(ready: &mut VecDeque<(TaskRef, Input)>, task: TaskRef, input: Input) {
     let h = task.header();
     h.state.set(TaskState::Ready);
@@ -590,7 +591,7 @@ impl Core {
         let _current = crate::local::Current::enter(h);
         let mut last_trap = None;
         loop {
-            let Some(trap) = task.0.step(input) else {
+            let Some(trap) = task.body().step(input) else {
                 self.terminate(&task);
                 break;
             };
@@ -642,7 +643,7 @@ impl Core {
             }
         }
         if self.main.as_ref() != Some(task)
-            && let Some(error) = task.0.error()
+            && let Some(error) = task.body().error()
             && !error.is_cancelled()
         {
             log::error!(target: "curio::kernel", "Task Crash: {task:?}: {error}");

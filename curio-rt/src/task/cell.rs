@@ -3,9 +3,10 @@
 //!
 //! # Layout
 //!
-//! A spawned task is one `Rc<TaskCell<C>>`. The kernel holds it type-erased
-//! as a [`TaskRef`] (`Rc<dyn AnyTask>`) in its task table, ready queue and
-//! wait lists; a [`Task<T>`](crate::Task) handle holds another clone. The
+//! A spawned task is one `Rc<TaskCell<Frame<C>>>`. The kernel holds it
+//! type-erased as a [`TaskRef`] (`Rc<TaskCell<dyn AnyTask>>`: the header
+//! is a plain field, only the coroutine is behind the vtable) in its task
+//! table, ready queue and wait lists; a [`Task<T>`](crate::Task) handle holds another clone. The
 //! header is all `Cell`s: the kernel writes it between steps and handles
 //! read it synchronously, as Curio's `Task` attributes are read.
 //!
@@ -166,10 +167,9 @@ impl Header {
     }
 }
 
-/// The type-erased face of a task, as the kernel and untyped handles see it.
+/// The type-erased face of a task's coroutine, as the kernel and untyped
+/// handles see it (the header beside it needs no virtual call).
 pub(crate) trait AnyTask {
-    /// The shared attributes.
-    fn header(&self) -> &Header;
     /// Continues the coroutine; `None` when it finished (the outcome is
     /// stored). A panic is caught and stored as the task's error.
     fn step(&self, input: Input) -> Option<Trap>;
@@ -182,15 +182,26 @@ pub(crate) trait AnyTask {
     fn outcome(&self, out: &mut dyn Any);
     /// Shows the returned value (if any, and not taken) to `look`.
     fn peek(&self, look: &mut dyn FnMut(&dyn Any));
+    /// Whether the coroutine returned a value that nobody took.
+    fn unclaimed(&self) -> bool;
 }
 
 /// A shared, type-erased task: what the kernel queues.
 #[derive(Clone)]
-pub(crate) struct TaskRef(pub Rc<dyn AnyTask>);
+pub(crate) struct TaskRef(pub Rc<TaskCell<dyn AnyTask>>);
 
 impl TaskRef {
+    /// The shared attributes: a field, not a virtual call (the kernel
+    /// reads them several times per trap).
+    #[inline]
     pub fn header(&self) -> &Header {
-        self.0.header()
+        &self.0.header
+    }
+
+    /// The coroutine and its outcome.
+    #[inline]
+    pub fn body(&self) -> &dyn AnyTask {
+        &self.0.body
     }
 }
 
@@ -223,34 +234,37 @@ enum Body<C: Coroutine<Output: TaskResult>> {
     Failed(Box<Error>),
 }
 
-/// One task in one allocation: header and coroutine.
-pub(crate) struct TaskCell<C: Coroutine<Output: TaskResult>> {
+/// One task in one allocation: the header, then the coroutine (a
+/// [`Frame`], seen by the kernel as `dyn AnyTask`).
+pub(crate) struct TaskCell<B: ?Sized + AnyTask> {
     header: Header,
-    body: RefCell<Body<C>>,
+    body: B,
 }
 
-impl<C> TaskCell<C>
+/// A task's coroutine, then its outcome.
+pub(crate) struct Frame<C: Coroutine<Output: TaskResult>>(RefCell<Body<C>>);
+
+impl<C> TaskCell<Frame<C>>
 where
     C: Coroutine<Output: TaskResult> + 'static,
 {
     /// A new task record, not yet in any kernel.
-    pub fn new(coroutine: C) -> Rc<TaskCell<C>> {
+    pub fn new(coroutine: C) -> Rc<TaskCell<Frame<C>>> {
         Rc::new(TaskCell {
             header: Header::new(coroutine.name()),
-            body: RefCell::new(Body::Live(coroutine)),
+            body: Frame(RefCell::new(Body::Live(coroutine))),
         })
     }
 }
 
-impl<C: Coroutine<Output: TaskResult>> Drop for TaskCell<C> {
+impl<B: ?Sized + AnyTask> Drop for TaskCell<B> {
     /// Curio's `Task.__del__`: a task that finished well but whose result
     /// nobody collected (not joined or taken, not cancelled, not a daemon)
     /// is probably a mistake; say so.
     fn drop(&mut self) {
         let h = &self.header;
-        let succeeded = matches!(self.body.get_mut(), Body::Returned(Some(_)));
         if h.terminated.get()
-            && succeeded
+            && self.body.unclaimed()
             && !h.joined.get()
             && !h.cancelled.get()
             && !h.daemon.get()
@@ -271,16 +285,12 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
     }
 }
 
-impl<C> AnyTask for TaskCell<C>
+impl<C> AnyTask for Frame<C>
 where
     C: Coroutine<Output: TaskResult> + 'static,
 {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn step(&self, input: Input) -> Option<Trap> {
-        let mut body = self.body.borrow_mut();
+        let mut body = self.0.borrow_mut();
         let Body::Live(coroutine) = &mut *body else {
             unreachable!("the kernel stepped a terminated task");
         };
@@ -303,7 +313,7 @@ where
     }
 
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
-        if let Ok(body) = self.body.try_borrow()
+        if let Ok(body) = self.0.try_borrow()
             && let Body::Live(coroutine) = &*body
         {
             coroutine.traceback(visit);
@@ -311,22 +321,26 @@ where
     }
 
     fn error(&self) -> Option<Error> {
-        match &*self.body.try_borrow().ok()? {
+        match &*self.0.try_borrow().ok()? {
             Body::Failed(error) => Some((**error).clone()),
             _ => None,
         }
     }
 
     fn peek(&self, look: &mut dyn FnMut(&dyn Any)) {
-        if let Ok(body) = self.body.try_borrow()
+        if let Ok(body) = self.0.try_borrow()
             && let Body::Returned(Some(value)) = &*body
         {
             look(value);
         }
     }
 
+    fn unclaimed(&self) -> bool {
+        matches!(self.0.try_borrow().as_deref(), Ok(Body::Returned(Some(_))))
+    }
+
     fn outcome(&self, out: &mut dyn Any) {
-        let Ok(mut body) = self.body.try_borrow_mut() else {
+        let Ok(mut body) = self.0.try_borrow_mut() else {
             return;
         };
         if let Some(slot) = out.downcast_mut::<Option<Result<<C::Output as TaskResult>::Ok>>>() {

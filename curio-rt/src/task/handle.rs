@@ -117,7 +117,7 @@ impl<T: 'static> Task<T> {
     /// it first suspends, and after it terminates.
     pub fn location(&self) -> Option<&'static Location> {
         let mut innermost = None;
-        self.raw.0.traceback(&mut |loc| innermost = Some(loc));
+        self.raw.body().traceback(&mut |loc| innermost = Some(loc));
         innermost
     }
 
@@ -126,7 +126,7 @@ impl<T: 'static> Task<T> {
     pub fn traceback(&self) -> String {
         let mut out = format!("{self}\n");
         self.raw
-            .0
+            .body()
             .traceback(&mut |loc| out.push_str(&format!("  {loc}\n")));
         out
     }
@@ -151,7 +151,7 @@ impl<T: 'static> Task<T> {
         if !self.terminated() {
             return None;
         }
-        self.raw.0.error()
+        self.raw.body().error()
     }
 
     /// Applies `f` to the task's value, if it returned one that was not
@@ -159,7 +159,7 @@ impl<T: 'static> Task<T> {
     pub(crate) fn peek_value<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let mut f = Some(f);
         let mut out = None;
-        self.raw.0.peek(&mut |v| {
+        self.raw.body().peek(&mut |v| {
             if let (Some(v), Some(f)) = (v.downcast_ref::<T>(), f.take()) {
                 out = Some(f(v));
             }
@@ -178,7 +178,7 @@ impl<T: 'static> Task<T> {
 
     fn outcome(&self) -> Result<T> {
         let mut slot: Option<Result<T>> = None;
-        self.raw.0.outcome(&mut slot);
+        self.raw.body().outcome(&mut slot);
         slot.unwrap_or_else(|| {
             Err(Error::runtime(format!(
                 "the result of {self} is not a {}",
