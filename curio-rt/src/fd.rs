@@ -167,13 +167,14 @@ pub(crate) enum Ready {
 /// small struct, no nested state machine, and no sub-coroutine for the
 /// wait (see the echo benchmark in the README).
 #[must_use = "an I/O operation does nothing unless awaited"]
-pub(crate) struct IoCall<T, S, F> {
+pub(crate) struct IoCall<T, S, F, E = Unchanged> {
     io: T,
     ready: Ready,
     phase: Phase,
     state: S,
     op: F,
-    fail: fn(&S, Error) -> Error,
+    /// Usually a closure without captures: no space in the state.
+    fail: E,
 }
 
 /// Where an [`IoCall`] is.
@@ -184,9 +185,26 @@ enum Phase {
     Done,
 }
 
-/// `fail` for operations that keep no progress.
-fn no_progress<S>(_: &S, error: Error) -> Error {
-    error
+/// What an [`IoCall`] does to an error before returning it.
+pub(crate) trait OnError<S> {
+    fn fail(&self, state: &S, error: Error) -> Error;
+}
+
+/// For operations that keep no progress: the error as it is.
+pub(crate) struct Unchanged;
+
+impl<S> OnError<S> for Unchanged {
+    #[inline]
+    fn fail(&self, _: &S, error: Error) -> Error {
+        error
+    }
+}
+
+impl<S, G: Fn(&S, Error) -> Error> OnError<S> for G {
+    #[inline]
+    fn fail(&self, state: &S, error: Error) -> Error {
+        self(state, error)
+    }
 }
 
 impl<T, S, R, F> IoCall<T, S, F>
@@ -202,16 +220,29 @@ where
             phase: Phase::Start,
             state,
             op,
-            fail: no_progress,
+            fail: Unchanged,
         }
     }
 
     /// Passes every failure through `fail`.
-    pub(crate) fn on_error(mut self, fail: fn(&S, Error) -> Error) -> Self {
-        self.fail = fail;
-        self
+    pub(crate) fn on_error<G: Fn(&S, Error) -> Error>(self, fail: G) -> IoCall<T, S, F, G> {
+        IoCall {
+            io: self.io,
+            ready: self.ready,
+            phase: self.phase,
+            state: self.state,
+            op: self.op,
+            fail,
+        }
     }
+}
 
+impl<T, S, R, F, E> IoCall<T, S, F, E>
+where
+    T: Transport,
+    F: FnMut(&T, &mut S) -> io::Result<R>,
+    E: OnError<S>,
+{
     /// Tries the operation until it completes or would block.
     #[inline(always)]
     fn attempt(&mut self) -> Step<Result<R>> {
@@ -232,17 +263,18 @@ where
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.phase = Phase::Done;
-                    return Step::Return(Err((self.fail)(&self.state, e.into())));
+                    return Step::Return(Err(self.fail.fail(&self.state, e.into())));
                 }
             }
         }
     }
 }
 
-impl<T, S, R, F> Coroutine for IoCall<T, S, F>
+impl<T, S, R, F, E> Coroutine for IoCall<T, S, F, E>
 where
     T: Transport,
     F: FnMut(&T, &mut S) -> io::Result<R>,
+    E: OnError<S>,
 {
     type Output = Result<R>;
 
@@ -265,7 +297,7 @@ where
         match self.phase {
             Phase::Waiting => {
                 self.phase = Phase::Done;
-                Step::Return(Err((self.fail)(&self.state, error)))
+                Step::Return(Err(self.fail.fail(&self.state, error)))
             }
             Phase::Start => {
                 panic!("throw into an I/O operation that never started: resume it first")
