@@ -787,3 +787,59 @@ fn releasing_an_fd_wakes_its_waiter_with_an_error() {
         "{log:?}"
     );
 }
+
+/// Panics the first time a task named `explodes` is about to run.
+struct PanicsOnBoom(bool);
+
+impl Activation for PanicsOnBoom {
+    fn running(&mut self, task: &Task) {
+        if task.name() == "explodes" && !self.0 {
+            self.0 = true;
+            panic!("activation failed");
+        }
+    }
+}
+
+#[curio::task]
+async fn explodes() -> Result<()> {
+    log("explodes ran");
+    Ok(())
+}
+
+#[curio::task]
+async fn worker() -> Result<()> {
+    log("worker ran");
+    Ok(())
+}
+
+#[curio::task]
+async fn spawns_explodes_then_worker() -> Result<()> {
+    spawn(explodes()).daemon(true).await?;
+    spawn(worker()).daemon(true).await?;
+    sleep(1.0).await?;
+    Ok(())
+}
+
+#[curio::task]
+async fn naps() -> Result<()> {
+    sleep(1.0).await?;
+    Ok(())
+}
+
+/// A panic in an activation unwinds out of `run`; the tasks that were
+/// ready behind the one being run are not lost, and run next time.
+#[test]
+fn a_panicking_activation_loses_no_ready_task() {
+    let mut kernel = Kernel::builder()
+        .virtual_clock()
+        .activation(PanicsOnBoom(false))
+        .build();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        kernel.run(spawns_explodes_then_worker())
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(take_log(), Vec::<String>::new());
+    kernel.run(naps()).unwrap();
+    assert_eq!(take_log(), ["worker ran"]);
+    drop(kernel);
+}

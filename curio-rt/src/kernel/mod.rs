@@ -36,7 +36,8 @@ pub use io::KernelWaker;
 pub(crate) use io::note_closed;
 
 use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -99,8 +100,13 @@ impl Clock {
 struct Core {
     /// Every live task, by key (`Header::key`).
     tasks: Slab<TaskRef>,
-    /// Tasks ready to run, each with what it will be resumed with.
-    ready: VecDeque<(TaskRef, Input)>,
+    /// Tasks ready to run, each with what it will be resumed with, in
+    /// order: the next scheduling pass runs them all.
+    ready: Vec<(TaskRef, Input)>,
+    /// The pass being run: the queue as it was when the pass began (tasks
+    /// made ready meanwhile wait in `ready` for the next pass, as in
+    /// Curio). Kept between passes for its allocation.
+    running: Vec<(TaskRef, Input)>,
     /// Sleeps and timeouts.
     timers: TimeQueue,
     /// File descriptor waits and the thread wake-up.
@@ -192,7 +198,8 @@ impl KernelBuilder {
         Kernel {
             core: Core {
                 tasks: Slab::new(),
-                ready: VecDeque::new(),
+                ready: Vec::new(),
+                running: Vec::new(),
                 timers: TimeQueue::default(),
                 io: Io::new(),
                 clock: if self.virtual_clock {
@@ -393,11 +400,11 @@ enum Next {
 /// Puts a task on the ready queue, to be resumed with `input`. A free
 /// function so that the I/O phase can call it while the poller is borrowed.
 #[inline]
-fn push_ready(ready: &mut VecDeque<(TaskRef, Input)>, task: TaskRef, input: Input) {
+fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
     let h = task.header();
     h.state.set(TaskState::Ready);
     h.wait.set(Wait::None);
-    ready.push_back((task, input));
+    ready.push((task, input));
 }
 
 /// Whether `entry` is the timer its task is still waiting for.
@@ -483,19 +490,37 @@ impl Core {
             self.poll_io(main.is_none())?;
             self.pass_clock = None;
             self.expire_timers();
-            for _ in 0..self.ready.len() {
-                let (task, input) = self.ready.pop_front().expect("counted");
-                self.run_task(task, input);
-            }
-            // A burst of spawns leaves a big, mostly empty queue behind.
-            if self.ready.capacity() > 1024 && self.ready.len() * 8 < self.ready.capacity() {
-                self.ready.shrink_to(self.ready.len() * 2);
-            }
+            self.run_ready();
             match main {
                 Some(main) if !main.header().terminated.get() => {}
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// Phase 3: runs the tasks that were ready when it began, in order.
+    fn run_ready(&mut self) {
+        let mut pass = std::mem::take(&mut self.running);
+        std::mem::swap(&mut pass, &mut self.ready);
+        let mut tasks = pass.drain(..);
+        // Tasks catch their own panics; one from an activation unwinds
+        // out of the kernel, but the tasks not yet run stay queued.
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            for (task, input) in &mut tasks {
+                self.run_task(task, input);
+            }
+        }));
+        if let Err(panic) = ran {
+            let rest: Vec<_> = tasks.collect();
+            self.ready.splice(0..0, rest);
+            resume_unwind(panic);
+        }
+        drop(tasks);
+        // A burst of spawns leaves a big, empty queue behind.
+        if pass.capacity() > 1024 {
+            pass.shrink_to(self.ready.len().max(64));
+        }
+        self.running = pass;
     }
 
     /// Phase 1: wait for I/O, as long as nothing else can happen.
