@@ -609,9 +609,9 @@ async fn keeps_reading(client: Socket) -> Result<()> {
     Ok(())
 }
 
-/// Ends the way the client asks: returns (leaving a task reading from a
-/// clone of the socket), closes the socket itself first, or fails. Logs
-/// its task's name.
+/// Ends the way the client asks: returns or panics (leaving a task reading
+/// from a clone of the socket), closes the socket itself first, or fails.
+/// Logs its task's name.
 #[curio::task]
 async fn ends_as_asked(client: Socket, _addr: curio::net::Address) -> Result<()> {
     let me = curio::current_task().await?;
@@ -622,9 +622,12 @@ async fn ends_as_asked(client: Socket, _addr: curio::net::Address) -> Result<()>
         String::from_utf8_lossy(&ask)
     ));
     match &ask[..] {
-        b"return" => {
+        b"return" | b"panic" => {
             spawn(keeps_reading(client.clone())).daemon(true).await?;
             curio::sleep(0.05).await?;
+            if ask == b"panic" {
+                panic!("the handler panics");
+            }
             Ok(())
         }
         b"close" => client.close().await,
@@ -634,11 +637,11 @@ async fn ends_as_asked(client: Socket, _addr: curio::net::Address) -> Result<()>
 }
 
 #[curio::task]
-async fn handlers_end_three_ways() -> Result<()> {
+async fn handlers_end_four_ways() -> Result<()> {
     let listener = curio::net::tcp_server_socket("127.0.0.1", 0, 16)?;
     let port = listener.local_addr()?.as_socket().unwrap().port();
     let server = spawn(curio::net::run_server(listener, ends_as_asked)).await?;
-    for ask in ["return", "close", "fail"] {
+    for ask in ["return", "close", "fail", "panic"] {
         let client = create_connection(format!("127.0.0.1:{port}")).await?;
         client.sendall(ask.as_bytes()).await?;
         // However the handler ended, the server closed the connection.
@@ -659,7 +662,7 @@ async fn handlers_end_three_ways() -> Result<()> {
 fn a_server_closes_each_client_however_its_handler_ends() {
     let _serial = serial();
     let before = open_fds();
-    curio::run(handlers_end_three_ways()).unwrap();
+    curio::run(handlers_end_four_ways()).unwrap();
     assert_eq!(
         take_log(),
         [
@@ -670,6 +673,9 @@ fn a_server_closes_each_client_however_its_handler_ends() {
             "close: end of file true",
             "ends_as_asked got fail",
             "fail: end of file true",
+            "ends_as_asked got panic",
+            "keeper: released true",
+            "panic: end of file true",
             "ends_as_asked got last",
         ]
     );

@@ -92,6 +92,19 @@ impl<F: AsRawFd> FdCell<F> {
     }
 }
 
+impl<F: AsRawFd> FdCell<F> {
+    /// Closes now, for every handle, from code that cannot trap (a
+    /// `Drop`): the kernel forgets the fd at its next look, as when the
+    /// last handle is dropped.
+    pub(crate) fn close_noted(&self) {
+        let fd = self.fd.get();
+        if fd >= 0 {
+            crate::kernel::note_closed(fd);
+            self.close_now();
+        }
+    }
+}
+
 /// What an operation on a closed fd fails with.
 fn closed_error() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "the file descriptor is closed")

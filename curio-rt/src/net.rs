@@ -81,6 +81,15 @@ impl fmt::Display for Address {
     }
 }
 
+/// The listen backlog of [`tcp_server`] and [`unix_server`]. Curio's
+/// default is 100; a burst of connections beyond the backlog (a thousand
+/// clients connecting at once) leaves the extra ones waiting a second for
+/// the retry of their dropped `SYN`, so the servers here ask for 1024, as
+/// tokio does (Linux caps it at `net.core.somaxconn`). For another value,
+/// make the socket with [`tcp_server_socket`] and pass it to
+/// [`run_server`].
+pub const BACKLOG: i32 = 1024;
+
 /// A numeric IP address (a name lookup would block the kernel).
 fn parse_ip(host: &str) -> Result<std::net::IpAddr> {
     host.parse()
@@ -149,6 +158,15 @@ impl<C: Coroutine<Output = Result<()>>> ServeClient<C> {
         let result = self.closing.take().expect("closing");
         self.client.close_now();
         Step::Return(result)
+    }
+}
+
+impl<C> Drop for ServeClient<C> {
+    /// A handler that never finished (it panicked, or the kernel dropped
+    /// it at shutdown) still gets its socket closed, as Python's `async
+    /// with` closes it on any exception.
+    fn drop(&mut self) {
+        self.client.close_noted();
     }
 }
 
@@ -238,7 +256,7 @@ where
     F: Fn(Socket, Address) -> C + 'static,
     C: Coroutine<Output = Result<()>> + 'static,
 {
-    let sock = tcp_server_socket(&host, port, 128)?;
+    let sock = tcp_server_socket(&host, port, BACKLOG)?;
     run_server(sock, handler).await
 }
 
@@ -252,7 +270,7 @@ where
     F: Fn(Socket, Address) -> C + 'static,
     C: Coroutine<Output = Result<()>> + 'static,
 {
-    let sock = unix_server_socket(&path, 128)?;
+    let sock = unix_server_socket(&path, BACKLOG)?;
     run_server(sock, handler).await
 }
 

@@ -353,6 +353,11 @@ impl Socket {
         })
     }
 
+    /// Closes for every handle without a trap (see `FdCell::close_noted`).
+    pub(crate) fn close_noted(&self) {
+        self.inner.close_noted();
+    }
+
     /// Runs `f` on the open socket.
     fn io<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> io::Result<R> {
         self.inner.with(f)
