@@ -1,21 +1,26 @@
 //! Echo servers side by side: curio (a reused buffer, like the tokio
 //! server; and `curio-recv`, the tutorial's `recv` / `sendall`), tokio
-//! `current_thread`, and a raw mio loop (the floor). Each server runs in its own process pinned to CPU 0;
-//! this process is the load client, pinned to CPU 1: N connections each
-//! doing ping-pong of S bytes for T seconds.
+//! `current_thread`, and a raw mio loop (the floor). Each server runs in
+//! its own process pinned to CPU 0; this process is the load client,
+//! pinned to CPU 1: N connections each doing ping-pong of S bytes for T
+//! seconds.
 //!
 //! Reported per server: round trips per second, p50/p99 latency, the
-//! server's CPU time per round trip (from /proc/PID/stat), memory per idle
+//! server's CPU time per round trip and its user-space part (from
+//! /proc/PID/stat; connection set-up left out), memory per idle
 //! connection (VmRSS with 1000 idle connections), and with
 //! `BENCH_CALLGRIND=1` the server's user-space instructions per round trip
 //! (valgrind --tool=callgrind, two fixed loads subtracted so start-up and
 //! connection set-up cancel out).
 //!
 //! `cargo bench --manifest-path bench/Cargo.toml --bench echo`
-//! Environment: `BENCH_SECS` (default 2), `BENCH_SERVERS` (default
-//! `curio,curio-recv,tokio,mio`), `BENCH_CALLGRIND=1`, `BENCH_PARTS` (default
-//! `load,memory`; add `callgrind` or use `BENCH_CALLGRIND=1` for the
-//! instruction counts).
+//! Environment: `BENCH_SECS` (default 2), `BENCH_ROUNDS` (default 5: each
+//! load figure is the median of that many interleaved runs per server),
+//! `BENCH_LOADS` (default `1x64,1x1000,100x64,100x1000,1000x64,1000x1000`:
+//! connections x bytes), `BENCH_SERVERS` (default
+//! `curio,curio-recv,tokio,mio`), `BENCH_CALLGRIND=1`, `BENCH_PARTS`
+//! (default `load,memory`; add `callgrind` or use `BENCH_CALLGRIND=1` for
+//! the instruction counts).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -218,13 +223,16 @@ impl Server {
     }
 
     /// utime + stime in seconds.
-    fn cpu(&self) -> f64 {
+    /// CPU seconds used so far: `(user + system, user)`.
+    fn cpu(&self) -> (f64, f64) {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
         let after = &stat[stat.rfind(')').unwrap() + 2..];
         let f: Vec<&str> = after.split(' ').collect();
-        let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+        let user: f64 = f[11].parse().unwrap();
+        let system: f64 = f[12].parse().unwrap();
         // SAFETY: sysconf only reads a constant.
-        ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+        let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        ((user + system) / tick, user / tick)
     }
 
     fn rss_kib(&self) -> u64 {
@@ -251,8 +259,17 @@ struct Load {
 }
 
 /// Ping-pong of `size` bytes on `conns` connections, for `secs` seconds or
-/// until `total` round trips.
-fn load(port: u16, conns: usize, size: usize, secs: f64, total: u64) -> Load {
+/// until `total` round trips. `started` runs once every connection is
+/// open, just before the first message: what it measures leaves out the
+/// connection set-up.
+fn load(
+    port: u16,
+    conns: usize,
+    size: usize,
+    secs: f64,
+    total: u64,
+    started: &mut dyn FnMut(),
+) -> Load {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut poll = Poll::new().unwrap();
     let mut socks = Vec::new();
@@ -268,6 +285,7 @@ fn load(port: u16, conns: usize, size: usize, secs: f64, total: u64) -> Load {
     }
     let msg = vec![b'x'; size];
     let mut got = vec![0usize; conns];
+    started();
     let mut started = vec![Instant::now(); conns];
     for (i, s) in socks.iter_mut().enumerate() {
         s.write_all(&msg).unwrap();
@@ -365,7 +383,20 @@ fn main() {
     }
     let parts: Vec<&str> = parts.split(',').collect();
     if parts.contains(&"load") {
-        load_table(&servers, secs);
+        let rounds: usize = std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3);
+        let loads = std::env::var("BENCH_LOADS")
+            .unwrap_or_else(|_| "1x64,1x1000,100x64,100x1000,1000x64,1000x1000".into());
+        let loads: Vec<(usize, usize)> = loads
+            .split(',')
+            .map(|l| {
+                let (conns, size) = l.split_once('x').expect("BENCH_LOADS: CONNSxBYTES,...");
+                (conns.parse().unwrap(), size.parse().unwrap())
+            })
+            .collect();
+        load_table(&servers, secs, rounds.max(1), &loads);
     }
     if parts.contains(&"memory") {
         memory_table(&servers);
@@ -375,36 +406,71 @@ fn main() {
     }
 }
 
-/// Round trips per second, latency and server CPU per round trip.
-fn load_table(servers: &[&str], secs: f64) {
-    println!("| server | conns | bytes | round trips/s | p50 µs | p99 µs | server CPU µs/RT |");
-    println!("|---|---|---|---|---|---|---|");
-    for &(conns, size) in &[
-        (1, 64),
-        (1, 1000),
-        (100, 64),
-        (100, 1000),
-        (1000, 64),
-        (1000, 1000),
-    ] {
-        for &kind in servers {
-            let port = free_port();
-            let server = Server::start(kind, port, None);
-            // Warm up, then measure.
-            load(port, conns, size, 0.2, u64::MAX);
-            let cpu0 = server.cpu();
-            let t0 = Instant::now();
-            let mut l = load(port, conns, size, secs, u64::MAX);
-            let wall = t0.elapsed().as_secs_f64();
-            let cpu = server.cpu() - cpu0;
-            server.stop();
-            l.latencies_ns.sort_unstable();
+/// One server's figures for one load.
+#[derive(Clone, Copy)]
+struct Sample {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    cpu_per_rt: f64,
+    user_per_rt: f64,
+}
+
+/// Runs `kind`'s server under one load (after a warm-up).
+fn measure(kind: &str, conns: usize, size: usize, secs: f64) -> Sample {
+    let port = free_port();
+    let server = Server::start(kind, port, None);
+    load(port, conns, size, 0.2, u64::MAX, &mut || {});
+    let (mut cpu0, mut t0) = ((0.0, 0.0), Instant::now());
+    let mut l = load(port, conns, size, secs, u64::MAX, &mut || {
+        (cpu0, t0) = (server.cpu(), Instant::now());
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu1 = server.cpu();
+    let rts = l.round_trips as f64;
+    server.stop();
+    l.latencies_ns.sort_unstable();
+    Sample {
+        rate: rts / wall,
+        p50: percentile(&l.latencies_ns, 0.5),
+        p99: percentile(&l.latencies_ns, 0.99),
+        cpu_per_rt: (cpu1.0 - cpu0.0) * 1e6 / rts,
+        user_per_rt: (cpu1.1 - cpu0.1) * 1e6 / rts,
+    }
+}
+
+/// The middle value (of an odd count; the upper middle otherwise).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Round trips per second, latency and server CPU per round trip: for
+/// each load, `rounds` rounds with the servers interleaved (each round
+/// starts with a different one), each figure the median over the rounds,
+/// so that a slow moment of the machine falls on every server alike.
+fn load_table(servers: &[&str], secs: f64, rounds: usize, loads: &[(usize, usize)]) {
+    println!(
+        "| server | conns | bytes | round trips/s | p50 µs | p99 µs | server CPU µs/RT | of which user |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &(conns, size) in loads {
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
+        for round in 0..rounds {
+            for i in 0..servers.len() {
+                let at = (i + round) % servers.len();
+                samples[at].push(measure(servers[at], conns, size, secs));
+            }
+        }
+        for (kind, runs) in servers.iter().zip(&samples) {
+            let mid = |f: fn(&Sample) -> f64| median(runs.iter().map(f).collect());
             println!(
-                "| {kind} | {conns} | {size} | {:.0} | {:.1} | {:.1} | {:.2} |",
-                l.round_trips as f64 / wall,
-                percentile(&l.latencies_ns, 0.5),
-                percentile(&l.latencies_ns, 0.99),
-                cpu * 1e6 / l.round_trips as f64
+                "| {kind} | {conns} | {size} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                mid(|s| s.rate),
+                mid(|s| s.p50),
+                mid(|s| s.p99),
+                mid(|s| s.cpu_per_rt),
+                mid(|s| s.user_per_rt),
             );
         }
     }
@@ -454,7 +520,7 @@ fn callgrind_table(servers: &[&str]) {
             let out = format!("/tmp/curio-echo-callgrind-{kind}-{run}.out");
             let port = free_port();
             let server = Server::start(kind, port, Some(&out));
-            let l = load(port, 100, 1000, 600.0, total);
+            let l = load(port, 100, 1000, 600.0, total, &mut || {});
             server.stop();
             std::thread::sleep(Duration::from_millis(300));
             ir.push((callgrind_ir(&out), l.round_trips));
