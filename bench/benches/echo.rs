@@ -14,7 +14,7 @@
 //! connection set-up cancel out).
 //!
 //! `cargo bench --manifest-path bench/Cargo.toml --bench echo`
-//! Environment: `BENCH_SECS` (default 2), `BENCH_ROUNDS` (default 5: each
+//! Environment: `BENCH_SECS` (default 1), `BENCH_ROUNDS` (default 9: each
 //! load figure is the median of that many interleaved runs per server),
 //! `BENCH_LOADS` (default `1x64,1x1000,100x64,100x1000,1000x64,1000x1000`:
 //! connections x bytes), `BENCH_SERVERS` (default
@@ -373,7 +373,7 @@ fn main() {
     let secs: f64 = std::env::var("BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
+        .unwrap_or(1.0);
     let servers =
         std::env::var("BENCH_SERVERS").unwrap_or_else(|_| "curio,curio-recv,tokio,mio".into());
     let servers: Vec<&str> = servers.split(',').collect();
@@ -386,7 +386,7 @@ fn main() {
         let rounds: usize = std::env::var("BENCH_ROUNDS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(3);
+            .unwrap_or(9);
         let loads = std::env::var("BENCH_LOADS")
             .unwrap_or_else(|_| "1x64,1x1000,100x64,100x1000,1000x64,1000x1000".into());
         let loads: Vec<(usize, usize)> = loads
