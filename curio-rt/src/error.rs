@@ -59,8 +59,9 @@ pub enum Error {
     /// `progress` what it had done. Curio attaches the same thing to its
     /// exception as `bytes_sent`, `bytes_written` or `lines_read`.
     ///
-    /// The cause may be a cancellation or timeout: [`is_cancelled`]
-    /// (Self::is_cancelled) and the timeout blocks look through the wrapper,
+    /// The cause may be a cancellation or timeout:
+    /// [`is_cancelled`](Self::is_cancelled) and the timeout blocks look
+    /// through the wrapper,
     /// and [`root`](Self::root) gives the cause to `match` on.
     Partial {
         /// Why the operation stopped.

@@ -13,7 +13,9 @@
 //!    (or leave it pending for a running or shielded one).
 //! 3. **Run ready tasks.** Exactly the tasks ready at this point, in FIFO
 //!    order; tasks made ready meanwhile wait for the next pass, so a task
-//!    yielding with `sleep(0)` cannot starve the others. Each task runs
+//!    yielding with `sleep(0)` cannot starve the others. (The queue is a
+//!    vector, swapped for an empty one when the pass begins: running it
+//!    is a walk over an array.) Each task runs
 //!    until it blocks: traps that do not block (`clock`, `spawn`, ...)
 //!    are answered at once and the task continues in the same cycle.
 //!

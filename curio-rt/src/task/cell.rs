@@ -6,9 +6,10 @@
 //! A spawned task is one `Rc<TaskCell<Frame<C>>>`. The kernel holds it
 //! type-erased as a [`TaskRef`] (`Rc<TaskCell<dyn AnyTask>>`: the header
 //! is a plain field, only the coroutine is behind the vtable) in its task
-//! table, ready queue and wait lists; a [`Task<T>`](crate::Task) handle holds another clone. The
-//! header is all `Cell`s: the kernel writes it between steps and handles
-//! read it synchronously, as Curio's `Task` attributes are read.
+//! table, ready queue and wait lists; a [`Task<T>`](crate::Task) handle
+//! holds another clone. The header is all `Cell`s: the kernel writes it
+//! between steps and handles read it synchronously, as Curio's `Task`
+//! attributes are read.
 //!
 //! # Invariants
 //!
