@@ -15,9 +15,9 @@
 //!    order; tasks made ready meanwhile wait for the next pass, so a task
 //!    yielding with `sleep(0)` cannot starve the others. (The queue is a
 //!    vector, swapped for an empty one when the pass begins: running it
-//!    is a walk over an array.) Each task runs
-//!    until it blocks: traps that do not block (`clock`, `spawn`, ...)
-//!    are answered at once and the task continues in the same cycle.
+//!    is a walk over an array.) Each task runs until it blocks: traps
+//!    that do not block (`clock`, `spawn`, ...) are answered at once and
+//!    the task continues in the same cycle.
 //!
 //! The trap handlers, one per trap, are in `dispatch.rs`. The kernel does
 //! no I/O of its own and knows nothing of sockets, locks or queues: those
