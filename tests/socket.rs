@@ -681,3 +681,37 @@ fn a_server_closes_each_client_however_its_handler_ends() {
     );
     assert_eq!(open_fds(), before, "no fd left open");
 }
+
+#[curio::task]
+async fn by_name() -> Result<Vec<String>> {
+    // `localhost` is in /etc/hosts: the lookup needs no network.
+    let listener = curio::net::tcp_server_socket("localhost", 0, 8)?;
+    let port = listener.local_addr()?.as_socket().unwrap().port();
+    let server = spawn(curio::net::run_server(listener, echo_once)).await?;
+    let mut log = Vec::new();
+    let sock = create_connection(format!("localhost:{port}")).await?;
+    sock.sendall(b"socket").await?;
+    log.push(String::from_utf8_lossy(&sock.recv(100).await?).into_owned());
+    sock.close().await?;
+    let stream = curio::net::open_connection("localhost".into(), port).await?;
+    stream.write(b"stream").await?;
+    log.push(String::from_utf8_lossy(&stream.read(100).await?).into_owned());
+    stream.close().await?;
+    server.cancel().await?;
+    Ok(log)
+}
+
+#[curio::task]
+async fn echo_once(client: Socket, _addr: curio::net::Address) -> Result<()> {
+    let data = client.recv(100).await?;
+    client.sendall(data).await?;
+    Ok(())
+}
+
+#[test]
+fn host_names_are_looked_up() {
+    let _serial = serial();
+    let before = open_fds();
+    assert_eq!(curio::run(by_name()).unwrap(), ["socket", "stream"]);
+    assert_eq!(open_fds(), before);
+}

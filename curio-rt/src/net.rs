@@ -90,20 +90,18 @@ impl fmt::Display for Address {
 /// [`run_server`].
 pub const BACKLOG: i32 = 1024;
 
-/// A numeric IP address (a name lookup would block the kernel).
-fn parse_ip(host: &str) -> Result<std::net::IpAddr> {
-    host.parse()
-        .map_err(|e| Error::msg(format!("bad host {host:?} (numeric addresses only): {e}")))
-}
-
 /// A listening TCP socket on `host:port` (`""` for every address), with
-/// `SO_REUSEADDR` (Curio's `tcp_server_socket`).
+/// `SO_REUSEADDR` (Curio's `tcp_server_socket`). A host name is looked up
+/// first, blocking the kernel meanwhile (see
+/// [`create_connection`](crate::socket::create_connection)); an IPv4
+/// address of the name is preferred, as Curio's default `AF_INET` family.
 ///
 /// # Errors
-/// A bad address, or the operating system's.
+/// A bad address or name, or the operating system's.
 pub fn tcp_server_socket(host: &str, port: u16, backlog: i32) -> Result<Socket> {
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let addr = SocketAddr::new(parse_ip(host)?, port);
+    let found = crate::socket::resolve(host, port)?;
+    let addr = *found.iter().find(|a| a.is_ipv4()).unwrap_or(&found[0]);
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
     sock.set_reuse_address(true)?;
     sock.bind(&addr.into())?;
@@ -275,15 +273,18 @@ where
 }
 
 /// Connects to `host:port` and returns a stream (Curio's
-/// `open_connection`). The host must be a numeric address: a name lookup
-/// would block the kernel until threads arrive.
+/// `open_connection`): each of the host's addresses in turn, until one
+/// accepts. A numeric host costs nothing; a name is looked up with the
+/// system's resolver, which blocks the kernel while it runs (see
+/// [`create_connection`](crate::socket::create_connection)).
 ///
 /// # Errors
-/// A bad address, or the connection's failure.
+/// A name that does not resolve, or the last connection's failure; a
+/// cancellation or timeout at once.
 #[crate::task]
 pub async fn open_connection(host: String, port: u16) -> Result<SocketStream> {
-    let addr = SocketAddr::new(parse_ip(&host)?, port);
-    let sock = crate::socket::connect_to(addr).await?;
+    let addrs = crate::socket::resolve(&host, port)?;
+    let sock = crate::socket::connect_any(addrs).await?;
     Ok(SocketStream::new(sock))
 }
 

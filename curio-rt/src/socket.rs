@@ -97,18 +97,73 @@ pub fn fromfd(fd: impl AsFd) -> Result<Socket> {
     Socket::from_socket2(socket2::Socket::from(fd.as_fd().try_clone_to_owned()?))
 }
 
-/// Connects a TCP socket to `addr` (Curio's `create_connection`). The
-/// address must be numeric (`"127.0.0.1:25000"`, `"[::1]:80"`): name
-/// lookups would block the kernel.
+/// Connects a TCP socket to `addr`, `"host:port"` (Curio's
+/// `create_connection`; an IPv6 host in brackets: `"[::1]:80"`). Each of
+/// the host's addresses is tried in turn, as Python does, until one
+/// accepts; the error is the last address's.
+///
+/// A numeric host costs nothing. A name is looked up with the system's
+/// resolver (`getaddrinfo`), which **blocks the kernel** while it runs:
+/// quick for `localhost` and names in `/etc/hosts`, as long as a DNS
+/// query for others (Curio runs the lookup in a thread; this port will
+/// once threads land).
 ///
 /// # Errors
-/// A malformed address, or the connection's failure.
+/// A malformed address, a name that does not resolve, or the last
+/// connection's failure; a cancellation or timeout at once.
 #[crate::task]
 pub async fn create_connection(addr: String) -> Result<Socket> {
-    let addr: std::net::SocketAddr = addr
-        .parse()
-        .map_err(|e| Error::msg(format!("bad address {addr:?}: {e}")))?;
-    connect_to(addr).await
+    let addrs = {
+        let (host, port) = split_host_port(&addr)?;
+        resolve(host, port)?
+    };
+    connect_any(addrs).await
+}
+
+/// Splits `"host:port"`, the host of an IPv6 address in brackets.
+fn split_host_port(addr: &str) -> Result<(&str, u16)> {
+    let bad = |why: &str| Error::msg(format!("bad address {addr:?}: {why}"));
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected host:port"))?;
+    let port = port.parse().map_err(|_| bad("the port is not a number"))?;
+    let host = match host.strip_prefix('[') {
+        Some(inner) => inner
+            .strip_suffix(']')
+            .ok_or_else(|| bad("an unclosed '['"))?,
+        None if host.contains(':') => return Err(bad("an IPv6 host goes in brackets")),
+        None => host,
+    };
+    Ok((host, port))
+}
+
+/// The addresses of `host` at `port`: a numeric host at once, a name from
+/// the system's resolver (blocking: see [`create_connection`]).
+pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    let found = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| Error::msg(format!("can't resolve {host:?}: {e}")))?;
+    let found: Vec<_> = found.collect();
+    if found.is_empty() {
+        return Err(Error::msg(format!("{host:?} has no address")));
+    }
+    Ok(found)
+}
+
+/// A TCP socket connected to the first of `addrs` that accepts.
+#[crate::task]
+pub(crate) async fn connect_any(addrs: Vec<std::net::SocketAddr>) -> Result<Socket> {
+    let mut last = Error::msg("no address to connect to");
+    for addr in addrs {
+        match connect_to(addr).await {
+            Ok(sock) => return Ok(sock),
+            Err(e) if e.is_cancelled() => return Err(e),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// A TCP socket connected to `addr`.
@@ -789,5 +844,66 @@ impl Socket {
     /// None from a kernel; the signature is that of every trap.
     pub async fn close(&self) -> Result<()> {
         crate::fd::close(self.clone()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_split_as_python_writes_them() {
+        assert_eq!(split_host_port("127.0.0.1:80").unwrap(), ("127.0.0.1", 80));
+        assert_eq!(split_host_port("[::1]:8080").unwrap(), ("::1", 8080));
+        assert_eq!(split_host_port("localhost:1").unwrap(), ("localhost", 1));
+        for (bad, why) in [
+            ("localhost", "expected host:port"),
+            ("localhost:http", "the port is not a number"),
+            ("::1:80", "an IPv6 host goes in brackets"),
+            ("[::1:80", "an unclosed '['"),
+            ("localhost:70000", "the port is not a number"),
+        ] {
+            let e = split_host_port(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_numeric_host_needs_no_lookup() {
+        let found = resolve("::1", 7).unwrap();
+        assert_eq!(found, ["[::1]:7".parse().unwrap()]);
+    }
+
+    /// The first address refuses; the second accepts.
+    #[crate::task]
+    async fn connects_to_the_second() -> Result<(u16, u16)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let open = listener.local_addr()?;
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let sock = connect_any(vec![refused, open]).await?;
+        let port = sock.peer_addr()?.as_socket().map_or(0, |a| a.port());
+        sock.close().await?;
+        Ok((port, open.port()))
+    }
+
+    #[test]
+    fn each_address_is_tried_until_one_accepts() {
+        let (connected, open) = crate::run(connects_to_the_second()).unwrap();
+        assert_eq!(connected, open);
+    }
+
+    #[crate::task]
+    async fn refused_everywhere() -> Result<()> {
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        connect_any(vec![refused, refused]).await.map(drop)
+    }
+
+    #[test]
+    fn the_last_failure_is_reported() {
+        let e = crate::run(refused_everywhere()).unwrap_err();
+        assert!(
+            matches!(e.root(), Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused),
+            "{e:?}"
+        );
     }
 }
