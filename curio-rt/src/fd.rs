@@ -90,12 +90,9 @@ impl<F: AsRawFd> FdCell<F> {
         self.drained.set(false);
         drop(self.file.borrow_mut().take());
     }
-}
 
-impl<F: AsRawFd> FdCell<F> {
     /// Closes now, for every handle, from code that cannot trap (a
-    /// `Drop`): the kernel forgets the fd at its next look, as when the
-    /// last handle is dropped.
+    /// `Drop`): the kernel forgets the fd at its next look.
     pub(crate) fn close_noted(&self) {
         let fd = self.fd.get();
         if fd >= 0 {
@@ -112,9 +109,7 @@ fn closed_error() -> io::Error {
 
 impl<F: AsRawFd> Drop for FdCell<F> {
     fn drop(&mut self) {
-        if let Some(file) = self.file.get_mut().take() {
-            crate::kernel::note_closed(file.as_raw_fd());
-        }
+        self.close_noted();
     }
 }
 

@@ -502,8 +502,7 @@ impl Core {
 
     /// Phase 3: runs the tasks that were ready when it began, in order.
     fn run_ready(&mut self) {
-        let mut pass = std::mem::take(&mut self.running);
-        std::mem::swap(&mut pass, &mut self.ready);
+        let mut pass = std::mem::replace(&mut self.ready, std::mem::take(&mut self.running));
         let mut tasks = pass.drain(..);
         // Tasks catch their own panics; one from an activation unwinds
         // out of the kernel, but the tasks not yet run stay queued.
