@@ -100,7 +100,8 @@ fn read_n(s: &mut TcpStream, n: usize) -> String {
     String::from_utf8(buf).unwrap()
 }
 
-fn echoes(name: &str) {
+/// Echoes two clients; a big message (`big` bytes, a line) comes back whole.
+fn echoes(name: &str, big: usize) {
     let server = Server::start(name);
     let mut a = server.connect();
     let mut b = server.connect();
@@ -109,7 +110,7 @@ fn echoes(name: &str) {
         assert_eq!(read_n(s, text.len()), text, "{name}");
     }
     // A big message comes back whole, and the peer closing is seen.
-    let big = "x".repeat(100_000) + "\n";
+    let big = "x".repeat(big - 1) + "\n";
     a.write_all(big.as_bytes()).unwrap();
     assert_eq!(read_n(&mut a, big.len()), big);
     a.shutdown(std::net::Shutdown::Write).unwrap();
@@ -120,22 +121,40 @@ fn echoes(name: &str) {
 
 #[test]
 fn raw_socket_echo_server() {
-    echoes("echo_raw");
+    echoes("echo_raw", 100_000);
 }
 
 #[test]
 fn tcp_server_echo_server() {
-    echoes("echo_tcp");
+    echoes("echo_tcp", 100_000);
 }
 
 #[test]
 fn stream_echo_server() {
-    echoes("echo_stream");
+    echoes("echo_stream", 100_000);
 }
 
 #[test]
 fn line_echo_server() {
-    echoes("echo");
+    echoes("echo", 65536);
+}
+
+/// A line longer than the stream's limit fails that connection only: the
+/// server closes it, and serves the next client.
+#[test]
+fn line_echo_server_refuses_an_endless_line() {
+    let server = Server::start("echo");
+    let mut hostile = server.connect();
+    let junk = vec![b'x'; 1 << 20];
+    // The server stops reading and closes: the writes fail or the read
+    // sees the end.
+    let _ = hostile.write_all(&junk);
+    let mut rest = Vec::new();
+    let _ = hostile.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "no echo of a line without an end");
+    let mut next = server.connect();
+    next.write_all(b"fine\n").unwrap();
+    assert_eq!(read_n(&mut next, 5), "fine\n");
 }
 
 #[test]
@@ -202,6 +221,66 @@ fn chat_server() {
     assert_eq!(line(&mut alice_in), "");
     let out = server.finish();
     assert!(out.contains("Connection closed"), "{out}");
+}
+
+/// A client that sends and never reads is dropped once its queue is full
+/// (the tutorial's server would grow without limit); the others carry on.
+#[test]
+fn chat_server_drops_a_client_that_does_not_read() {
+    use std::os::fd::AsRawFd;
+    let mut server = Server::start("chat");
+    let join = |name: &str| {
+        let mut s = server.connect();
+        assert_eq!(read_n(&mut s, 11), "Your name: ");
+        s.write_all(format!("{name}\n").as_bytes()).unwrap();
+        s
+    };
+    let mut alice = join("alice");
+    let alice_in = BufReader::new(alice.try_clone().unwrap());
+    let mut flood = join("flood");
+    // A small receive window, so that the server's writes to it stall soon.
+    let small: libc::c_int = 4096;
+    // SAFETY: SO_RCVBUF takes an int, passed by pointer with its size.
+    let set = unsafe {
+        libc::setsockopt(
+            flood.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw const small).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0);
+    // Alice reads everything, until she hears that the flood is gone.
+    let reader = std::thread::spawn(move || {
+        let mut alice_in = alice_in;
+        let mut seen = 0;
+        loop {
+            let l = line(&mut alice_in);
+            if l == "flood:has gone away\n" {
+                return (seen, alice_in);
+            }
+            assert!(!l.is_empty(), "alice was dropped too");
+            seen += 1;
+        }
+    });
+    let chunk = format!("{}\n", "x".repeat(8000));
+    let mut sent = 0;
+    while sent < 20_000 && flood.write_all(chunk.as_bytes()).is_ok() {
+        sent += 1;
+    }
+    let (seen, mut alice_in) = reader.join().unwrap();
+    assert!(seen > 100, "alice saw {seen} lines");
+    alice.write_all(b"still here\n").unwrap();
+    assert_eq!(line(&mut alice_in), "alice:still here\n");
+    server.stdin().write_all(b"\n").unwrap();
+    assert_eq!(line(&mut alice_in), "SERVER IS GOING AWAY!\n");
+    let out = server.finish();
+    assert!(
+        out.contains("Dropping a client that does not keep up"),
+        "{out}"
+    );
+    assert!(sent < 20_000, "the flood was never disconnected");
 }
 
 #[test]

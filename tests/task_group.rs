@@ -102,7 +102,7 @@ fn existing_tasks_join_a_group() {
     vrun(existing_tasks()).unwrap();
     assert_eq!(
         take_log(),
-        ["Task is already part of the task group", "[2, 4, 6, 8]"]
+        ["Task is already part of a task group", "[2, 4, 6, 8]"]
     );
 }
 

@@ -536,3 +536,106 @@ async fn many_timeouts() -> Result<usize> {
 fn armed_and_cancelled_timeouts_do_not_accumulate() {
     assert_eq!(vrun(many_timeouts()).unwrap(), 5000);
 }
+
+/// What a result is, for the log: the value, or the error's kind and text.
+fn outcome<T: std::fmt::Debug>(r: &Result<T>) -> String {
+    match r {
+        Ok(v) => format!("ok {v:?}"),
+        Err(Error::ValueError(m)) => format!("ValueError: {m}"),
+        Err(e) => kind(e).to_string(),
+    }
+}
+
+#[curio::task]
+async fn odd_durations() -> Result<()> {
+    let r = sleep(f64::NAN).await;
+    logf!("sleep NaN: {}", outcome(&r));
+    let r = sleep(-1.0).await;
+    logf!("sleep -1: {}", outcome(&r));
+    let r = sleep(-0.0).await.map(|_| ());
+    logf!("sleep -0: {}", outcome(&r));
+    let r = curio::wake_at(f64::NAN).await;
+    logf!("wake_at NaN: {}", outcome(&r));
+    let r = curio::wake_at(-5.0).await;
+    logf!("wake_at past: {}", outcome(&r));
+    let nan = timeout_after(f64::NAN, coro("never", 1.0)).await;
+    logf!("timeout_after NaN: {}", outcome(&nan));
+    let negative = ignore_after(-1.0, coro("never", 1.0)).await;
+    logf!("ignore_after -1: {}", outcome(&negative));
+    // Infinite: no deadline of its own; the outer one is still in force.
+    let inner = timeout_after(
+        2.0,
+        coroutine!({ timeout_after(f64::INFINITY, sleep(f64::INFINITY)).await }),
+    )
+    .await;
+    let now = clock().await?;
+    logf!("infinite inside 2 s: {} at {now}", outcome(&inner));
+    // Huge but finite: a deadline that is never reached.
+    let huge = timeout_after(1e20, coro("huge", 1.0)).await;
+    logf!("timeout_after 1e20: {}", outcome(&huge));
+    Ok(())
+}
+
+/// Infinite, huge, NaN and negative times (they used to panic inside the
+/// kernel, or give a misleading `UncaughtTimeoutError`): infinite means
+/// never, NaN and negative are a `ValueError` for that call only.
+#[test]
+fn odd_durations_are_never_or_a_clear_error() {
+    vrun(odd_durations()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "sleep NaN: ValueError: sleep: the time must be a non-negative number, not NaN",
+            "sleep -1: ValueError: sleep: the time must be a non-negative number, not -1",
+            "sleep -0: ok ()",
+            "wake_at NaN: ValueError: wake_at: the time must be a non-negative number, not NaN",
+            "wake_at past: ok 0.0",
+            "timeout_after NaN: ValueError: timeout: the time must be a non-negative number of seconds, not NaN",
+            "ignore_after -1: ValueError: timeout: the time must be a non-negative number of seconds, not -1",
+            "infinite inside 2 s: TaskTimeout at 2",
+            "huge start",
+            "huge done",
+            "timeout_after 1e20: ok ()",
+        ]
+    );
+}
+
+#[curio::task]
+async fn sleeps_forever(name: &'static str, seconds: f64) -> Result<()> {
+    match sleep(seconds).await {
+        Ok(_) => logf!("{name} woke"),
+        Err(e) => logf!("{name}: {}", kind(&e)),
+    }
+    Ok(())
+}
+
+#[curio::task]
+async fn far_timers() -> Result<()> {
+    let never = spawn(sleeps_forever("infinite", f64::INFINITY)).await?;
+    let far = spawn(sleeps_forever("1e20", 1e20)).await?;
+    let guarded = timeout_after(1e20, sleep(0.02)).await;
+    logf!("guarded: {}", outcome(&guarded.map(|_| ())));
+    // With only far timers left, the real-clock kernel waits for them
+    // without a limit; a short sleep still wakes on time.
+    sleep(0.02).await?;
+    never.cancel().await?;
+    far.cancel().await?;
+    logf!("states {} {}", never.state(), far.state());
+    Ok(())
+}
+
+/// The real clock with far timers: the kernel's poll used to panic
+/// computing a timeout of 1e20 seconds.
+#[test]
+fn far_timers_on_the_real_clock_wait_without_limit() {
+    curio::run(far_timers()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "guarded: ok ()",
+            "infinite: TaskCancelled",
+            "1e20: TaskCancelled",
+            "states TERMINATED TERMINATED"
+        ]
+    );
+}

@@ -44,6 +44,9 @@ pub enum Error {
     /// The API was used wrongly: a second kernel run in one thread, a
     /// result read before the task terminated, ... (Python's `RuntimeError`).
     RuntimeError(String),
+    /// A bad argument: a duration that is not a number or is negative, ...
+    /// (Python's `ValueError`).
+    ValueError(String),
     /// An operating system I/O error.
     Io(Arc<std::io::Error>),
     /// A task panicked with this message.
@@ -52,6 +55,13 @@ pub enum Error {
     Protocol(String),
     /// A user error with a message.
     Message(String),
+    /// A stream's `readline` found no newline within `limit` bytes (see
+    /// [`Stream::set_max_line`](crate::stream::Stream::set_max_line)); the
+    /// bytes stay buffered. asyncio's `LimitOverrunError`.
+    LineTooLong {
+        /// The longest line the stream accepts, newline included.
+        limit: usize,
+    },
     /// A user error of any type.
     Custom(Arc<dyn std::error::Error + Send + Sync + 'static>),
     /// An operation that moves data piece by piece (`sendall`, a stream's
@@ -169,6 +179,11 @@ impl Error {
         Error::RuntimeError(message.into())
     }
 
+    /// Python's `ValueError`: a bad argument.
+    pub fn value(message: impl Into<String>) -> Self {
+        Error::ValueError(message.into())
+    }
+
     /// Curio's `TaskError`: the joined task failed with `cause`.
     pub fn task_error(cause: Error) -> Self {
         Error::TaskError {
@@ -198,11 +213,15 @@ impl fmt::Display for Error {
             Error::SyncIOError(what) => {
                 write!(f, "synchronous I/O on a non-blocking resource: {what}")
             }
-            Error::RuntimeError(message) => f.write_str(message),
+            Error::RuntimeError(message) | Error::ValueError(message) => f.write_str(message),
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Panic(message) => write!(f, "task panicked: {message}"),
             Error::Protocol(message) => write!(f, "coroutine protocol error: {message}"),
             Error::Message(message) => f.write_str(message),
+            Error::LineTooLong { limit } => write!(
+                f,
+                "line too long: no newline within {limit} bytes (the stream's max_line)"
+            ),
             Error::Custom(e) => fmt::Display::fmt(e, f),
             Error::Partial { cause, progress } => match progress {
                 Progress::BytesSent(n) => write!(f, "{cause} (after sending {n} bytes)"),

@@ -7,7 +7,6 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
-use std::rc::Rc;
 
 use crate::traps::io_release;
 use crate::{Coroutine, Error, Progress, Result, Step, Trap, Value};
@@ -84,21 +83,17 @@ impl<F: AsRawFd> FdCell<F> {
         self.fd.get()
     }
 
-    /// Closes now (the caller released it from the kernel first).
+    /// Closes now, for every handle. Every kernel of this thread that
+    /// still has the fd registered forgets it at its next look (the one
+    /// that released it first, with `io_release`, has nothing to forget):
+    /// so this is right from a `Drop`, which cannot trap, too.
     pub(crate) fn close_now(&self) {
-        self.fd.set(-1);
-        self.drained.set(false);
-        drop(self.file.borrow_mut().take());
-    }
-
-    /// Closes now, for every handle, from code that cannot trap (a
-    /// `Drop`): the kernel forgets the fd at its next look.
-    pub(crate) fn close_noted(&self) {
-        let fd = self.fd.get();
+        let fd = self.fd.replace(-1);
         if fd >= 0 {
             crate::kernel::note_closed(fd);
-            self.close_now();
         }
+        self.drained.set(false);
+        drop(self.file.borrow_mut().take());
     }
 }
 
@@ -109,7 +104,7 @@ fn closed_error() -> io::Error {
 
 impl<F: AsRawFd> Drop for FdCell<F> {
     fn drop(&mut self) {
-        self.close_noted();
+        self.close_now();
     }
 }
 
@@ -329,6 +324,11 @@ fn read_append_once<T: Transport>(io: &T, buf: &mut Vec<u8>, max: usize) -> io::
 /// Reads at most this much through the shared scratch buffer.
 const SCRATCH: usize = 64 * 1024;
 
+/// The most one read reserves. A larger maximum (`recv(1 << 40)`,
+/// `read(usize::MAX)`) is legal: it reads what is there, up to this much,
+/// as "up to `max` bytes" allows. Python would try to allocate it all.
+pub(crate) const MAX_READ: usize = 1 << 20;
+
 thread_local! {
     /// Where [`read_exact_size`] reads before copying out what arrived.
     static SCRATCH_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -363,7 +363,10 @@ fn read_exact_size<T: Transport>(io: &T, max: usize) -> io::Result<Vec<u8>> {
         }
     }
     let mut buf = Vec::new();
-    read_append_once(io, &mut buf, max)?;
+    let n = read_append_once(io, &mut buf, max.min(MAX_READ))?;
+    if n < buf.capacity() / 2 {
+        buf.shrink_to_fit();
+    }
     Ok(buf)
 }
 
@@ -374,19 +377,6 @@ pub(crate) fn read_new<T: Transport>(
     max: usize,
 ) -> impl Coroutine<Output = Result<Vec<u8>>> + 'static {
     IoCall::new(io, Ready::Read, max, |io, max| read_exact_size(io, *max))
-}
-
-/// Reads up to `max` bytes, appended to the shared `buf` (a stream's
-/// buffer: what arrived is kept even if the caller is cancelled after);
-/// returns how many, 0 at end of file.
-pub(crate) fn read_append<T: Transport>(
-    io: T,
-    buf: Rc<RefCell<Vec<u8>>>,
-    max: usize,
-) -> impl Coroutine<Output = Result<usize>> + 'static {
-    IoCall::new(io, Ready::Read, (buf, max), |io, (buf, max)| {
-        read_append_once(io, &mut buf.borrow_mut(), *max)
-    })
 }
 
 /// Writes what `io` takes of `data`; returns how much.

@@ -132,29 +132,18 @@ impl<T: Clone + 'static> Local<T> {
     /// The running task's value, if it (or its parent, before spawning it)
     /// set one.
     pub fn get(&self) -> Option<T> {
-        with_current(|h| {
-            let map = h.locals.take();
-            let value = map.as_ref().and_then(|m| {
-                m.values
-                    .borrow()
-                    .get(&self.key)
-                    .and_then(|v| v.downcast_ref::<T>().cloned())
-            });
-            h.locals.set(map);
-            value
-        })
-        .flatten()
+        let value = with_current(|h| h.locals()?.values.borrow().get(&self.key).cloned())??;
+        value.downcast_ref::<T>().cloned()
     }
 
     /// Sets the running task's value (its children spawned later inherit
     /// it). Returns `false` outside a running task.
     pub fn set(&self, value: T) -> bool {
         with_current(|h| {
-            let map = h.locals.take().unwrap_or_default();
+            let map = h.extras(|e| e.locals.get_or_insert_default().clone());
             map.values
                 .borrow_mut()
                 .insert(self.key, Rc::new(value) as Rc<dyn Any>);
-            h.locals.set(Some(map));
         })
         .is_some()
     }
@@ -162,11 +151,9 @@ impl<T: Clone + 'static> Local<T> {
     /// Removes the running task's value.
     pub fn clear(&self) {
         with_current(|h| {
-            let map = h.locals.take();
-            if let Some(m) = &map {
-                m.values.borrow_mut().remove(&self.key);
+            if let Some(map) = h.locals() {
+                map.values.borrow_mut().remove(&self.key);
             }
-            h.locals.set(map);
         });
     }
 }

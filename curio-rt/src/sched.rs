@@ -180,3 +180,10 @@ macro_rules! sched_methods {
 
 sched_methods!(SchedFifo);
 sched_methods!(SchedBarrier);
+
+impl SchedBarrier {
+    /// The wait queue itself, as the kernel names it.
+    pub(crate) fn queue(&self) -> &Sched {
+        &self.0
+    }
+}

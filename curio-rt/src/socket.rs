@@ -33,7 +33,7 @@ pub use libc::{
 };
 pub use socket2::{Domain, Protocol, SockAddr, Type};
 
-use crate::fd::{FdCell, IoCall, Ready, Transport};
+use crate::fd::{FdCell, IoCall, MAX_READ, Ready, Transport};
 use crate::stream::{FileIo, FileStream, SocketStream};
 use crate::{Coroutine, Error, Progress, Result};
 
@@ -231,12 +231,13 @@ fn recvmsg_once(
     sock: &Socket,
     (bufsize, ancbufsize, flags): &mut (usize, usize, i32),
 ) -> io::Result<Message> {
-    let mut data: Vec<u8> = Vec::with_capacity(*bufsize);
-    let mut control = control_buffer(*ancbufsize);
+    let (bufsize, ancbufsize) = ((*bufsize).min(MAX_READ), (*ancbufsize).min(MAX_READ));
+    let mut data: Vec<u8> = Vec::with_capacity(bufsize);
+    let mut control = control_buffer(ancbufsize);
     let mut storage = socket2::SockAddrStorage::zeroed();
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),
-        iov_len: *bufsize,
+        iov_len: bufsize,
     };
     // SAFETY: an all-zero `msghdr` is valid (no name, buffers or control).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -244,9 +245,9 @@ fn recvmsg_once(
     msg.msg_namelen = storage.size_of();
     msg.msg_iov = &raw mut iov;
     msg.msg_iovlen = 1;
-    if *ancbufsize > 0 {
+    if ancbufsize > 0 {
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = *ancbufsize;
+        msg.msg_controllen = ancbufsize;
     }
     let n = sock.io(|s| {
         // SAFETY: every pointer in `msg` points at a live buffer of the
@@ -406,11 +407,6 @@ impl Socket {
         Ok(Socket {
             inner: Rc::new(FdCell::new(sock, tcp)),
         })
-    }
-
-    /// Closes for every handle without a trap (see `FdCell::close_noted`).
-    pub(crate) fn close_noted(&self) {
-        self.inner.close_noted();
     }
 
     /// Runs `f` on the open socket.
@@ -670,7 +666,8 @@ impl Socket {
     }
 
     /// Receives up to `maxsize` bytes; an empty result means the peer
-    /// closed its end.
+    /// closed its end. One call reads at most 1 MiB, whatever `maxsize`
+    /// (a huge maximum reads what is there).
     ///
     /// # Errors
     /// The operating system's (a reset peer, ...); a cancellation or
@@ -716,7 +713,9 @@ impl Socket {
         })
     }
 
-    /// Receives a datagram of up to `maxsize` bytes and its sender.
+    /// Receives a datagram of up to `maxsize` bytes (at most 1 MiB; a
+    /// longer datagram is truncated, as with any short buffer) and its
+    /// sender.
     ///
     /// # Errors
     /// The operating system's; a cancellation or timeout while waiting.
@@ -724,6 +723,7 @@ impl Socket {
         &self,
         maxsize: usize,
     ) -> impl Coroutine<Output = Result<(Vec<u8>, SockAddr)>> + use<> {
+        let maxsize = maxsize.min(MAX_READ);
         let state = Vec::with_capacity(maxsize);
         IoCall::new(self.clone(), Ready::Read, state, move |s, buf| {
             let (n, addr) = s.io(|s| s.recv_from(&mut buf.spare_capacity_mut()[..maxsize]))?;
@@ -754,7 +754,7 @@ impl Socket {
     }
 
     /// Receives a message with up to `bufsize` bytes of data and
-    /// `ancbufsize` bytes of ancillary data, such as fds passed with
+    /// `ancbufsize` bytes of ancillary data (each at most 1 MiB), such as fds passed with
     /// `SCM_RIGHTS` (Python's `recvmsg`). Received fds are close-on-exec.
     ///
     /// # Errors

@@ -8,6 +8,17 @@
 //! cancelled or times out loses nothing: whatever arrived stays buffered
 //! for the next read.
 //!
+//! # Line length
+//!
+//! A peer decides how long a line is, so `readline` (and `next_line`,
+//! `readlines`) stops at [`MAX_LINE`] bytes (64 KiB, asyncio's default
+//! `limit=`; change it per stream with [`set_max_line`](Stream::set_max_line)):
+//! a line that has no newline within the limit fails with
+//! [`Error::LineTooLong`], with the stream's memory bounded by the limit
+//! plus one read. The bytes stay buffered (read them with
+//! [`read`](Stream::read) if they are wanted). Curio has no limit; asyncio
+//! has this one.
+//!
 //! ```
 //! use curio::socket::{socketpair, Domain, Type};
 //! use curio::stream::SocketStream;
@@ -24,7 +35,7 @@
 //! assert_eq!(curio::run(demo()).unwrap(), [b"one\n".to_vec(), b"two\n".to_vec()]);
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io;
 use std::mem::MaybeUninit;
@@ -32,19 +43,101 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 pub use crate::fd::Transport;
-use crate::fd::{FdCell, fcntl_flags, set_flags};
+use crate::fd::{FdCell, IoCall, Ready, fcntl_flags, set_flags};
 use crate::socket::Socket;
-use crate::{Error, Progress, Result};
+use crate::{Coroutine, Error, Progress, Result};
 
 /// How much a buffered read asks for at once.
 const CHUNK: usize = 65536;
 
+/// The longest line `readline` accepts by default, newline included
+/// (asyncio's default `limit=`); see [`Stream::set_max_line`].
+pub const MAX_LINE: usize = 65536;
+
 /// A buffered stream over a [`Transport`]. Cheap to clone; clones share
-/// the fd and the buffer.
+/// the fd, the buffer and the line limit.
 #[derive(Clone)]
 pub struct Stream<T: Transport> {
     io: T,
-    buffer: Rc<RefCell<Vec<u8>>>,
+    buffer: Rc<Buffered>,
+}
+
+/// What the clones of a stream share besides the fd.
+struct Buffered {
+    bytes: RefCell<ReadBuffer>,
+    max_line: Cell<usize>,
+}
+
+/// Bytes read and not yet taken: `data[start..]`. Taking bytes moves
+/// `start` (no copy of what follows); the consumed front is dropped when
+/// more is read and it is at least half of the vector, so every byte is
+/// moved at most once more, however short the lines.
+#[derive(Default)]
+struct ReadBuffer {
+    data: Vec<u8>,
+    start: usize,
+}
+
+impl ReadBuffer {
+    fn len(&self) -> usize {
+        self.data.len() - self.start
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn unread(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+
+    /// Takes the first `n` unread bytes (fewer if there are fewer).
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.len());
+        let out = self.data[self.start..self.start + n].to_vec();
+        self.start += n;
+        if self.start == self.data.len() {
+            self.data.clear();
+            self.start = 0;
+            // A burst (a long read) leaves no lasting buffer behind.
+            if self.data.capacity() > 4 * CHUNK {
+                self.data = Vec::new();
+            }
+        }
+        out
+    }
+
+    /// Room for `max` more bytes after the unread ones.
+    fn spare(&mut self, max: usize) -> &mut [MaybeUninit<u8>] {
+        if self.start > 0 && self.start >= self.data.len() / 2 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        self.data.reserve(max);
+        &mut self.data.spare_capacity_mut()[..max]
+    }
+
+    /// Reads once from `io`, appending up to `max` bytes.
+    fn fill_from<T: Transport>(&mut self, io: &T, max: usize) -> io::Result<usize> {
+        let n = io.read_some(self.spare(max))?;
+        // SAFETY: `read_some` initialised the first `n` bytes of the spare
+        // capacity, which directly follow the vector's contents.
+        unsafe { self.data.set_len(self.data.len() + n) };
+        Ok(n)
+    }
+}
+
+/// Reads up to `max` bytes into `buffer`, a stream's (what arrived is kept
+/// even if the caller is cancelled after); returns how many, 0 at end of
+/// file.
+fn read_buffered<T: Transport>(
+    io: T,
+    buffer: Rc<Buffered>,
+    max: usize,
+) -> impl Coroutine<Output = Result<usize>> + 'static {
+    IoCall::new(io, Ready::Read, buffer, move |io, buffer| {
+        buffer.bytes.borrow_mut().fill_from(io, max)
+    })
 }
 
 /// A stream over a socket (Curio's `SocketStream`; `sock.as_stream()`).
@@ -126,8 +219,24 @@ impl<T: Transport> Stream<T> {
     pub fn new(io: T) -> Stream<T> {
         Stream {
             io,
-            buffer: Rc::default(),
+            buffer: Rc::new(Buffered {
+                bytes: RefCell::default(),
+                max_line: Cell::new(MAX_LINE),
+            }),
         }
+    }
+
+    /// Sets the longest line [`readline`](Self::readline) accepts, newline
+    /// included, for this stream and its clones (asyncio's `limit=`; the
+    /// default is [`MAX_LINE`]). `usize::MAX` removes the limit, as in
+    /// Curio, for a peer you trust.
+    pub fn set_max_line(&self, limit: usize) {
+        self.buffer.max_line.set(limit.max(1));
+    }
+
+    /// The longest line [`readline`](Self::readline) accepts.
+    pub fn max_line(&self) -> usize {
+        self.buffer.max_line.get()
     }
 
     /// The transport underneath.
@@ -142,14 +251,30 @@ impl<T: Transport> Stream<T> {
 
     /// Takes the first `n` buffered bytes.
     fn take(&self, n: usize) -> Vec<u8> {
-        let mut buffer = self.buffer.borrow_mut();
-        let n = n.min(buffer.len());
-        buffer.drain(..n).collect()
+        self.buffer.bytes.borrow_mut().take(n)
+    }
+
+    /// How many bytes are buffered.
+    fn buffered(&self) -> usize {
+        self.buffer.bytes.borrow().len()
+    }
+
+    /// Where the first line of the buffer ends (after its newline),
+    /// searching from `from`; an error if it is longer than the limit.
+    fn line_end(&self, from: usize) -> Result<Option<usize>> {
+        let bytes = self.buffer.bytes.borrow();
+        let limit = self.max_line();
+        let unread = bytes.unread();
+        match unread[from..].iter().position(|&b| b == b'\n') {
+            Some(at) if from + at < limit => Ok(Some(from + at + 1)),
+            None if unread.len() < limit => Ok(None),
+            _ => Err(Error::LineTooLong { limit }),
+        }
     }
 
     /// Fails if bytes are buffered: raw access would skip them.
     fn check_unbuffered(&self) -> Result<()> {
-        match self.buffer.borrow().len() {
+        match self.buffered() {
             0 => Ok(()),
             n => Err(Error::runtime(format!(
                 "there are {n} bytes of unread buffered data"
@@ -221,7 +346,7 @@ impl Stream<FileIo> {
 impl<T: Transport> Stream<T> {
     /// Reads more into the buffer; `false` at end of file.
     async fn fill(&self) -> Result<bool> {
-        let n = crate::fd::read_append(self.io.clone(), self.buffer.clone(), CHUNK).await?;
+        let n = read_buffered(self.io.clone(), self.buffer.clone(), CHUNK).await?;
         Ok(n > 0)
     }
 
@@ -231,7 +356,7 @@ impl<T: Transport> Stream<T> {
     /// # Errors
     /// The fd's; a cancellation or timeout while waiting.
     pub async fn read(&self, maxbytes: usize) -> Result<Vec<u8>> {
-        if self.buffer.borrow().is_empty() {
+        if self.buffer.bytes.borrow().is_empty() {
             return crate::fd::read_new(self.io.clone(), maxbytes).await;
         }
         Ok(self.take(maxbytes))
@@ -244,13 +369,13 @@ impl<T: Transport> Stream<T> {
     /// read stay buffered); the fd's errors; a cancellation or timeout
     /// (nothing is lost).
     pub async fn read_exactly(&self, n: usize) -> Result<Vec<u8>> {
-        while self.buffer.borrow().len() < n {
+        while self.buffered() < n {
             if !self.fill().await? {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     format!(
                         "expected {n} bytes, the stream ended after {}",
-                        self.buffer.borrow().len()
+                        self.buffered()
                     ),
                 )
                 .into());
@@ -263,17 +388,16 @@ impl<T: Transport> Stream<T> {
     /// (possibly nothing).
     ///
     /// # Errors
-    /// The fd's; a cancellation or timeout (nothing is lost).
+    /// [`Error::LineTooLong`] if no newline comes within
+    /// [`max_line`](Self::max_line) bytes (they stay buffered); the fd's;
+    /// a cancellation or timeout (nothing is lost).
     pub async fn readline(&self) -> Result<Vec<u8>> {
         let mut searched = 0;
         loop {
-            let newline = self.buffer.borrow()[searched..]
-                .iter()
-                .position(|&b| b == b'\n');
-            if let Some(at) = newline {
-                return Ok(self.take(searched + at + 1));
+            if let Some(end) = self.line_end(searched)? {
+                return Ok(self.take(end));
             }
-            searched = self.buffer.borrow().len();
+            searched = self.buffered();
             if !self.fill().await? {
                 return Ok(self.take(searched));
             }
@@ -314,8 +438,7 @@ impl<T: Transport> Stream<T> {
     /// The fd's; a cancellation or timeout (what was read stays buffered).
     pub async fn readall(&self) -> Result<Vec<u8>> {
         while self.fill().await? {}
-        let all = self.buffer.borrow().len();
-        Ok(self.take(all))
+        Ok(self.take(usize::MAX))
     }
 
     /// Writes all of `data`.

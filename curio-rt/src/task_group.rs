@@ -1,9 +1,8 @@
 //! [`TaskGroup`]: tasks managed together (Curio's `TaskGroup`).
 //!
-//! A group learns that a member finished from a small *watcher* task per
-//! member, which waits for the member with `Task::wait` and records it: so
-//! the group hears of every end, a panic included, using nothing but the
-//! traps (a member's own coroutine is not wrapped).
+//! A member reports its own end to the group: the kernel does it when the
+//! member terminates, however it ends (a panic included), as Curio's task
+//! runner calls `taskgroup._task_done(task)` (see `task/group.rs`).
 //!
 //! # Failures
 //!
@@ -46,11 +45,10 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::task::TaskResult;
-use crate::{Coroutine, Error, Result, SchedBarrier, Task, TaskState, disable_cancellation, spawn};
+use crate::task::{Members, TaskResult};
+use crate::{Coroutine, Error, Result, Task, TaskState, current_task, disable_cancellation};
 
 /// When [`TaskGroup::join`] returns (Curio's `wait=` argument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,14 +66,8 @@ pub enum Wait {
 
 struct Group<T: 'static> {
     wait: Wait,
-    /// Non-daemon members, in the order they joined the group.
-    tasks: RefCell<Vec<Task<T>>>,
-    running: RefCell<Vec<Task<T>>>,
-    daemonic: RefCell<Vec<Task<T>>>,
-    /// Members that finished and were not yet collected, in finish order.
-    finished: RefCell<VecDeque<Task<T>>>,
-    /// Woken whenever a member finishes.
-    done: SchedBarrier,
+    /// Who is in the group; the kernel reports each member's end here.
+    members: Rc<Members>,
     completed: RefCell<Option<Task<T>>>,
     joined: Cell<bool>,
     /// For `Wait::Object`: whether a result counts as an object.
@@ -88,6 +80,12 @@ struct Group<T: 'static> {
 /// Python's `async with TaskGroup() as g:` is [`with`](TaskGroup::with):
 /// it runs the body, cancels every member if the body fails, then joins.
 /// When it returns, no member is running.
+///
+/// A member that finishes stays in the group until it is collected
+/// ([`next_done`](Self::next_done), `async for task in g`) or the group is
+/// dropped; a long-lived group that is never joined (a server's) should
+/// collect its members as they finish, as [`run_server`](crate::net::run_server)
+/// does. Adding, finishing and collecting a member cost `O(log n)`.
 pub struct TaskGroup<T: 'static = ()> {
     group: Rc<Group<T>>,
 }
@@ -98,33 +96,6 @@ impl<T: 'static> Clone for TaskGroup<T> {
             group: self.group.clone(),
         }
     }
-}
-
-/// Records that `task` finished, once it has.
-#[crate::task]
-async fn watch<T: 'static>(group: TaskGroup<T>, task: Task<T>) -> Result<()> {
-    if task.wait().await.is_err() {
-        // The watcher itself was cancelled (only kernel shutdown can reach
-        // it). It stands for its member: cancel that, and still report its
-        // end, or the group would wait for it forever.
-        disable_cancellation(task.cancel()).await?;
-    }
-    let g = group.group.clone();
-    if task.daemon() {
-        g.daemonic.borrow_mut().retain(|t| *t != task);
-        return Ok(());
-    }
-    let was_running = {
-        let mut running = g.running.borrow_mut();
-        let before = running.len();
-        running.retain(|t| *t != task);
-        running.len() != before
-    };
-    if was_running {
-        g.finished.borrow_mut().push_back(task);
-        group.group.done.wake_all().await?;
-    }
-    Ok(())
 }
 
 #[crate::task]
@@ -146,11 +117,7 @@ impl<T: 'static> TaskGroup<T> {
         TaskGroup {
             group: Rc::new(Group {
                 wait,
-                tasks: RefCell::default(),
-                running: RefCell::default(),
-                daemonic: RefCell::default(),
-                finished: RefCell::default(),
-                done: SchedBarrier::new(),
+                members: Rc::default(),
                 completed: RefCell::new(None),
                 joined: Cell::new(false),
                 is_object,
@@ -182,7 +149,7 @@ impl<T: 'static> TaskGroup<T> {
     async fn spawn_member(&self, spawn: crate::task::Spawn<T>) -> Result<Task<T>> {
         self.check_open()?;
         let task = spawn.await?;
-        self.add_task(task.clone()).await?;
+        self.enrol(&task);
         Ok(task)
     }
 
@@ -204,23 +171,34 @@ impl<T: 'static> TaskGroup<T> {
     /// Adds an existing task to the group.
     ///
     /// # Errors
-    /// [`Error::RuntimeError`] if the group was already joined or the task
-    /// is already in this group.
+    /// [`Error::RuntimeError`] if the group was already joined, the task is
+    /// already in a group, or it runs in another kernel.
     pub async fn add_task(&self, task: Task<T>) -> Result<()> {
         self.check_open()?;
-        let g = self.group.clone();
-        let known = g.tasks.borrow().contains(&task) || g.daemonic.borrow().contains(&task);
-        if known {
-            return Err(Error::runtime("Task is already part of the task group"));
+        let here = current_task().await?.raw().header().kernel.get();
+        let h = task.raw().header();
+        if h.kernel.get() != here {
+            return Err(Error::runtime(format!(
+                "{task} runs in another kernel: it cannot join this one's task group"
+            )));
         }
-        if task.daemon() {
-            g.daemonic.borrow_mut().push(task.clone());
-        } else {
-            g.tasks.borrow_mut().push(task.clone());
-            g.running.borrow_mut().push(task.clone());
+        if h.in_group() || self.group.members.contains(task.id()) {
+            return Err(Error::runtime("Task is already part of a task group"));
         }
-        spawn(watch(self.clone(), task)).daemon(true).await?;
+        self.enrol(&task);
         Ok(())
+    }
+
+    /// Makes `task` a member: the kernel reports its end to the group.
+    fn enrol(&self, task: &Task<T>) {
+        let members = &self.group.members;
+        let raw = task.raw().clone();
+        if task.terminated() {
+            members.add_finished(raw);
+        } else {
+            raw.header().extras(|e| e.group = Some(members.clone()));
+            members.add_running(raw, task.daemon());
+        }
     }
 
     /// Waits for the next member to finish and returns it, removing it
@@ -229,15 +207,15 @@ impl<T: 'static> TaskGroup<T> {
     /// # Errors
     /// A cancellation or timeout while waiting.
     pub async fn next_done(&self) -> Result<Option<Task<T>>> {
-        let g = self.group.clone();
-        while g.finished.borrow().is_empty() && !g.running.borrow().is_empty() {
-            g.done.suspend(TaskState::Suspend).await?;
+        let m = self.group.members.clone();
+        while !m.any_finished() && m.any_running() {
+            m.done().suspend(TaskState::Suspend).await?;
         }
-        let next = g.finished.borrow_mut().pop_front();
-        if let Some(task) = &next {
-            g.tasks.borrow_mut().retain(|t| t != task);
-        }
-        Ok(next)
+        let next = m.pop_finished();
+        Ok(next.map(|raw| {
+            m.remove(raw.header().id);
+            Task::from_raw(raw)
+        }))
     }
 
     /// The result of the next member to finish (its own error if it
@@ -258,14 +236,19 @@ impl<T: 'static> TaskGroup<T> {
     /// # Errors
     /// A cancellation of the caller while it waits for them.
     pub async fn cancel_remaining(&self) -> Result<()> {
-        let running: Vec<Task<T>> = self.group.running.borrow().clone();
+        let running: Vec<Task<T>> = self
+            .group
+            .members
+            .running()
+            .into_iter()
+            .map(Task::from_raw)
+            .collect();
         for task in running.clone() {
             task.cancel().blocking(false).await?;
         }
         for task in running {
             task.wait().await?;
-            self.group.tasks.borrow_mut().retain(|t| *t != task);
-            self.group.finished.borrow_mut().retain(|t| *t != task);
+            self.group.members.remove(task.id());
         }
         Ok(())
     }
@@ -287,17 +270,16 @@ impl<T: 'static> TaskGroup<T> {
 
     async fn wait_policy(&self) -> Result<()> {
         let g = self.group.clone();
+        let m = g.members.clone();
         if g.wait == Wait::None {
             return Ok(());
         }
-        while !g.finished.borrow().is_empty() || !g.running.borrow().is_empty() {
-            while g.finished.borrow().is_empty() {
-                g.done.suspend(TaskState::Suspend).await?;
+        while m.any_finished() || m.any_running() {
+            while !m.any_finished() {
+                m.done().suspend(TaskState::Suspend).await?;
             }
-            loop {
-                let Some(task) = g.finished.borrow_mut().pop_front() else {
-                    break;
-                };
+            while let Some(raw) = m.pop_finished() {
+                let task: Task<T> = Task::from_raw(raw);
                 if task.joined() {
                     // Joined directly: no longer the group's to judge.
                     continue;
@@ -317,18 +299,14 @@ impl<T: 'static> TaskGroup<T> {
     }
 
     async fn cancel_all(&self) -> Result<()> {
-        let g = self.group.clone();
-        loop {
-            let next = g.running.borrow_mut().pop();
-            let Some(task) = next else { break };
-            task.cancel().await?;
+        let m = self.group.members.clone();
+        while let Some(raw) = m.pop_running() {
+            Task::<T>::from_raw(raw).cancel().await?;
         }
-        loop {
-            let next = g.daemonic.borrow_mut().pop();
-            let Some(task) = next else { break };
-            task.cancel().await?;
+        while let Some(raw) = m.pop_daemon() {
+            Task::<T>::from_raw(raw).cancel().await?;
         }
-        g.joined.set(true);
+        self.group.joined.set(true);
         Ok(())
     }
 
@@ -359,9 +337,12 @@ impl<T: 'static> TaskGroup<T> {
 
     /// The non-daemon members still in the group, by id.
     pub fn tasks(&self) -> Vec<Task<T>> {
-        let mut tasks = self.group.tasks.borrow().clone();
-        tasks.sort_by_key(Task::id);
-        tasks
+        self.group
+            .members
+            .tasks()
+            .into_iter()
+            .map(Task::from_raw)
+            .collect()
     }
 
     /// Whether the group was joined.

@@ -55,6 +55,13 @@ async fn timeout_block<C, T>(seconds: Option<f64>, coroutine: C, ignore: bool) -
 where
     C: Coroutine<Output = Result<T>>,
 {
+    if let Some(s) = seconds.filter(|s| s.is_nan() || *s < 0.0) {
+        return Err(Error::value(format!(
+            "timeout: the time must be a non-negative number of seconds, not {s}"
+        )));
+    }
+    // An infinite timeout is no deadline of the block's own.
+    let seconds = seconds.filter(|s| s.is_finite());
     let task = current_task().await?;
     let deadline = match seconds {
         Some(seconds) => seconds + crate::clock().await?,
@@ -152,9 +159,15 @@ fn settle<T>(
 /// block form (`async with timeout_after(s):`) is a
 /// [`coroutine!`](crate::coroutine) block passed as `coroutine`.
 ///
+/// `f64::INFINITY` is the same as `None`; a huge but finite time is a
+/// deadline that is never reached.
+///
 /// # Errors
 /// `TaskTimeout` when this block's deadline passed, the errors of the
-/// rules above, and `coroutine`'s own errors.
+/// rules above, and `coroutine`'s own errors; [`Error::ValueError`] (before
+/// `coroutine` starts) for a negative or NaN `seconds` (trio's rule; Curio
+/// would time out at once, or, for NaN, report a misleading
+/// `UncaughtTimeoutError`).
 #[crate::task]
 pub async fn timeout_after<C, T>(seconds: impl Into<Option<f64>>, coroutine: C) -> Result<T>
 where
@@ -170,8 +183,9 @@ where
 /// returns `Ok(None)` instead of an error (Curio's `ignore_after`).
 ///
 /// # Errors
-/// `coroutine`'s own errors, and outer timeouts as in
-/// [`timeout_after`](crate::timeout_after#nested-timeouts).
+/// `coroutine`'s own errors, outer timeouts as in
+/// [`timeout_after`](crate::timeout_after#nested-timeouts), and
+/// [`Error::ValueError`] for a negative or NaN `seconds`.
 #[crate::task]
 pub async fn ignore_after<C, T>(seconds: impl Into<Option<f64>>, coroutine: C) -> Result<Option<T>>
 where

@@ -224,9 +224,13 @@ impl<T: FromReply> Coroutine for TrapCall<T> {
 
 /// Sleeps for `seconds` and returns the clock when woken (Curio's `sleep`).
 /// `sleep(0.0)` switches to the other ready tasks and returns the clock.
+/// `sleep(f64::INFINITY)` never wakes by itself: only a cancellation or a
+/// timeout ends it.
 ///
 /// # Errors
-/// A cancellation or timeout delivered while sleeping.
+/// A cancellation or timeout delivered while sleeping;
+/// [`Error::ValueError`] for a negative or NaN `seconds` (Python's
+/// `time.sleep` and trio refuse them too; Curio sleeps 0).
 pub fn sleep(seconds: f64) -> TrapCall<f64> {
     TrapCall::new(Trap::Sleep {
         seconds,
@@ -235,10 +239,11 @@ pub fn sleep(seconds: f64) -> TrapCall<f64> {
 }
 
 /// Sleeps until the kernel clock reads `clock` (Curio's `wake_at`); see
-/// [`clock()`].
+/// [`clock()`]. A time already past wakes at the next scheduling pass.
 ///
 /// # Errors
-/// A cancellation or timeout delivered while sleeping.
+/// A cancellation or timeout delivered while sleeping;
+/// [`Error::ValueError`] for a NaN `clock`.
 pub fn wake_at(clock: f64) -> TrapCall<f64> {
     TrapCall::new(Trap::Sleep {
         seconds: clock,

@@ -65,13 +65,22 @@ impl Core {
         Some(Next::Resume(Input::Throw(*error)))
     }
 
-    /// Sleeps: `seconds <= 0` yields to the other ready tasks and returns
-    /// the clock; otherwise the task waits on a timer.
+    /// Sleeps: `seconds == 0` yields to the other ready tasks and returns
+    /// the clock; otherwise the task waits on a timer. An infinite sleep
+    /// never wakes (only a cancellation ends it) and arms no timer; a
+    /// duration that is not a number, or a negative one, is an error for
+    /// the sleeper (an absolute time in the past wakes at once).
     fn trap_sleep(&mut self, task: &TaskRef, seconds: f64, absolute: bool) -> Next {
+        if seconds.is_nan() || (!absolute && seconds < 0.0) {
+            let what = if absolute { "wake_at" } else { "sleep" };
+            return Next::Resume(Input::Throw(Error::value(format!(
+                "{what}: the time must be a non-negative number, not {seconds}"
+            ))));
+        }
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
-        if !absolute && seconds <= 0.0 {
+        if !absolute && seconds == 0.0 {
             let now = self.pass_clock();
             self.reschedule(task.clone(), Input::Resume(Value::Float(now)));
             return Next::Suspend;
@@ -80,8 +89,10 @@ impl Core {
         let deadline = if absolute { seconds } else { now + seconds }.max(0.0);
         let h = task.header();
         h.sleep.set(deadline);
-        self.timers
-            .push(deadline, h.key.get() as usize, h.id, TimerKind::Sleep);
+        if deadline.is_finite() {
+            self.timers
+                .push(deadline, h.key.get() as usize, h.id, TimerKind::Sleep);
+        }
         self.suspend(task, TaskState::TimeSleep, Wait::Sleep)
     }
 
@@ -157,13 +168,10 @@ impl Core {
             ))));
         }
         // Task-local values are inherited: the child starts with a copy.
-        let parent_locals = task.header().locals.take();
-        if let Some(map) = &parent_locals {
-            raw.header()
-                .locals
-                .set(Some(Rc::new(crate::local::LocalMap::copy_of(map))));
+        if let Some(map) = task.header().locals() {
+            let copy = Rc::new(crate::local::LocalMap::copy_of(&map));
+            raw.header().extras(|e| e.locals = Some(copy));
         }
-        task.header().locals.set(parent_locals);
         self.admit(raw, task.header().id);
         answer(Value::None)
     }
@@ -256,6 +264,12 @@ impl Core {
 
     /// Wakes up to `n` tasks of a scheduler primitive, oldest first.
     fn trap_sched_wake(&mut self, sched: Sched, n: usize) -> Next {
+        self.wake_sched(&sched, n);
+        answer(Value::None)
+    }
+
+    /// Reschedules up to `n` tasks waiting on `sched`, oldest first.
+    pub(super) fn wake_sched(&mut self, sched: &Sched, n: usize) {
         let mut woken = 0;
         while woken < n {
             let Some(entry) = sched.0.entries.borrow_mut().pop_front() else {
@@ -269,16 +283,21 @@ impl Core {
             self.reschedule(waiter, Input::start());
             woken += 1;
         }
-        answer(Value::None)
     }
 
     /// Enters a timeout block: the effective deadline becomes the earlier
     /// of `deadline` and the one in force (`None` keeps the one in force).
     /// Answers the previous effective deadline.
     fn trap_set_timeout(&mut self, task: &TaskRef, deadline: Option<f64>) -> Next {
+        if deadline.is_some_and(f64::is_nan) {
+            return Next::Resume(Input::Throw(Error::value(
+                "set_timeout: the deadline must be a number, not NaN",
+            )));
+        }
         let h = task.header();
         let old = h.timeout.get();
-        if let Some(deadline) = deadline {
+        // An infinite deadline is no deadline.
+        if let Some(deadline) = deadline.filter(|d| d.is_finite()) {
             let deadline = deadline.max(0.0);
             self.timers
                 .push(deadline, h.key.get() as usize, h.id, TimerKind::Timeout);

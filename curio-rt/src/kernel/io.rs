@@ -23,9 +23,10 @@
 //! The `mio::Poll` is created the first time it is needed, so a kernel that
 //! only computes and sleeps makes no epoll calls.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,31 +37,75 @@ use mio::{Events, Interest, Poll, Token};
 use crate::Error;
 use crate::task::TaskRef;
 
+/// What a kernel shares with the code that closes fds: which fds it has
+/// registered with its poller, and which of those were closed since it
+/// last looked. A `Drop` cannot trap, so closing reaches the kernel
+/// through this (the one channel outside the trap protocol, and
+/// `note_closed` is its only writer).
+#[derive(Default)]
+struct Registrations {
+    /// One bit per fd number: registered with this kernel's poller.
+    bits: RefCell<Vec<u64>>,
+    /// Registered fds closed since the kernel last looked.
+    closed: RefCell<Vec<RawFd>>,
+}
+
+impl Registrations {
+    fn set(&self, index: usize, on: bool) {
+        let mut bits = self.bits.borrow_mut();
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if word >= bits.len() {
+            if !on {
+                return;
+            }
+            bits.resize(word + 1, 0);
+        }
+        if on {
+            bits[word] |= bit;
+        } else {
+            bits[word] &= !bit;
+        }
+    }
+
+    /// Clears `index`'s bit; whether it was set.
+    fn take(&self, index: usize) -> bool {
+        let mut bits = self.bits.borrow_mut();
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        match bits.get_mut(word) {
+            Some(w) if *w & bit != 0 => {
+                *w &= !bit;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 thread_local! {
-    /// Fds closed since the kernel last looked (a `Drop` cannot trap).
-    static CLOSED: std::cell::RefCell<Vec<RawFd>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// How many fds were ever noted closed: the kernel compares it with
-    /// what it saw last, which costs less than looking at `CLOSED` on
-    /// every wait.
-    static CLOSED_COUNT: Cell<u64> = const { Cell::new(0) };
+    /// The kernels of this thread that have a poller (several may exist;
+    /// one runs at a time).
+    static KERNELS: RefCell<Vec<Weak<Registrations>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Tells this thread's kernel that `fd` is being closed, so it forgets the
-/// registration before the number can be reused. For `Drop` impls of
-/// fd-owning types; async code calls `io_release` instead.
+/// Tells every kernel of this thread that registered `fd` that it is
+/// being closed, so each forgets the registration before the number can
+/// be reused. For `Drop` impls of fd-owning types; async code calls
+/// `io_release` instead.
 pub(crate) fn note_closed(fd: RawFd) {
-    CLOSED.with(|c| c.borrow_mut().push(fd));
-    CLOSED_COUNT.with(|n| n.set(n.get() + 1));
-}
-
-/// How many fds were ever noted closed in this thread.
-pub(crate) fn closed_count() -> u64 {
-    CLOSED_COUNT.with(Cell::get)
-}
-
-/// Fds closed since the last call.
-pub(crate) fn take_closed() -> Vec<RawFd> {
-    CLOSED.with(|c| std::mem::take(&mut *c.borrow_mut()))
+    let Ok(index) = usize::try_from(fd) else {
+        return;
+    };
+    KERNELS.with(|kernels| {
+        kernels.borrow_mut().retain(|k| match k.upgrade() {
+            Some(k) => {
+                if k.take(index) {
+                    k.closed.borrow_mut().push(fd);
+                }
+                true
+            }
+            None => false,
+        })
+    });
 }
 
 /// A second task waiting on `fd` in the same direction.
@@ -108,8 +153,8 @@ pub(crate) struct Io {
     /// Tasks blocked on fds.
     waiting: usize,
     waker: Option<KernelWaker>,
-    /// [`closed_count`] when the kernel last forgot closed fds.
-    closed_seen: u64,
+    /// The registered fds, as `note_closed` sees them.
+    registrations: Rc<Registrations>,
 }
 
 impl Io {
@@ -120,25 +165,27 @@ impl Io {
             fds: Vec::new(),
             waiting: 0,
             waker: None,
-            closed_seen: 0,
+            registrations: Rc::default(),
         }
     }
 
     fn poll(&mut self) -> io::Result<&mut Poll> {
         if self.poll.is_none() {
             self.poll = Some(Poll::new()?);
+            let me = Rc::downgrade(&self.registrations);
+            KERNELS.with(|kernels| kernels.borrow_mut().push(me));
         }
         Ok(self.poll.as_mut().expect("just created"))
     }
 
-    /// The fds closed by `Drop` since the last call, if any.
+    /// The registered fds closed by `Drop` since the last call, if any.
+    #[inline]
     pub fn closed_since(&mut self) -> Option<Vec<RawFd>> {
-        let count = closed_count();
-        if count == self.closed_seen {
+        let closed = &self.registrations.closed;
+        if closed.borrow().is_empty() {
             return None;
         }
-        self.closed_seen = count;
-        Some(take_closed())
+        Some(std::mem::take(&mut *closed.borrow_mut()))
     }
 
     fn slot(&mut self, fd: RawFd) -> Option<&mut FdState> {
@@ -200,6 +247,7 @@ impl Io {
             self.fds.resize_with(index + 1, FdState::default);
         }
         self.fds[index].registered = true;
+        self.registrations.set(index, true);
         Ok(())
     }
 
@@ -227,6 +275,7 @@ impl Io {
             return Vec::new();
         };
         let state = std::mem::take(state);
+        self.registrations.set(fd as usize, false);
         if !closed && let Some(poll) = self.poll.as_mut() {
             // An error means the fd was closed already: epoll forgot it.
             let _ = poll.registry().deregister(&mut SourceFd(&fd));

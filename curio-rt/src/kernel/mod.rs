@@ -125,6 +125,17 @@ struct Core {
     seq: u32,
     /// The wait queue each task in `Wait::Sched` is on, by task key.
     sched_waits: Vec<Option<crate::sched::Sched>>,
+    /// This kernel's serial number, unique in the process: tasks and wait
+    /// queues record it, so that a handle used in the wrong kernel is
+    /// refused instead of corrupting this one's tables.
+    serial: u32,
+}
+
+/// Gives each kernel its serial number (0 is never given: it marks a
+/// task that no kernel runs yet).
+fn next_serial() -> u32 {
+    static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// How the kernel ended up after a run.
@@ -215,6 +226,7 @@ impl KernelBuilder {
                 more_joiners: HashMap::new(),
                 seq: 0,
                 sched_waits: Vec::new(),
+                serial: next_serial(),
             },
             status: Status::Usable,
         }
@@ -431,6 +443,7 @@ impl Core {
     fn admit(&mut self, task: TaskRef, parent_id: u64) {
         let h = task.header();
         h.parent_id.set(parent_id);
+        h.kernel.set(self.serial);
         let key = self.tasks.insert(task.clone());
         h.key
             .set(u32::try_from(key).expect("fewer than 4 billion tasks"));
@@ -464,8 +477,10 @@ impl Core {
         match h.wait.replace(Wait::None) {
             Wait::None | Wait::Join => {}
             Wait::Sleep => {
-                h.sleep.set(f64::INFINITY);
-                self.forget_timer();
+                // An infinite sleep armed no timer.
+                if h.sleep.replace(f64::INFINITY).is_finite() {
+                    self.forget_timer();
+                }
             }
             Wait::Read(fd) => self.io.unregister(fd, true),
             Wait::Write(fd) => self.io.unregister(fd, false),
@@ -542,8 +557,11 @@ impl Core {
             .next_deadline(|entry| timer_task(tasks, entry).is_some());
         match &mut self.clock {
             Clock::Real => {
-                let timeout =
-                    next.map(|deadline| Duration::from_secs_f64((deadline - monotonic()).max(0.0)));
+                // A deadline too far to express (`sleep(1e20)`) is waited
+                // for without a limit: it is never reached.
+                let timeout = next.and_then(|deadline| {
+                    Duration::try_from_secs_f64((deadline - monotonic()).max(0.0)).ok()
+                });
                 self.io
                     .wait(timeout, |t| push_ready(&mut self.ready, t, Input::start()))?;
             }
@@ -667,6 +685,13 @@ impl Core {
             for joiner in self.more_joiners.remove(&h.id).unwrap_or_default() {
                 self.wake_joiner(joiner);
             }
+        }
+        // A group member reports its end to the group (Curio's
+        // `_task_done`), however it ended: a panic included.
+        if let Some(group) = h.take_group()
+            && group.exited(task)
+        {
+            self.wake_sched(group.done().queue(), usize::MAX);
         }
         if self.main.as_ref() != Some(task)
             && let Some(error) = task.body().error()

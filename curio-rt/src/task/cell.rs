@@ -30,6 +30,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use crate::machine::Input;
+use crate::task::group::Members;
 use crate::task::{TaskResult, TaskState, Unknown};
 use crate::{Coroutine, Error, Location, Result, Step, Trap};
 
@@ -80,6 +81,9 @@ pub(crate) struct Header {
     pub parent_id: Cell<u64>,
     /// Key in the kernel's task table while the task is in it.
     pub key: Cell<u32>,
+    /// The serial number of the kernel that runs the task (0 before it is
+    /// spawned): a handle used in another kernel is refused.
+    pub kernel: Cell<u32>,
     /// Curio's state name.
     pub state: Cell<TaskState>,
     /// Daemon tasks are not joined and are cancelled at shutdown.
@@ -108,14 +112,23 @@ pub(crate) struct Header {
     /// The first task waiting for this one to terminate (more are kept by
     /// the kernel): most tasks have at most one joiner.
     pub joiner: Cell<Joiner>,
+    /// What few tasks use (task-locals, timeout blocks, a task group), in
+    /// one box made on first use: one word in every task instead of five.
+    extras: Cell<Option<Box<Extras>>>,
+}
+
+/// The rarely used attributes of a task (see `Header::extras`).
+#[derive(Default)]
+pub(crate) struct Extras {
     /// Task-local values ([`Local`](crate::Local)); copied into spawned
-    /// children. `None` until the task (or its parent) sets one.
-    pub locals: Cell<Option<Rc<crate::local::LocalMap>>>,
+    /// children.
+    pub locals: Option<Rc<crate::local::LocalMap>>,
     /// Deadlines of the enclosing timeout blocks, outermost first
-    /// (`f64::INFINITY` for `None`); boxed, as most tasks never use one
-    /// (one word in every task instead of three).
-    #[allow(clippy::box_collection)]
-    pub deadlines: Cell<Option<Box<Vec<f64>>>>,
+    /// (`f64::INFINITY` for `None`).
+    pub deadlines: Vec<f64>,
+    /// The task group the task belongs to, until it terminates (the
+    /// kernel then reports the end to the group: see `task/group.rs`).
+    pub group: Option<Rc<Members>>,
 }
 
 thread_local! {
@@ -133,6 +146,7 @@ impl Header {
             name,
             parent_id: Cell::new(0),
             key: Cell::new(u32::MAX),
+            kernel: Cell::new(0),
             state: Cell::new(TaskState::Initial),
             daemon: Cell::new(false),
             cancelled: Cell::new(false),
@@ -146,8 +160,7 @@ impl Header {
             wait: Cell::new(Wait::None),
             wait_seq: Cell::new(0),
             joiner: Cell::new(Joiner::NONE),
-            deadlines: Cell::new(None),
-            locals: Cell::new(None),
+            extras: Cell::new(None),
         }
     }
 
@@ -159,12 +172,41 @@ impl Header {
         copy
     }
 
+    /// Runs `f` on the rarely used attributes, making them on first use.
+    /// `f` must not reach this header's extras again.
+    pub fn extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+        let mut extras = self.extras.take().unwrap_or_default();
+        let out = f(&mut extras);
+        self.extras.set(Some(extras));
+        out
+    }
+
+    /// Runs `f` on the rarely used attributes if the task has any.
+    pub fn peek_extras<R>(&self, f: impl FnOnce(Option<&mut Extras>) -> R) -> R {
+        let mut extras = self.extras.take();
+        let out = f(extras.as_deref_mut());
+        self.extras.set(extras);
+        out
+    }
+
     /// Runs `f` on the deadline stack.
     pub fn with_deadlines<R>(&self, f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
-        let mut stack = self.deadlines.take().unwrap_or_default();
-        let out = f(&mut stack);
-        self.deadlines.set(Some(stack));
-        out
+        self.extras(|e| f(&mut e.deadlines))
+    }
+
+    /// The task-locals, if the task has any.
+    pub fn locals(&self) -> Option<Rc<crate::local::LocalMap>> {
+        self.peek_extras(|e| e.and_then(|e| e.locals.clone()))
+    }
+
+    /// Takes the task out of its group (when it terminates).
+    pub fn take_group(&self) -> Option<Rc<Members>> {
+        self.peek_extras(|e| e.and_then(|e| e.group.take()))
+    }
+
+    /// Whether the task is in a task group.
+    pub fn in_group(&self) -> bool {
+        self.peek_extras(|e| e.is_some_and(|e| e.group.is_some()))
     }
 }
 
