@@ -8,7 +8,17 @@
 //! every client is dropped with a goodbye. End standard input (Ctrl-D) to
 //! stop. Try it with a few `nc localhost 25000`.
 //!
-//! `cargo run --example chat [PORT]`
+//! **A client that does not read.** The tutorial gives each client an
+//! unbounded queue, so a client that sends and never reads makes the
+//! server's memory grow without limit. Here each client's queue holds at
+//! most [`BACKLOG`] messages; a client that falls that far behind is
+//! disconnected (its goodbye gets a second to go out), and everybody else
+//! carries on.
+//!
+//! `cargo run --example chat [PORT [HOST]]` (port 25000 on 127.0.0.1
+//! unless given; `""` as the host listens on every interface)
+
+mod common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,16 +26,29 @@ use std::rc::Rc;
 use curio::net::{Address, tcp_server};
 use curio::socket::Socket;
 use curio::stream::{FileStream, SocketStream};
-use curio::{Error, Queue, Result, TaskGroup, Wait, coroutine, spawn};
+use curio::{
+    Error, Queue, Result, Task, TaskGroup, Wait, coroutine, current_task, ignore_after, spawn,
+};
 
 /// A chat line: who said it and what.
 type Message = (Vec<u8>, Vec<u8>);
+
+/// How many messages a client may have waiting before it is dropped.
+const BACKLOG: usize = 100;
+
+/// A connected client, as the dispatcher sees it: its queue, and the task
+/// that writes the queue out.
+#[derive(Clone)]
+struct Subscriber {
+    queue: Queue<Message>,
+    writer: Task,
+}
 
 /// The state the Python version keeps in module globals.
 #[derive(Clone, Default)]
 struct Hub {
     messages: Queue<Message>,
-    subscribers: Rc<RefCell<Vec<Queue<Message>>>>,
+    subscribers: Rc<RefCell<Vec<Subscriber>>>,
 }
 
 #[curio::task]
@@ -33,8 +56,18 @@ async fn dispatcher(hub: Hub) -> Result<()> {
     loop {
         let msg = hub.messages.get().await?;
         let subscribers = hub.subscribers.borrow().clone();
-        for q in subscribers {
-            q.put(msg.clone()).await?;
+        for sub in subscribers {
+            if sub.queue.full() {
+                // Too slow: drop it rather than let its queue grow (or
+                // wait for it, which would hold up everybody).
+                println!("Dropping a client that does not keep up");
+                hub.subscribers
+                    .borrow_mut()
+                    .retain(|s| s.writer != sub.writer);
+                sub.writer.cancel().blocking(false).await?;
+            } else {
+                sub.queue.put(msg.clone()).await?;
+            }
         }
     }
 }
@@ -47,8 +80,12 @@ async fn publish(hub: Hub, msg: Message) -> Result<()> {
 /// Writes chat messages to the client.
 #[curio::task]
 async fn outgoing(hub: Hub, stream: SocketStream) -> Result<()> {
-    let queue = Queue::unbounded();
-    hub.subscribers.borrow_mut().push(queue.clone());
+    let queue = Queue::new(BACKLOG);
+    let writer = current_task().await?;
+    hub.subscribers.borrow_mut().push(Subscriber {
+        queue: queue.clone(),
+        writer: writer.clone(),
+    });
     let mine = queue.clone();
     let result = coroutine!(-> Result<()> {
         loop {
@@ -58,7 +95,7 @@ async fn outgoing(hub: Hub, stream: SocketStream) -> Result<()> {
     })
     .await;
     // Python's `finally: subscribers.discard(queue)`.
-    hub.subscribers.borrow_mut().retain(|q| *q != queue);
+    hub.subscribers.borrow_mut().retain(|s| s.writer != writer);
     result
 }
 
@@ -70,7 +107,8 @@ async fn incoming(hub: Hub, stream: SocketStream, name: Vec<u8>) -> Result<()> {
             Ok(Some(line)) => publish(hub.clone(), (name.clone(), line)).await?,
             Ok(None) => return Ok(()),
             Err(e) if e.is_cancelled() => {
-                stream.write(b"SERVER IS GOING AWAY!\n".to_vec()).await?;
+                // A client that does not read would hold this up forever.
+                ignore_after(1.0, stream.write(b"SERVER IS GOING AWAY!\n".to_vec())).await?;
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -102,14 +140,14 @@ async fn chat_handler(hub: Hub, client: Socket, addr: Address) -> Result<()> {
 }
 
 #[curio::task]
-async fn chat_server(port: u16) -> Result<()> {
+async fn chat_server(host: String, port: u16) -> Result<()> {
     let hub = Hub::default();
     let g: TaskGroup<()> = TaskGroup::new(Wait::All);
     let h = g.clone();
     g.with(coroutine!({
         h.spawn(dispatcher(hub.clone())).await?;
         let handler = move |client, addr| chat_handler(hub.clone(), client, addr);
-        h.spawn(tcp_server(String::new(), port, handler)).await?;
+        h.spawn(tcp_server(host, port, handler)).await?;
         Ok::<(), Error>(())
     }))
     .await
@@ -118,11 +156,11 @@ async fn chat_server(port: u16) -> Result<()> {
 /// Runs the server; each line on standard input restarts it, and the end
 /// of standard input stops it.
 #[curio::task]
-async fn start(port: u16) -> Result<()> {
+async fn start(host: String, port: u16) -> Result<()> {
     let stdin = FileStream::stdin()?;
     loop {
-        println!("Starting the server on port {port}");
-        let serv_task = spawn(chat_server(port)).await?;
+        println!("Starting the server on {host}:{port}");
+        let serv_task = spawn(chat_server(host.clone(), port)).await?;
         let line = stdin.readline().await?;
         println!("Server shutting down");
         serv_task.cancel().await?;
@@ -133,11 +171,6 @@ async fn start(port: u16) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let port = match std::env::args().nth(1) {
-        Some(p) => p
-            .parse()
-            .map_err(|_| Error::msg(format!("the port must be a number, not {p:?}")))?,
-        None => 25000,
-    };
-    curio::run(start(port))
+    let (host, port) = common::listen_address()?;
+    curio::run(start(host, port))
 }

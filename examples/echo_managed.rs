@@ -7,12 +7,15 @@
 //! restart (press Enter), and the end of standard input (Ctrl-D) stops the
 //! program. Try it with a few `nc localhost 25000`.
 //!
-//! `cargo run --example echo_managed [PORT]`
+//! `cargo run --example echo_managed [PORT [HOST]]` (port 25000 on 127.0.0.1
+//! unless given; `""` as the host listens on every interface)
+
+mod common;
 
 use curio::net::{Address, tcp_server};
 use curio::socket::Socket;
 use curio::stream::FileStream;
-use curio::{Error, Result, spawn};
+use curio::{Result, spawn};
 
 #[curio::task]
 async fn echo_client(client: Socket, addr: Address) -> Result<()> {
@@ -35,11 +38,11 @@ async fn echo_client(client: Socket, addr: Address) -> Result<()> {
 }
 
 #[curio::task]
-async fn start(port: u16) -> Result<()> {
+async fn start(host: String, port: u16) -> Result<()> {
     let restart = FileStream::stdin()?;
     loop {
         println!("Starting the server");
-        let serv_task = spawn(tcp_server(String::new(), port, echo_client)).await?;
+        let serv_task = spawn(tcp_server(host.clone(), port, echo_client)).await?;
         let line = restart.readline().await?;
         println!("Server shutting down");
         serv_task.cancel().await?;
@@ -50,7 +53,6 @@ async fn start(port: u16) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(25000), |p| p.parse());
-    let port = port.map_err(|e| Error::msg(format!("bad port: {e}")))?;
-    curio::run(start(port))
+    let (host, port) = common::listen_address()?;
+    curio::run(start(host, port))
 }

@@ -2,17 +2,27 @@
 //! listening socket, and a daemon task per client. Try it with
 //! `nc localhost 25000`.
 //!
-//! `cargo run --example echo_raw [PORT]`
+//! `cargo run --example echo_raw [PORT [HOST]]` (port 25000 on 127.0.0.1
+//! unless given; `""` as the host listens on every interface)
+
+mod common;
 
 use curio::net::Address;
 use curio::socket::{Domain, SO_REUSEADDR, SOL_SOCKET, SockAddr, Socket, Type};
 use curio::{Error, Result, coroutine, spawn};
 
 #[curio::task]
-async fn echo_server(port: u16) -> Result<()> {
+async fn echo_server(host: String, port: u16) -> Result<()> {
     let sock = Socket::new(Domain::IPV4, Type::STREAM)?;
     sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)?;
-    let address = std::net::SocketAddr::from(([0, 0, 0, 0], port));
+    // Python's `sock.bind((host, port))`; `""` is every interface.
+    let ip: std::net::Ipv4Addr = match host.as_str() {
+        "" => std::net::Ipv4Addr::UNSPECIFIED,
+        other => other
+            .parse()
+            .map_err(|_| Error::msg(format!("not an IPv4 address: {other:?}")))?,
+    };
+    let address = std::net::SocketAddr::from((ip, port));
     sock.bind(&address.into())?;
     sock.listen(5)?;
     println!("Server listening at {address}");
@@ -47,7 +57,6 @@ async fn echo_client(client: Socket, addr: SockAddr) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(25000), |p| p.parse());
-    let port = port.map_err(|e| Error::msg(format!("bad port: {e}")))?;
-    curio::run(echo_server(port))
+    let (host, port) = common::listen_address()?;
+    curio::run(echo_server(host, port))
 }

@@ -2,11 +2,14 @@
 //! socket, runs each client in a task group and closes the client socket
 //! when its handler ends. Try it with `nc localhost 25000`.
 //!
-//! `cargo run --example echo_tcp [PORT]`
+//! `cargo run --example echo_tcp [PORT [HOST]]` (port 25000 on 127.0.0.1
+//! unless given; `""` as the host listens on every interface)
 
+mod common;
+
+use curio::Result;
 use curio::net::{Address, tcp_server};
 use curio::socket::Socket;
-use curio::{Error, Result};
 
 #[curio::task]
 async fn echo_client(client: Socket, addr: Address) -> Result<()> {
@@ -23,7 +26,6 @@ async fn echo_client(client: Socket, addr: Address) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(25000), |p| p.parse());
-    let port = port.map_err(|e| Error::msg(format!("bad port: {e}")))?;
-    curio::run(tcp_server(String::new(), port, echo_client))
+    let (host, port) = common::listen_address()?;
+    curio::run(tcp_server(host, port, echo_client))
 }
