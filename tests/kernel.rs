@@ -843,3 +843,98 @@ fn a_panicking_activation_loses_no_ready_task() {
     assert_eq!(take_log(), ["worker ran"]);
     drop(kernel);
 }
+
+#[curio::task]
+async fn sleeper_forever() -> Result<()> {
+    sleep(1000.0).await?;
+    Ok(())
+}
+
+#[curio::task]
+async fn start_sleeper() -> Result<Task<()>> {
+    spawn(sleeper_forever()).await
+}
+
+#[curio::task]
+async fn waits_for_event(evt: curio::Event) -> Result<()> {
+    evt.wait().await?;
+    log("event seen");
+    Ok(())
+}
+
+#[curio::task]
+async fn start_event_waiter(evt: curio::Event) -> Result<Task<()>> {
+    let t = spawn(waits_for_event(evt)).await?;
+    sleep(0.0).await?;
+    Ok(t)
+}
+
+/// Everything a task of the other kernel tries with `t` and `evt`.
+#[curio::task]
+async fn meddle(t: Task<()>, evt: curio::Event) -> Result<()> {
+    let cancelled = t.cancel().await;
+    logf!("cancel: {}", cancelled.unwrap_err());
+    let joined = t.join().await;
+    logf!("join: {}", joined.unwrap_err());
+    let group: curio::TaskGroup<()> = curio::TaskGroup::new(curio::Wait::All);
+    let added = group.add_task(t.clone()).await;
+    logf!("add_task: {}", added.unwrap_err());
+    let set = evt.set().await;
+    logf!("set: {}", set.unwrap_err());
+    // This kernel's own tables are intact: its tasks run and join.
+    let mine = spawn(hello()).await?;
+    let own = mine.join().await?;
+    logf!("own task: {own}");
+    Ok(())
+}
+
+#[curio::task]
+async fn finish(t: Task<()>, evt: curio::Event) -> Result<()> {
+    evt.set().await?;
+    t.cancel().await?;
+    logf!("cancelled at home: {}", t.cancelled());
+    Ok(())
+}
+
+/// A task handle (or a primitive with waiters) used in a kernel that does
+/// not run it is a clear error there; both kernels keep working. It used
+/// to corrupt the other kernel's task table (and dropping it then spun),
+/// or hang.
+#[test]
+fn handles_used_in_another_kernel_are_refused() {
+    let mut home = Kernel::builder().virtual_clock().build();
+    let mut other = Kernel::builder().virtual_clock().build();
+    let t = home.run(start_sleeper()).unwrap();
+    let evt = curio::Event::new();
+    let waiter = home.run(start_event_waiter(evt.clone())).unwrap();
+    other.run(meddle(t.clone(), evt.clone())).unwrap();
+    home.run(finish(t, evt)).unwrap();
+    home.run(sleep(0.0)).unwrap();
+    assert!(waiter.terminated());
+    drop(home);
+    drop(other);
+    let log = take_log();
+    let expected_task =
+        "belongs to another kernel: a task can only be joined or cancelled from its own kernel";
+    assert!(
+        log[0].starts_with("cancel: Task(") && log[0].ends_with(expected_task),
+        "{log:?}"
+    );
+    assert!(
+        log[1].starts_with("join: Task(") && log[1].ends_with(expected_task),
+        "{log:?}"
+    );
+    assert!(
+        log[2].ends_with("runs in another kernel: it cannot join this one's task group"),
+        "{log:?}"
+    );
+    assert_eq!(
+        &log[3..],
+        [
+            "set: tasks of another kernel are waiting on this primitive (Lock, Event, Queue, ...): it cannot be used by two kernels at once",
+            "own task: hello",
+            "event seen",
+            "cancelled at home: true",
+        ]
+    );
+}

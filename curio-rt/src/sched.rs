@@ -67,6 +67,10 @@ pub(crate) struct WaitQueue {
     pub entries: RefCell<VecDeque<Joiner>>,
     /// Suspended tasks not yet woken or cancelled.
     pub live: Cell<usize>,
+    /// The serial number of the kernel whose tasks the entries name (a
+    /// primitive may serve several kernels of a thread in turn, never two
+    /// at once).
+    pub kernel: Cell<u32>,
 }
 
 /// A wait queue, as a trap names it. Cheap to clone; clones are the same
@@ -79,6 +83,7 @@ impl Sched {
         Sched(Rc::new(WaitQueue {
             entries: RefCell::new(VecDeque::new()),
             live: Cell::new(0),
+            kernel: Cell::new(0),
         }))
     }
 

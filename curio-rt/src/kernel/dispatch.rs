@@ -176,6 +176,34 @@ impl Core {
         answer(Value::None)
     }
 
+    /// The error for a task handle used in a kernel that does not run it,
+    /// if `task` is one: its key and wait numbers mean nothing here.
+    fn foreign(&self, task: &TaskRef) -> Option<Next> {
+        let kernel = task.header().kernel.get();
+        if kernel == self.serial {
+            return None;
+        }
+        let why = if kernel == 0 {
+            "was never spawned"
+        } else {
+            "belongs to another kernel"
+        };
+        Some(Next::Resume(Input::Throw(Error::runtime(format!(
+            "{task:?} {why}: a task can only be joined or cancelled from its own kernel"
+        )))))
+    }
+
+    /// The error for a wait queue that has waiters of another kernel (a
+    /// `Lock`, `Event`, `Queue`, ... shared by two kernels of one thread).
+    fn foreign_queue(&self, sched: &Sched) -> Option<Next> {
+        (sched.0.live.get() > 0 && sched.0.kernel.get() != self.serial).then(|| {
+            Next::Resume(Input::Throw(Error::runtime(
+                "tasks of another kernel are waiting on this primitive (Lock, Event, Queue, ...): \
+                 it cannot be used by two kernels at once",
+            )))
+        })
+    }
+
     /// Requests a cancellation: delivered now if the target is blocked and
     /// accepts it, else left pending for its next blocking operation. A
     /// second request for the same task does nothing.
@@ -184,6 +212,9 @@ impl Core {
         let h = target.header();
         if h.cancelled.get() || h.terminated.get() {
             return answer(Value::None);
+        }
+        if let Some(refused) = self.foreign(&target) {
+            return refused;
         }
         h.cancelled.set(true);
         // A cancelled task no longer cares about its timeout.
@@ -205,6 +236,9 @@ impl Core {
         if target.header().terminated.get() {
             return answer(Value::None);
         }
+        if let Some(refused) = self.foreign(&target) {
+            return refused;
+        }
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
@@ -219,22 +253,38 @@ impl Core {
             seq: task.header().wait_seq.get(),
         };
         let th = target.header();
-        if th.joiner.get() == Joiner::NONE {
+        let first = th.joiner.get();
+        if first == Joiner::NONE || self.joiner_task(first).is_none() {
             th.joiner.set(me);
         } else {
-            self.more_joiners.entry(th.id).or_default().push(me);
+            let more = self.more_joiners.entry(th.id).or_default();
+            // Joiners that timed out or were cancelled leave stale
+            // entries: drop them each time the list doubles, so a task
+            // joined with a timeout again and again costs no memory.
+            if more.len() >= 8 && more.len().is_power_of_two() {
+                let tasks = &self.tasks;
+                more.retain(|j| super::joiner_task(tasks, *j).is_some());
+            }
+            more.push(me);
         }
         next
     }
 
     /// Suspends the task on a scheduler primitive.
     fn trap_sched_wait(&mut self, task: &TaskRef, sched: Sched, state: TaskState) -> Next {
+        if let Some(refused) = self.foreign_queue(&sched) {
+            return refused;
+        }
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
         let next = self.suspend(task, state, Wait::Sched);
         let h = task.header();
         let q = &sched.0;
+        if q.kernel.replace(self.serial) != self.serial {
+            // Entries left by another kernel's tasks name its keys.
+            q.entries.borrow_mut().clear();
+        }
         // Cancelled waiters leave stale entries: drop them before they
         // outnumber the live ones.
         if q.entries.borrow().len() > 2 * q.live.get() + 32 {
@@ -264,12 +314,19 @@ impl Core {
 
     /// Wakes up to `n` tasks of a scheduler primitive, oldest first.
     fn trap_sched_wake(&mut self, sched: Sched, n: usize) -> Next {
+        if let Some(refused) = self.foreign_queue(&sched) {
+            return refused;
+        }
         self.wake_sched(&sched, n);
         answer(Value::None)
     }
 
     /// Reschedules up to `n` tasks waiting on `sched`, oldest first.
+    /// Entries of another kernel's tasks are not this kernel's to wake.
     pub(super) fn wake_sched(&mut self, sched: &Sched, n: usize) {
+        if sched.0.kernel.get() != self.serial {
+            return;
+        }
         let mut woken = 0;
         while woken < n {
             let Some(entry) = sched.0.entries.borrow_mut().pop_front() else {

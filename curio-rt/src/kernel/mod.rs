@@ -421,6 +421,13 @@ fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
     ready.push((task, input));
 }
 
+/// The task behind a joiner entry, if it still waits in that join.
+fn joiner_task(tasks: &Slab<TaskRef>, joiner: Joiner) -> Option<TaskRef> {
+    let task = tasks.get(joiner.key as usize)?;
+    let h = task.header();
+    (h.wait_seq.get() == joiner.seq && h.wait.get() == Wait::Join).then(|| task.clone())
+}
+
 /// Whether `entry` is the timer its task is still waiting for.
 fn timer_task(tasks: &Slab<TaskRef>, entry: &Entry) -> Option<TaskRef> {
     let task = tasks.get(entry.key as usize)?;
@@ -658,14 +665,15 @@ impl Core {
         }
     }
 
+    /// The task behind a joiner entry, if it still waits in that join.
+    fn joiner_task(&self, joiner: Joiner) -> Option<TaskRef> {
+        joiner_task(&self.tasks, joiner)
+    }
+
     /// Reschedules a joiner that still waits.
     fn wake_joiner(&mut self, joiner: Joiner) {
-        let Some(task) = self.tasks.get(joiner.key as usize) else {
-            return;
-        };
-        let h = task.header();
-        if h.wait_seq.get() == joiner.seq && h.wait.get() == Wait::Join {
-            self.reschedule(task.clone(), Input::start());
+        if let Some(task) = self.joiner_task(joiner) {
+            self.reschedule(task, Input::start());
         }
     }
 
