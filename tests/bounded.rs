@@ -17,6 +17,16 @@ struct Counting;
 
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+/// Adds `delta` to this thread's live bytes.
+fn count(delta: isize) {
+    let live = LIVE.get() + delta;
+    LIVE.set(live);
+    if live > PEAK.get() {
+        PEAK.set(live);
+    }
 }
 
 // SAFETY: every call goes straight to the system allocator; the counter is
@@ -24,15 +34,15 @@ thread_local! {
 // at any point of a thread's life.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.set(LIVE.get() + layout.size() as isize);
+        count(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.set(LIVE.get() - layout.size() as isize);
+        count(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.set(LIVE.get() + new_size as isize - layout.size() as isize);
+        count(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -43,6 +53,11 @@ static GLOBAL: Counting = Counting;
 /// This thread's live heap bytes.
 fn live() -> isize {
     LIVE.get()
+}
+
+/// The most live heap bytes this thread had since the last call.
+fn take_peak() -> isize {
+    PEAK.replace(LIVE.get())
 }
 
 /// Echoes one message, then ends (the client closes or resets).
@@ -227,4 +242,51 @@ fn cancelling_a_big_group_is_linear() {
     })
     .join()
     .unwrap();
+}
+
+#[curio::task]
+async fn read_a_line(sock: Socket) -> Result<String> {
+    let stream = sock.as_stream();
+    let line = stream.readline().await;
+    Ok(match line {
+        Err(e) => e.to_string(),
+        Ok(line) => format!("a line of {} bytes", line.len()),
+    })
+}
+
+/// A peer that sends 10 MB without a newline gets an error, and the
+/// reader's memory stays near the line limit (it used to grow with the
+/// line: 1 GiB took a server to a 2 GiB peak).
+#[test]
+fn an_endless_line_is_refused_with_bounded_memory() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let (mine, theirs) = UnixStream::pair().unwrap();
+    let flood = std::thread::spawn(move || {
+        let mut theirs = theirs;
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            if theirs.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let mut kernel = Kernel::new();
+        let sock = curio::socket::fromfd(&mine).unwrap();
+        drop(mine);
+        take_peak();
+        let before = live();
+        let said = kernel.run(read_a_line(sock)).unwrap();
+        let peak = take_peak() - before;
+        assert_eq!(
+            said,
+            "line too long: no newline within 65536 bytes (the stream's max_line)"
+        );
+        assert!(peak < 512 * 1024, "reading the line took {peak} bytes");
+        kernel.shutdown().unwrap();
+    })
+    .join()
+    .unwrap();
+    flood.join().unwrap();
 }

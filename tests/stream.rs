@@ -304,3 +304,79 @@ fn makefile_is_a_file_stream_on_a_duplicate() {
     assert_eq!(take_log(), ["[\"via the file\\n\", \"via the socket\\n\"]"]);
     assert_eq!(util::open_fds(), before);
 }
+
+#[curio::task]
+async fn long_lines() -> Result<()> {
+    let (a, b) = pair()?;
+    logf!("default {}", b.max_line());
+    b.set_max_line(8);
+    logf!("clone {}", b.clone().max_line());
+    // Eight bytes with the newline fit; nine do not.
+    a.write(b"1234567\n12345678\nrest\n".to_vec()).await?;
+    let fits = b.readline().await?;
+    log(text(&fits));
+    let e = b.readline().await.unwrap_err();
+    logf!("{e}");
+    logf!("{}", matches!(e, Error::LineTooLong { limit: 8 }));
+    // The bytes stay buffered: read them raw, then lines go on.
+    let raw = b.read(9).await?;
+    log(text(&raw));
+    let rest = b.readline().await?;
+    log(text(&rest));
+    // readlines reports the lines it read before the long one.
+    a.write(b"ok\nmuch too long\n".to_vec()).await?;
+    a.close().await?;
+    let e = b.readlines().await.unwrap_err();
+    logf!(
+        "{:?} {}",
+        e.lines_read(),
+        matches!(e.root(), Error::LineTooLong { .. })
+    );
+    b.set_max_line(usize::MAX);
+    let all = b.readlines().await?;
+    logf!("{all:?}");
+    Ok(())
+}
+
+/// A line longer than the stream's limit is an error; what was read is
+/// kept; the limit is per stream and may be lifted.
+#[test]
+fn readline_refuses_a_line_over_the_limit() {
+    let _serial = serial();
+    curio::run(long_lines()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "default 65536",
+            "clone 8",
+            "1234567\n",
+            "line too long: no newline within 8 bytes (the stream's max_line)",
+            "true",
+            "12345678\n",
+            "rest\n",
+            "Some([[111, 107, 10]]) true",
+            "[[109, 117, 99, 104, 32, 116, 111, 111, 32, 108, 111, 110, 103, 10]]",
+        ]
+    );
+}
+
+#[curio::task]
+async fn huge_maximums() -> Result<()> {
+    let (a, b) = pair()?;
+    a.write(b"some bytes".to_vec()).await?;
+    let got = b.read(usize::MAX).await?;
+    log(text(&got));
+    a.socket().sendall(b"more").await?;
+    let got = b.socket().recv(1 << 40).await?;
+    log(text(&got));
+    Ok(())
+}
+
+/// A huge maximum is legal and reads what is there (`recv(1 TiB)` used to
+/// abort the process, `read(usize::MAX)` to panic).
+#[test]
+fn a_huge_maximum_reads_what_is_there() {
+    let _serial = serial();
+    curio::run(huge_maximums()).unwrap();
+    assert_eq!(take_log(), ["some bytes", "more"]);
+}
