@@ -72,6 +72,7 @@ extern crate self as curio;
 
 mod activation;
 mod cancel;
+mod coop;
 mod coroutine;
 pub mod debug;
 mod error;
@@ -94,6 +95,7 @@ pub use activation::Activation;
 pub use cancel::{
     check_cancellation, check_cancellation_if, disable_cancellation, set_cancellation,
 };
+pub use coop::BUDGET;
 pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Progress, Result};

@@ -83,10 +83,6 @@ impl ReadBuffer {
         self.data.len() - self.start
     }
 
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn unread(&self) -> &[u8] {
         &self.data[self.start..]
     }
@@ -356,10 +352,15 @@ impl<T: Transport> Stream<T> {
     /// # Errors
     /// The fd's; a cancellation or timeout while waiting.
     pub async fn read(&self, maxbytes: usize) -> Result<Vec<u8>> {
-        if self.buffer.bytes.borrow().is_empty() {
-            return crate::fd::read_new(self.io.clone(), maxbytes).await;
+        if self.buffered() > 0 {
+            // Served from the buffer: still a turn of the task's budget.
+            crate::coop::proceed().await?;
+            // (A clone of the stream may have read meanwhile.)
+            if self.buffered() > 0 {
+                return Ok(self.take(maxbytes));
+            }
         }
-        Ok(self.take(maxbytes))
+        crate::fd::read_new(self.io.clone(), maxbytes).await
     }
 
     /// Reads exactly `n` bytes.
@@ -392,6 +393,12 @@ impl<T: Transport> Stream<T> {
     /// [`max_line`](Self::max_line) bytes (they stay buffered); the fd's;
     /// a cancellation or timeout (nothing is lost).
     pub async fn readline(&self) -> Result<Vec<u8>> {
+        if self.buffered() > 0 {
+            // A line may be served from the buffer: still a turn of the
+            // task's budget (a flood of short lines must not starve the
+            // other tasks).
+            crate::coop::proceed().await?;
+        }
         let mut searched = 0;
         loop {
             if let Some(end) = self.line_end(searched)? {

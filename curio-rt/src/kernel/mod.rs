@@ -640,6 +640,7 @@ impl Core {
         h.state.set(TaskState::Running);
         h.cycles.set(h.cycles.get() + 1);
         let _current = crate::local::Current::enter(h);
+        crate::coop::refill();
         let mut last_trap = None;
         loop {
             let Some(trap) = task.body().step(input) else {
@@ -654,6 +655,7 @@ impl Core {
                 Next::Suspend => break,
             }
         }
+        crate::coop::unlimited();
         if let Some(handle) = &handle {
             let terminated = h.terminated.get();
             for a in &mut self.activations {
