@@ -20,7 +20,18 @@
 //! connections x bytes), `BENCH_SERVERS` (default
 //! `curio,curio-recv,tokio,mio`), `BENCH_CALLGRIND=1`, `BENCH_PARTS`
 //! (default `load,memory`; add `callgrind` or use `BENCH_CALLGRIND=1` for
-//! the instruction counts).
+//! the instruction counts; `fairness` for the fairness table).
+//!
+//! **Fairness** (`BENCH_PARTS=fairness`, servers
+//! `curio,tokio,curio-lines,tokio-lines` unless `BENCH_SERVERS` says
+//! otherwise): one bulk client streams 64 KiB writes as fast as the
+//! server echoes them, while a probe client does 64-byte round trips
+//! beside it; both clients on CPU 1. For the line echo servers
+//! (`*-lines`) the bulk client's writes are 1-byte lines (`"x\n"` 32768
+//! times) and the probe's message is a line. Reported: the probe's p50,
+//! p99 and worst round trip, and the bulk client's throughput, each the
+//! median of `BENCH_ROUNDS` interleaved rounds of `BENCH_SECS` (at least
+//! 2 s).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -63,8 +74,22 @@ mod curio_server {
         }
     }
 
+    /// The tutorial's line echo server (`async for line in s`).
+    #[curio::task]
+    async fn echo_client_lines(client: Socket, _: Address) -> Result<()> {
+        let s = client.as_stream();
+        while let Some(line) = s.next_line().await? {
+            s.write(line).await?;
+        }
+        Ok(())
+    }
+
     pub fn run(port: u16) {
         curio::run(tcp_server("127.0.0.1".into(), port, echo_client)).unwrap();
+    }
+
+    pub fn run_lines(port: u16) {
+        curio::run(tcp_server("127.0.0.1".into(), port, echo_client_lines)).unwrap();
     }
 
     pub fn run_recv(port: u16) {
@@ -73,7 +98,39 @@ mod curio_server {
 }
 
 mod tokio_server {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    /// A line echo server, like the curio one.
+    pub fn run_lines(port: u16) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            loop {
+                let (sock, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let (read, mut write) = sock.into_split();
+                    let mut read = BufReader::new(read);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        match read.read_until(b'\n', &mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {
+                                if write.write_all(&line).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
 
     pub fn run(port: u16) {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -360,7 +417,9 @@ fn main() {
         match args[2].as_str() {
             "curio" => curio_server::run(port),
             "curio-recv" => curio_server::run_recv(port),
+            "curio-lines" => curio_server::run_lines(port),
             "tokio" => tokio_server::run(port),
+            "tokio-lines" => tokio_server::run_lines(port),
             "mio" => mio_server::run(port),
             other => panic!("unknown server {other}"),
         }
@@ -404,6 +463,146 @@ fn main() {
     if parts.contains(&"callgrind") {
         callgrind_table(&servers);
     }
+    if parts.contains(&"fairness") {
+        let rounds: usize = std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(9);
+        let fair_servers: Vec<&str> = if std::env::var("BENCH_SERVERS").is_ok() {
+            servers.clone()
+        } else {
+            vec!["curio", "tokio", "curio-lines", "tokio-lines"]
+        };
+        fairness_table(&fair_servers, secs.max(2.0), rounds.max(1));
+    }
+}
+
+/// What one fairness round measured.
+#[derive(Clone, Copy)]
+struct Fairness {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    bulk_mb_s: f64,
+}
+
+/// A bulk client (a thread, streaming 64 KiB writes and reading the echo
+/// back) and a probe doing 64-byte round trips beside it, for `secs`.
+fn fairness_round(kind: &str, secs: f64) -> Fairness {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let port = free_port();
+    let server = Server::start(kind, port, None);
+    let lines = kind.ends_with("-lines");
+    let stop = Arc::new(AtomicBool::new(false));
+    let echoed = Arc::new(AtomicU64::new(0));
+    let bulk = {
+        let (stop, echoed) = (stop.clone(), echoed.clone());
+        std::thread::spawn(move || {
+            pin(1);
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let std = std::net::TcpStream::connect(addr).unwrap();
+            std.set_nonblocking(true).unwrap();
+            let mut s = TcpStream::from_std(std);
+            let mut poll = Poll::new().unwrap();
+            poll.registry()
+                .register(&mut s, Token(0), Interest::READABLE | Interest::WRITABLE)
+                .unwrap();
+            let chunk = if lines {
+                b"x\n".repeat(32768)
+            } else {
+                vec![b'x'; 65536]
+            };
+            let mut buf = vec![0u8; 65536];
+            let mut events = Events::with_capacity(8);
+            let (mut sent, mut got) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                poll.poll(&mut events, Some(Duration::from_millis(10)))
+                    .unwrap();
+                // Keep at most 4 MiB in flight, so the echo keeps flowing.
+                while sent - got < 4 << 20 {
+                    match s.write(&chunk) {
+                        Ok(n) => sent += n as u64,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("bulk write: {e}"),
+                    }
+                }
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) => panic!("the server closed the bulk connection"),
+                        Ok(n) => got += n as u64,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("bulk read: {e}"),
+                    }
+                }
+                echoed.store(got, Ordering::Relaxed);
+            }
+        })
+    };
+    // Let the bulk stream reach full speed.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut probe = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    probe.set_nodelay(true).unwrap();
+    let mut msg = [b'p'; 64];
+    msg[63] = b'\n';
+    let mut reply = [0u8; 64];
+    let mut latencies = Vec::new();
+    let got0 = echoed.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    while t0.elapsed().as_secs_f64() < secs {
+        let start = Instant::now();
+        probe.write_all(&msg).unwrap();
+        probe.read_exact(&mut reply).unwrap();
+        latencies.push(start.elapsed().as_nanos() as u64);
+    }
+    let bulk_bytes = echoed.load(Ordering::Relaxed) - got0;
+    let wall = t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    bulk.join().unwrap();
+    server.stop();
+    latencies.sort_unstable();
+    Fairness {
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        max: *latencies.last().unwrap() as f64 / 1000.0,
+        bulk_mb_s: bulk_bytes as f64 / wall / 1e6,
+    }
+}
+
+/// The fairness table: the probe's latency beside a bulk client.
+fn fairness_table(servers: &[&str], secs: f64, rounds: usize) {
+    println!(
+        "| server | probe p50 µs | probe p99 µs | probe worst µs (median of rounds) | bulk echo MB/s |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut samples: Vec<Vec<Fairness>> = vec![Vec::new(); servers.len()];
+    for round in 0..rounds {
+        for i in 0..servers.len() {
+            let at = (i + round) % servers.len();
+            samples[at].push(fairness_round(servers[at], secs));
+        }
+    }
+    for (kind, runs) in servers.iter().zip(&samples) {
+        let mid = |f: fn(&Fairness) -> f64| median(runs.iter().map(f).collect());
+        let range = |f: fn(&Fairness) -> f64| {
+            let v: Vec<f64> = runs.iter().map(f).collect();
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            format!("{lo:.0}-{hi:.0}")
+        };
+        println!(
+            "| {kind} | {:.0} ({}) | {:.0} ({}) | {:.0} ({}) | {:.0} |",
+            mid(|f| f.p50),
+            range(|f| f.p50),
+            mid(|f| f.p99),
+            range(|f| f.p99),
+            mid(|f| f.max),
+            range(|f| f.max),
+            mid(|f| f.bulk_mb_s),
+        );
+    }
+    println!();
 }
 
 /// One server's figures for one load.
