@@ -223,6 +223,56 @@ fn chat_server() {
     assert!(out.contains("Connection closed"), "{out}");
 }
 
+/// The listening address of the socket on `port`, from `/proc/net/tcp`
+/// (`0100007F` is 127.0.0.1, `00000000` every interface).
+fn listening_on(port: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|row| {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let (addr, p) = fields.get(1)?.split_once(':')?;
+        // State 0A is LISTEN.
+        (u16::from_str_radix(p, 16).ok()? == port && fields.get(3) == Some(&"0A"))
+            .then(|| addr.to_string())
+    })
+}
+
+/// The example servers listen on the loopback address unless given a
+/// host (Curio's tutorial servers listen everywhere).
+#[test]
+fn example_servers_listen_on_loopback_by_default() {
+    for name in [
+        "echo_raw",
+        "echo_tcp",
+        "echo_stream",
+        "echo",
+        "echo_managed",
+        "chat",
+    ] {
+        let server = Server::start(name);
+        drop(server.connect());
+        assert_eq!(
+            listening_on(server.port).as_deref(),
+            Some("0100007F"),
+            "{name}"
+        );
+    }
+    // `""` asks for every interface, as in Curio.
+    let port = free_port();
+    let mut child = Command::new(example("echo_tcp"))
+        .args([port.to_string(), String::new()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listening_on(port).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let seen = listening_on(port);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen.as_deref(), Some("00000000"));
+}
+
 /// A client that sends and never reads is dropped once its queue is full
 /// (the tutorial's server would grow without limit); the others carry on.
 #[test]

@@ -104,6 +104,7 @@ mod tokio_server {
     pub fn run_lines(port: u16) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()
             .unwrap();
         rt.block_on(async move {
@@ -111,7 +112,14 @@ mod tokio_server {
                 .await
                 .unwrap();
             loop {
-                let (sock, _) = listener.accept().await.unwrap();
+                let sock = match listener.accept().await {
+                    Ok((sock, _)) => sock,
+                    Err(_) => {
+                        // Out of fds: back off, as curio's servers do.
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 tokio::spawn(async move {
                     let (read, mut write) = sock.into_split();
                     let mut read = BufReader::new(read);
