@@ -192,15 +192,18 @@ fn line(r: &mut BufReader<TcpStream>) -> String {
     l
 }
 
+/// A chat client that gave its name.
+fn join(server: &Server, name: &str) -> TcpStream {
+    let mut s = server.connect();
+    assert_eq!(read_n(&mut s, 11), "Your name: ");
+    s.write_all(format!("{name}\n").as_bytes()).unwrap();
+    s
+}
+
 #[test]
 fn chat_server() {
     let mut server = Server::start("chat");
-    let join = |name: &str| {
-        let mut s = server.connect();
-        assert_eq!(read_n(&mut s, 11), "Your name: ");
-        s.write_all(format!("{name}\n").as_bytes()).unwrap();
-        s
-    };
+    let join = |name: &str| join(&server, name);
     // A newcomer's own "joined" goes out before it subscribes, as in the
     // tutorial: the dispatcher runs before the newcomer's `outgoing`.
     let alice = join("alice");
@@ -279,12 +282,7 @@ fn example_servers_listen_on_loopback_by_default() {
 fn chat_server_drops_a_client_that_does_not_read() {
     use std::os::fd::AsRawFd;
     let mut server = Server::start("chat");
-    let join = |name: &str| {
-        let mut s = server.connect();
-        assert_eq!(read_n(&mut s, 11), "Your name: ");
-        s.write_all(format!("{name}\n").as_bytes()).unwrap();
-        s
-    };
+    let join = |name: &str| join(&server, name);
     let mut alice = join("alice");
     let alice_in = BufReader::new(alice.try_clone().unwrap());
     let mut flood = join("flood");

@@ -584,13 +584,7 @@ fn fairness_table(servers: &[&str], secs: f64, rounds: usize) {
         "| server | probe p50 µs | probe p99 µs | probe worst µs (median of rounds) | bulk echo MB/s |"
     );
     println!("|---|---|---|---|---|");
-    let mut samples: Vec<Vec<Fairness>> = vec![Vec::new(); servers.len()];
-    for round in 0..rounds {
-        for i in 0..servers.len() {
-            let at = (i + round) % servers.len();
-            samples[at].push(fairness_round(servers[at], secs));
-        }
-    }
+    let samples = interleaved(servers, rounds, |kind| fairness_round(kind, secs));
     for (kind, runs) in servers.iter().zip(&samples) {
         let mid = |f: fn(&Fairness) -> f64| median(runs.iter().map(f).collect());
         let range = |f: fn(&Fairness) -> f64| {
@@ -652,6 +646,20 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// `rounds` samples of `run` for each server, the servers interleaved and
+/// each round starting with a different one, so that a slow moment of the
+/// machine falls on every server alike; by server.
+fn interleaved<S>(servers: &[&str], rounds: usize, mut run: impl FnMut(&str) -> S) -> Vec<Vec<S>> {
+    let mut samples: Vec<Vec<S>> = servers.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for i in 0..servers.len() {
+            let at = (i + round) % servers.len();
+            samples[at].push(run(servers[at]));
+        }
+    }
+    samples
+}
+
 /// Round trips per second, latency and server CPU per round trip: for
 /// each load, `rounds` rounds with the servers interleaved (each round
 /// starts with a different one), each figure the median over the rounds,
@@ -662,13 +670,7 @@ fn load_table(servers: &[&str], secs: f64, rounds: usize, loads: &[(usize, usize
     );
     println!("|---|---|---|---|---|---|---|---|");
     for &(conns, size) in loads {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
-        for round in 0..rounds {
-            for i in 0..servers.len() {
-                let at = (i + round) % servers.len();
-                samples[at].push(measure(servers[at], conns, size, secs));
-            }
-        }
+        let samples = interleaved(servers, rounds, |kind| measure(kind, conns, size, secs));
         for (kind, runs) in servers.iter().zip(&samples) {
             let mid = |f: fn(&Sample) -> f64| median(runs.iter().map(f).collect());
             println!(
