@@ -27,7 +27,7 @@ async fn echo_server(host: String, port: u16) -> Result<()> {
     sock.listen(5)?;
     println!("Server listening at {address}");
     let listener = sock.clone();
-    sock.with(coroutine!({
+    sock.with(coroutine!(-> Result<()> {
         loop {
             let (client, addr) = listener.accept().await?;
             spawn(echo_client(client, addr)).daemon(true).await?;

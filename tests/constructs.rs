@@ -648,7 +648,7 @@ fn generic_impl_methods_and_impl_trait_arguments() {
 
 #[curio::task]
 async fn shadows() -> curio::Result<()> {
-    let outer = Noisy("outer");
+    let _outer = Noisy("outer");
     let outer = {
         log("same-block shadow");
         Noisy("outer-2")

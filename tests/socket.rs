@@ -59,6 +59,7 @@ async fn tcp_echo(host: &'static str) -> Result<Vec<String>> {
         clients.push(create_connection(format!("{host}:{port}")).await?);
     }
     // (An iterator over `clients` would borrow a local across `.await`.)
+    #[allow(clippy::needless_range_loop)]
     for i in 0..clients.len() {
         let c = clients[i].clone();
         c.sendall(format!("hello {i}").into_bytes()).await?;

@@ -1,56 +1,52 @@
-//! Emission: the state enum, the step closure and the traceback walker.
+//! Emission: the frame, the step function over its blocks, the traceback
+//! walker.
 //!
-//! The shape, for a task with one `.await`:
+//! The shape, for a task with one `.await` in a loop:
 //!
 //! ```text
-//! enum __CurioState<T0, T1, T2> {
-//!     Start { __curio_arg0: T0 },
-//!     /// line 3: `sleep(1.0).await`
-//!     Await1Sleep { __curio_sub: T1, n: T2 },
-//!     Done,
+//! enum __CurioAt { Start, Loop1, Await1Sleep, AfterLoop1, __Done }   // the blocks
+//! enum __CurioSub<S1> { None, Await1Sleep(S1) }                      // what it waits on
+//! struct __CurioFrame<S1, L_n> {                                     // the state
+//!     __curio_at: __CurioAt, __curio_live: Live<1>, __curio_sub: __CurioSub<S1>,
+//!     n: MaybeUninit<L_n>,                                           // a local kept in place
 //! }
-//! machine(Start { .. }, move |state, input| loop { match state {
-//!     Start => run the body until the first `.await`: store the live locals
-//!              and the awaited coroutine in `Await1Sleep`, continue;
-//!     Await1Sleep { sub, .. } => drive `sub` in place; on a trap, return it;
-//!              on its return, move the locals out and run the continuation;
-//!     Done => panic,
-//! }}, walker)
+//! machine(frame, |__curio_f, input| loop { match pc {
+//!     Start => { let n = &mut slot n; … jump Loop1 }
+//!     Loop1 => { if *n > 0 { suspend on sleep(1.0) in Await1Sleep } else { jump AfterLoop1 } }
+//!     Await1Sleep => { drive the sleep in place; on a trap, return it;
+//!                      then the code after the `.await`: *n -= 1; jump Loop1 }
+//!     AfterLoop1 => { return Ok(*n) }
+//! }}, walker, name)
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, Ident, Stmt, Type, parse_quote};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Expr, Ident, Stmt, Type};
 
-use crate::lower::State;
-use crate::normalise::operands_mut;
-use crate::scan::await_id;
+use crate::cfg::{BlockKind, Cfg};
+use crate::locals::Locals;
+use crate::mentions::{Slots, Walk};
+use crate::normalise::AwaitSite;
 
 /// Everything the emitter needs.
 pub struct Machine<'a> {
     /// For tracebacks: the function name, or `coroutine!`.
     pub function: &'a str,
-    /// `Start` fields and the values that initialise them.
-    pub inits: &'a [(Ident, Expr)],
-    /// The body with the suspension points still as `.await`s.
-    pub start: Block,
-    pub states: Vec<State>,
+    /// The values the parameters' slots start with (the arguments).
+    pub params: &'a [(Ident, Expr)],
+    pub cfg: Cfg,
+    pub locals: Locals,
+    pub sites: &'a [AwaitSite],
     /// The output type, when known (tasks always; blocks when given).
     pub output: Option<&'a Type>,
 }
 
-fn ident(name: &str) -> Ident {
-    Ident::new(name, Span::call_site())
-}
+/// Step functions up to this many tokens are always inlined into their
+/// callers (so a trap passes through small wrappers without a call each).
+const SMALL_MACHINE_TOKENS: usize = 1500;
 
-/// Step functions up to this many tokens (about 40 lines of arms) are
-/// always inlined into their callers.
-const SMALL_MACHINE_TOKENS: usize = 1200;
-
-/// Tokens in `tokens`, counting inside groups.
 fn token_count(tokens: &TokenStream) -> usize {
     tokens
         .clone()
@@ -62,154 +58,298 @@ fn token_count(tokens: &TokenStream) -> usize {
         .sum()
 }
 
-/// The expression that builds the coroutine: the state enum, then
-/// `machine(start, step, walk, name)`.
+/// The type parameter of a slot: `L_name`.
+fn slot_type(name: &Ident) -> Ident {
+    format_ident!("L_{}", name.to_string().trim_start_matches("r#"))
+}
+
+/// The type parameter of an `.await`'s sub-coroutine: `S1`, `S2`, ...
+fn sub_type(k: usize) -> Ident {
+    format_ident!("S{}", k + 1)
+}
+
+/// The expression that builds the coroutine.
 pub fn machine(m: Machine<'_>) -> TokenStream {
-    let state = ident("__CurioState");
-    let mut finish = Finish {
-        states: &m.states,
-        state: &state,
-        erase: erased_awaits(&m.start, &m.states),
-    };
-    let mut start = m.start.clone();
-    finish.visit_block_mut(&mut start);
-    let arms: Vec<TokenStream> = m
-        .states
-        .iter()
-        .map(|s| resume_arm(&state, s, &mut finish))
+    let Machine {
+        function,
+        params,
+        cfg,
+        locals,
+        sites,
+        output,
+    } = m;
+    let mut order: Vec<usize> = (0..cfg.blocks.len())
+        .filter(|&b| cfg.blocks[b].live)
         .collect();
-    let output = match m.output {
+    order.sort_by_key(|&b| cfg.blocks[b].order);
+    let names: Vec<Ident> = cfg.blocks.iter().map(|b| b.name.clone()).collect();
+    let resumes: Vec<usize> = sites
+        .iter()
+        .map(|s| {
+            cfg.blocks
+                .iter()
+                .position(|b| b.kind == BlockKind::Resume(s.id))
+                .unwrap_or(0)
+        })
+        .collect();
+    let subs: Vec<Ident> = sites.iter().map(|s| s.variant.clone()).collect();
+    let slot_count = locals.slots.len();
+    let words = slot_count.div_ceil(64).max(1);
+
+    // The blocks.
+    let at_variants = order.iter().map(|&b| {
+        let (name, doc) = (&names[b], format!(" {}", cfg.blocks[b].doc));
+        quote!(#[doc = #doc] #name)
+    });
+    let at_enum = quote! {
+        /// Where the coroutine is: one variant per block of the step
+        /// function (a resume point, a loop's head, a join).
+        #[derive(Clone, Copy)]
+        enum __CurioAt { #(#at_variants,)* /// Finished.
+            __Done }
+    };
+
+    // What it waits on.
+    let s_params: Vec<Ident> = (0..sites.len()).map(sub_type).collect();
+    let sub_variants = sites.iter().zip(&s_params).map(|(s, t)| {
+        let (v, doc) = (
+            &s.variant,
+            format!(" line {}: `{}.await`", s.line, s.awaiting),
+        );
+        quote!(#[doc = #doc] #v(#t))
+    });
+    let sub_enum = quote! {
+        /// The coroutine being awaited, stored inline.
+        enum __CurioSub<#(#s_params),*> { None, #(#sub_variants,)* }
+    };
+
+    // The frame.
+    let l_params: Vec<Ident> = locals.slots.iter().map(slot_type).collect();
+    let generics: Vec<&Ident> = s_params.iter().chain(&l_params).collect();
+    let slot_fields = locals
+        .slots
+        .iter()
+        .zip(&l_params)
+        .map(|(name, t)| quote!(#name: ::core::mem::MaybeUninit<#t>));
+    let frame_struct = quote! {
+        /// The coroutine's state: where it is, what it waits on, and the
+        /// locals that live across blocks, each in place in its slot (one
+        /// type parameter each, inferred from the value it gets).
+        struct __CurioFrame<#(#generics),*> {
+            __curio_at: __CurioAt,
+            /// Which slots hold a value (drop flags).
+            __curio_live: ::curio::__private::Live<#words>,
+            __curio_sub: __CurioSub<#(#s_params),*>,
+            #(#slot_fields,)*
+        }
+    };
+    let drops = locals.slots.iter().enumerate().rev().map(|(i, name)| {
+        quote! {
+            if #i >= from && self.__curio_live.take(#i) {
+                // SAFETY: the flag says the slot holds a value; it is
+                // cleared first, so it is dropped once.
+                unsafe { self.#name.assume_init_drop() };
+            }
+        }
+    });
+    let frame_impl = quote! {
+        impl<#(#generics),*> __CurioFrame<#(#generics),*> {
+            /// Drops the live locals in slots `from..`, innermost (latest) first.
+            ///
+            /// # Safety
+            /// The flags are exact.
+            #[inline]
+            unsafe fn __curio_drop_from(&mut self, from: usize) {
+                let _ = from;
+                #(#drops)*
+            }
+        }
+        impl<#(#generics),*> ::core::ops::Drop for __CurioFrame<#(#generics),*> {
+            /// A coroutine dropped while suspended drops what it awaits,
+            /// then its locals, innermost first.
+            fn drop(&mut self) {
+                self.__curio_sub = __CurioSub::None;
+                // SAFETY: the flags are exact.
+                unsafe { self.__curio_drop_from(0) };
+            }
+        }
+    };
+
+    // The start: the parameters' slots hold the arguments.
+    let param_slots: HashMap<String, &Expr> =
+        params.iter().map(|(n, e)| (n.to_string(), e)).collect();
+    let inits = locals
+        .slots
+        .iter()
+        .map(|name| match param_slots.get(&name.to_string()) {
+            Some(value) => quote!(#name: ::core::mem::MaybeUninit::new(#value)),
+            None => quote!(#name: ::core::mem::MaybeUninit::uninit()),
+        });
+    let live_bits = locals
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| param_slots.contains_key(&n.to_string()))
+        .map(|(i, _)| quote!(__curio_live.set(#i);));
+    let frame_init = quote! {
+        __CurioFrame {
+            __curio_at: __CurioAt::Start,
+            __curio_live: {
+                let mut __curio_live = ::curio::__private::Live::none();
+                #(#live_bits)*
+                __curio_live
+            },
+            __curio_sub: __CurioSub::None,
+            #(#inits,)*
+        }
+    };
+
+    // The blocks' code.
+    let last = |name: &str, at| locals.is_last(name, at);
+    let slots = Slots {
+        slot: &locals.slot,
+        last: &last,
+        first_slot: &locals.first_slot,
+        slots_before: &locals.slots_before,
+        names: &locals.slots,
+        slots: slot_count,
+        blocks: &names,
+        resumes: &resumes,
+        subs: &subs,
+    };
+    let tracked: std::collections::HashSet<String> =
+        cfg.binds.iter().map(|b| b.name.to_string()).collect();
+    let mut arms: Vec<TokenStream> = Vec::new();
+    for &b in &order {
+        let block = &cfg.blocks[b];
+        let name = &names[b];
+        let mut code: Vec<Stmt> = block.code.clone();
+        let mut walk =
+            Walk::rewrite(&tracked, &slots).scoped(crate::locals::visible_names(&cfg, block));
+        walk.stmts(&mut code);
+        let code = flatten(code);
+        let entry = locals.entry[b].iter().map(|local| {
+            quote! {
+                // SAFETY: the slot holds the local (or is written before
+                // it is read); this block is the only one using it now.
+                let #local = unsafe { ::curio::__private::Slot::at(&mut __curio_f.#local, &__curio_anchor) };
+            }
+        });
+        let prologue = match block.kind {
+            BlockKind::Start => {
+                let moved = locals.native_params.iter().map(|(param, slot, mutable)| {
+                    let mutability = mutable.then(|| quote!(mut));
+                    quote! {
+                        __curio_f.__curio_live.clear(#slot);
+                        // SAFETY: the slot holds the argument, moved out once.
+                        let #mutability #param = unsafe { __curio_f.#param.assume_init_read() };
+                    }
+                });
+                quote! {
+                    __curio_input.expect_start();
+                    #(#moved)*
+                }
+            }
+            BlockKind::Resume(k) => {
+                let sub = &subs[k];
+                quote! {
+                    // Drive the awaited coroutine in place; a trap goes
+                    // straight out to the kernel.
+                    let __curio_value = {
+                        let __CurioSub::#sub(__curio_sub) = &mut __curio_f.__curio_sub else {
+                            ::core::unreachable!()
+                        };
+                        match ::core::mem::replace(&mut __curio_input, ::curio::__private::Input::start()).drive(__curio_sub) {
+                            ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
+                            ::curio::__private::Step::Return(__curio_value) => __curio_value,
+                        }
+                    };
+                    __curio_f.__curio_sub = __CurioSub::None;
+                }
+            }
+            BlockKind::Join | BlockKind::Loop => quote!(),
+        };
+        arms.push(quote! {
+            __CurioAt::#name => {
+                #prologue
+                let __curio_anchor = ::curio::__private::Anchor;
+                // The code ends in a jump, a suspension or a `return`;
+                // only the body's end falls through, with its value.
+                break '__curio_dispatch ({
+                    #(#entry)*
+                    #(#code)*
+                })
+            }
+        });
+    }
+    let output = match output {
         Some(t) => quote!(#t),
         None => quote!(_),
     };
-    let step = step_closure(&state, m.inits, &start, &arms, &output);
-    let walk = walker(&state, m.function, &m.states);
-    let definition = state_enum(&state, m.inits, &m.states);
-    let init_fields = m.inits.iter().map(|(f, value)| quote!(#f: #value));
-    let function = m.function;
-    quote! {
-        #definition
-        ::curio::__private::machine(#state::Start { #(#init_fields,)* }, #step, #walk, || #function)
-    }
-}
-
-/// The state enum. Fields are in drop order (the awaited coroutine first,
-/// then the locals in reverse declaration order), one type parameter each,
-/// so rustc infers every type.
-fn state_enum(state: &Ident, inits: &[(Ident, Expr)], states: &[State]) -> TokenStream {
-    let mut generics: Vec<Ident> = Vec::new();
-    let mut field = |name: &Ident| {
-        let g = format_ident!("T{}", generics.len());
-        generics.push(g.clone());
-        quote!(#name: #g)
-    };
-    let start_fields: Vec<TokenStream> = inits.iter().map(|(f, _)| field(f)).collect();
-    let sub = ident("__curio_sub");
-    let variants: Vec<TokenStream> = states
-        .iter()
-        .map(|s| {
-            let (variant, doc) = (
-                &s.site.variant,
-                format!(" line {}: `{}.await`", s.site.line, s.site.awaiting),
-            );
-            let fields: Vec<TokenStream> = std::iter::once(field(&sub))
-                .chain(s.stored.iter().rev().map(|st| field(&st.field)))
-                .collect();
-            quote! { #[doc = #doc] #variant { #(#fields,)* } }
-        })
-        .collect();
-    quote! {
-        enum #state<#(#generics),*> {
-            Start { #(#start_fields,)* },
-            #(#variants,)*
-            Done,
-        }
-    }
-}
-
-/// The arm for one suspended state: drive the awaited coroutine in place;
-/// on a trap, pass it out; on its return, move the stored locals out of the
-/// state and run the continuation.
-fn resume_arm(state: &Ident, s: &State, finish: &mut Finish<'_>) -> TokenStream {
-    let variant = &s.site.variant;
-    let mut resume = s.resume.clone();
-    finish.visit_block_mut(&mut resume);
-    let slots = s.stored.iter().map(|st| {
-        let (f, slot) = (&st.field, st.slot());
-        quote!(#f: #slot)
-    });
-    quote! {
-        #state::#variant { __curio_sub, .. } => {
-            let __curio_value = match __curio_input.drive(__curio_sub) {
-                ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                ::curio::__private::Step::Return(__curio_value) => __curio_value,
-            };
-            let #state::#variant { #(#slots,)* .. } = ::core::mem::replace(__curio_state, #state::Done) else {
-                ::core::unreachable!()
-            };
-            return ::curio::__private::Step::Return(#resume);
-        }
-    }
-}
-
-/// The step function: a dispatch loop over the states. A suspension stores
-/// the new state and continues the loop, which drives the new sub-coroutine.
-fn step_closure(
-    state: &Ident,
-    inits: &[(Ident, Expr)],
-    start: &Block,
-    arms: &[TokenStream],
-    output: &TokenStream,
-) -> TokenStream {
-    let start_slots = inits.iter().map(|(f, _)| f);
-    let start_arm = quote! {
-        #state::Start { .. } => {
-            __curio_input.expect_start();
-            let #state::Start { #(#start_slots,)* } = ::core::mem::replace(__curio_state, #state::Done) else {
-                ::core::unreachable!()
-            };
-            return ::curio::__private::Step::Return(#start);
-        }
-    };
-    let done_arm = quote!(#state::Done => ::curio::__private::resumed_after_completion(),);
-    if arms.is_empty() {
-        return quote! {
-            move |__curio_state, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
-                match __curio_state { #start_arm #done_arm }
-            }
-        };
-    }
-    // A small machine is inlined into the coroutine that awaits it, so a
-    // trap passes through a chain of small wrappers (a socket method over a
-    // trap) without a call per level. Large ones stay calls: forcing them
-    // inline would multiply code at every await site.
     let small = arms.iter().map(token_count).sum::<usize>() <= SMALL_MACHINE_TOKENS;
     let inline = if small {
         quote!(#[inline(always)])
     } else {
         quote!(#[inline])
     };
-    quote! {
+    let step = quote! {
         #inline
-        move |__curio_state, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
-            '__curio_dispatch: loop {
-                match __curio_state { #start_arm #(#arms)* #done_arm }
-            }
+        move |__curio_f, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+            let mut __curio_pc = __curio_f.__curio_at;
+            // Slots to drop (from this number on) once the code that
+            // jumped has left its scopes.
+            let mut __curio_drop = usize::MAX;
+            let __curio_output = '__curio_dispatch: loop {
+                if __curio_drop != usize::MAX {
+                    // SAFETY: the flags are exact.
+                    unsafe { __curio_f.__curio_drop_from(__curio_drop) };
+                    __curio_drop = usize::MAX;
+                }
+                match __curio_pc {
+                    #(#arms)*
+                    __CurioAt::__Done => ::curio::__private::resumed_after_completion(),
+                }
+            };
+            // Finished: the locals still alive are dropped now, as a
+            // returning function drops them.
+            // SAFETY: the flags are exact.
+            unsafe { __curio_f.__curio_drop_from(0) };
+            __curio_f.__curio_at = __CurioAt::__Done;
+            ::curio::__private::Step::Return(__curio_output)
         }
+    };
+    let walk = walker(function, sites);
+    let lints = crate::expand::lints();
+    quote! {
+        // The machine's code is the user's, rearranged: lints about its
+        // shape (unreachable code after a jump, ...) are not the user's.
+        // The user's own code is linted on the shadow.
+        #[allow(#lints)]
+        let __curio_machine = {
+            #at_enum
+            #sub_enum
+            #frame_struct
+            #frame_impl
+            ::curio::__private::machine(#frame_init, #step, #walk, || #function)
+        };
+        // The shadow's output is the machine's (a block without an
+        // output type learns it from where it is used).
+        ::curio::__private::same_output(&__curio_machine, __curio_shadow);
+        __curio_machine
     }
 }
 
-/// The traceback walker: each suspended state reports its static
-/// `Location`, then asks its awaited coroutine for the rest of the chain.
-fn walker(state: &Ident, function: &str, states: &[State]) -> TokenStream {
-    if states.is_empty() {
+/// The traceback walker: the awaited coroutine's static `Location`, then
+/// its own chain.
+fn walker(function: &str, sites: &[AwaitSite]) -> TokenStream {
+    if sites.is_empty() {
         return quote!(|_, _| {});
     }
-    let walks = states.iter().map(|s| {
-        let variant = &s.site.variant;
-        let (line, column, awaiting) = (s.site.line as u32, s.site.column as u32, &s.site.awaiting);
+    let walks = sites.iter().map(|s| {
+        let variant = &s.variant;
+        let (line, column, awaiting) = (s.line as u32, s.column as u32, &s.awaiting);
         quote! {
-            #state::#variant { __curio_sub, .. } => {
+            __CurioSub::#variant(__curio_sub) => {
                 static HERE: ::curio::__private::Location = ::curio::__private::Location {
                     function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
                 };
@@ -218,250 +358,88 @@ fn walker(state: &Ident, function: &str, states: &[State]) -> TokenStream {
         }
     });
     quote! {
-        |__curio_state, __curio_visit| match __curio_state {
+        |__curio_f, __curio_visit| match &__curio_f.__curio_sub {
             #(#walks)*
-            _ => {}
+            __CurioSub::None => {}
         }
     }
 }
 
-/// Turns a continuation into final code: remaining `.await`s become
-/// suspensions, code after a certain suspension is dropped, and `?` and
-/// `return` complete the coroutine.
-struct Finish<'a> {
-    states: &'a [State],
-    state: &'a Ident,
-    /// Awaits whose sub-coroutine is boxed: see [`erased_awaits`].
-    erase: HashSet<usize>,
-}
-
-/// The awaits whose awaited expression is built in more than one arm and
-/// contains a closure, an `async` block or a macro call (`coroutine!`).
-/// Each copy of such an expression has a type of its own, so the state's
-/// single field for it cannot hold them all: these sub-coroutines are
-/// boxed (`Box<dyn Coroutine>`), which costs one allocation per await.
-fn erased_awaits(start: &Block, states: &[State]) -> HashSet<usize> {
-    #[derive(Default)]
-    struct Count {
-        seen: HashMap<usize, usize>,
-        unique: HashSet<usize>,
-    }
-    impl<'ast> syn::visit::Visit<'ast> for Count {
-        fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
-            if let Some(id) = await_id(a) {
-                *self.seen.entry(id).or_default() += 1;
-                if has_unique_type(&a.base) {
-                    self.unique.insert(id);
-                }
-            }
-            syn::visit::visit_expr_await(self, a);
+/// `stmts` with the blocks in statement position that declare nothing
+/// spliced into the list (the lowering opens a block per scope and the
+/// markers expand to blocks; most declare nothing), recursively.
+fn flatten(stmts: Vec<Stmt>) -> Vec<Stmt> {
+    struct Flatten;
+    impl syn::visit_mut::VisitMut for Flatten {
+        fn visit_block_mut(&mut self, b: &mut syn::Block) {
+            syn::visit_mut::visit_block_mut(self, b);
+            b.stmts = splice(std::mem::take(&mut b.stmts));
         }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+        fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
     }
-    let mut count = Count::default();
-    syn::visit::Visit::visit_block(&mut count, start);
-    for s in states {
-        syn::visit::Visit::visit_block(&mut count, &s.resume);
+    fn declares(stmts: &[Stmt]) -> bool {
+        stmts.iter().any(|s| match s {
+            Stmt::Local(_) | Stmt::Item(_) => true,
+            // A macro of the user's may declare a local; the standard
+            // formatting ones do not.
+            Stmt::Macro(m) => !m.mac.path.segments.last().is_some_and(|s| {
+                crate::mentions::BY_REFERENCE.contains(&s.ident.to_string().as_str())
+            }),
+            Stmt::Expr(..) => false,
+        })
     }
-    count
-        .unique
-        .into_iter()
-        .filter(|id| count.seen.get(id).is_some_and(|&n| n > 1))
-        .collect()
-}
-
-/// Whether `e` contains an expression whose type is unique to its place in
-/// the source: a closure, an `async` block or a macro call.
-fn has_unique_type(e: &Expr) -> bool {
-    struct Find(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Find {
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
-            self.0 = true;
-        }
-        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {
-            self.0 = true;
-        }
-        fn visit_macro(&mut self, _: &'ast syn::Macro) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    syn::visit::Visit::visit_expr(&mut find, e);
-    find.0
-}
-
-impl Finish<'_> {
-    fn suspend(&self, id: usize, base: &Expr) -> Expr {
-        let s = &self.states[id];
-        let (state, variant) = (self.state, &s.site.variant);
-        let fields = s.stored.iter().map(|st| {
-            let (f, i) = (&st.field, &st.ident);
-            quote!(#f: #i)
-        });
-        let sub = if self.erase.contains(&id) {
-            quote!(::curio::__private::erase(#base))
-        } else {
-            quote!(#base)
-        };
-        parse_quote! {{
-            ::curio::__private::set_state(__curio_state, #state::#variant { __curio_sub: #sub, #(#fields,)* });
-            __curio_input = ::curio::__private::Input::start();
-            continue '__curio_dispatch;
-        }}
-    }
-}
-
-impl VisitMut for Finish<'_> {
-    fn visit_block_mut(&mut self, b: &mut Block) {
-        let mut keep = b.stmts.len();
-        for (index, stmt) in b.stmts.iter_mut().enumerate() {
-            self.visit_stmt_mut(stmt);
-            if stmt_diverges(stmt) {
-                // `let p = <suspension>;` never binds `p` in this arm.
-                if let Stmt::Local(syn::Local {
-                    init: Some(init), ..
-                }) = stmt
+    fn splice(stmts: Vec<Stmt>) -> Vec<Stmt> {
+        let count = stmts.len();
+        let mut out = Vec::with_capacity(count);
+        for (index, stmt) in stmts.into_iter().enumerate() {
+            let is_tail = index + 1 == count;
+            match stmt {
+                Stmt::Expr(Expr::Block(b), semi)
+                    if b.label.is_none()
+                        && b.attrs.is_empty()
+                        && (semi.is_some() || !is_tail)
+                        && !declares(&b.block.stmts) =>
                 {
-                    *stmt = Stmt::Expr((*init.expr).clone(), Some(Default::default()));
-                }
-                keep = index + 1;
-                break;
-            }
-        }
-        b.stmts.truncate(keep);
-    }
-
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        match e {
-            Expr::Await(a) => {
-                self.visit_expr_mut(&mut a.base);
-                let id = await_id(a).expect("every `.await` was numbered");
-                *e = if diverges(&a.base) {
-                    (*a.base).clone()
-                } else {
-                    self.suspend(id, &a.base)
-                };
-            }
-            Expr::Try(t) => {
-                self.visit_expr_mut(&mut t.expr);
-                let (inner, span) = (&t.expr, t.question_token.span);
-                *e = if diverges(inner) {
-                    (**inner).clone()
-                } else {
-                    syn::parse2(quote_spanned!(span=> ::curio::__private::r#try!(#inner)))
-                        .expect("a macro call")
-                };
-            }
-            Expr::Return(r) => {
-                if let Some(value) = &mut r.expr {
-                    self.visit_expr_mut(value);
-                    if diverges(value) {
-                        *e = (**value).clone();
-                        return;
+                    // The block's value was discarded: its tail becomes
+                    // a statement (other statements without `;` are
+                    // block-like, of type `()`).
+                    let inner_count = b.block.stmts.len();
+                    for (inner_index, inner) in b.block.stmts.into_iter().enumerate() {
+                        out.push(match inner {
+                            Stmt::Expr(e, None)
+                                if inner_index + 1 == inner_count || !is_block_like(&e) =>
+                            {
+                                Stmt::Expr(e, Some(Default::default()))
+                            }
+                            other => other,
+                        });
                     }
                 }
-                let value = r.expr.as_ref().map_or_else(|| quote!(()), |v| quote!(#v));
-                let span = r.return_token.span;
-                *e = syn::parse2(
-                    quote_spanned!(span=> return ::curio::__private::Step::Return(#value)),
-                )
-                .expect("a return expression");
-            }
-            Expr::Closure(_) | Expr::Async(_) => {}
-            _ => {
-                syn::visit_mut::visit_expr_mut(self, e);
-                // An operand that diverges (suspends) ends the evaluation of
-                // the whole expression: nothing after it runs in this arm,
-                // and what ran before it was pure.
-                if let Some(op) = operands_mut(e).into_iter().find(|op| diverges(op)) {
-                    let suspension = op.clone();
-                    *e = suspension;
-                }
+                other => out.push(other),
             }
         }
+        out
     }
-
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
-/// Whether finished code `s` can never complete normally because it
-/// suspends on every path. Generic expressions with a diverging operand
-/// have already been replaced by that operand, so only control flow is
-/// examined.
-fn stmt_diverges(s: &Stmt) -> bool {
-    match s {
-        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| diverges(&i.expr)),
-        Stmt::Expr(e, _) => diverges(e),
-        _ => false,
-    }
-}
-
-fn block_diverges(b: &Block) -> bool {
-    b.stmts.iter().any(stmt_diverges)
-}
-
-fn diverges(e: &Expr) -> bool {
-    match e {
-        Expr::Continue(c) => c
-            .label
-            .as_ref()
-            .is_some_and(|l| l.ident == "__curio_dispatch"),
-        Expr::Block(b) => match &b.label {
-            // A labelled block completes normally through `break 'label`.
-            Some(label) => {
-                block_diverges(&b.block) && !breaks_to(&b.block, Some(&label.name), false)
-            }
-            None => block_diverges(&b.block),
-        },
-        Expr::Unsafe(u) => block_diverges(&u.block),
-        Expr::If(i) => i
-            .else_branch
-            .as_ref()
-            .is_some_and(|(_, otherwise)| block_diverges(&i.then_branch) && diverges(otherwise)),
-        Expr::Match(m) => !m.arms.is_empty() && m.arms.iter().all(|a| diverges(&a.body)),
-        // A `loop` completes only through a `break`.
-        Expr::Loop(l) => !breaks_to(&l.body, l.label.as_ref().map(|l| &l.name), true),
-        Expr::Paren(p) => diverges(&p.expr),
-        _ => false,
-    }
-}
-
-/// Whether `body` contains a `break` leaving the construct it belongs to:
-/// one naming `label`, or (for a loop) an unlabelled one outside inner loops.
-fn breaks_to(body: &Block, label: Option<&syn::Lifetime>, unlabelled: bool) -> bool {
-    struct Find<'a> {
-        label: Option<&'a syn::Lifetime>,
-        unlabelled: bool,
-        depth: usize,
-        found: bool,
-    }
-    impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
-        fn visit_expr(&mut self, e: &'ast Expr) {
-            match e {
-                Expr::Break(b) => {
-                    let ours = match &b.label {
-                        Some(l) => self.label == Some(l),
-                        None => self.unlabelled && self.depth == 0,
-                    };
-                    self.found |= ours;
-                    syn::visit::visit_expr(self, e);
-                }
-                Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-                    self.depth += 1;
-                    syn::visit::visit_expr(self, e);
-                    self.depth -= 1;
-                }
-                Expr::Closure(_) | Expr::Async(_) => {}
-                _ => syn::visit::visit_expr(self, e),
-            }
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut find = Find {
-        label,
-        unlabelled,
-        depth: 0,
-        found: false,
+    let mut block = syn::Block {
+        brace_token: Default::default(),
+        stmts,
     };
-    syn::visit::Visit::visit_block(&mut find, body);
-    find.found
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Flatten, &mut block);
+    block.stmts
+}
+
+/// An expression that may stand as a statement without a `;`.
+fn is_block_like(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Block(_)
+            | Expr::Unsafe(_)
+            | Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+            | Expr::Const(_)
+    )
 }

@@ -2,17 +2,18 @@
 //! errors plus a fallback with the same signature, so callers see the
 //! real problem and not a cascade.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Block, Expr, Ident, ImplItem, Item, ItemFn, ItemImpl, Stmt, Type, parse_quote};
+use syn::{Block, Expr, Ident, ImplItem, Item, ItemFn, ItemImpl, Pat, Stmt, Type, parse_quote};
 
 use crate::analyse::{check_body, local_names};
 use crate::parse::{self, Receiver, TaskSig};
-use crate::{emit, lower, normalise, rename};
+use crate::{emit, normalise};
 
 /// `#[curio::task]`.
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -107,37 +108,109 @@ fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenS
     }
     let sig = sig.expect("no errors, so the signature parsed");
 
-    // The root block: parameters become the first `let`s of the body, so
-    // they are locals like any other and drop after them.
-    let mut inits: Vec<(Ident, Expr)> = Vec::new();
-    let mut lets: Vec<Stmt> = Vec::new();
+    // Each parameter is a local of the body whose slot holds the argument
+    // from the start. A pattern parameter is bound to a hidden local first
+    // and destructured at the top of the body, as Rust desugars an `async
+    // fn`; its `_` parts become hidden locals too, so that they live to
+    // the end of the body as in an `async fn`.
+    let mut params = Params::default();
     if sig.receiver != Receiver::None {
-        let field = Ident::new("__curio_arg_self", Span::call_site());
         let me = parse::self_ident();
-        let (value, mutability) = match sig.receiver {
-            Receiver::Cloned => (parse_quote!(::core::clone::Clone::clone(self)), None),
-            Receiver::Owned { mutable } => (parse_quote!(self), mutable.then(|| quote!(mut))),
+        let (value, mutable) = match sig.receiver {
+            Receiver::Cloned => (parse_quote!(::core::clone::Clone::clone(self)), false),
+            Receiver::Owned { mutable } => (parse_quote!(self), mutable),
             Receiver::None => unreachable!(),
         };
-        lets.push(parse_quote!(let #mutability #me = #field;));
-        inits.push((field, value));
+        let ty: Expr = match sig.receiver {
+            Receiver::Cloned => parse_quote!(::curio::__private::ty_of::<Self>()),
+            _ => parse_quote!(::curio::__private::ty(&self)),
+        };
+        let pat: Pat = if mutable {
+            parse_quote!(mut #me)
+        } else {
+            parse_quote!(#me)
+        };
+        params.add(me, mutable, value, pat, ty);
     }
-    for p in &sig.params {
-        // No type annotation: the value already has the parameter's type
-        // (and `impl Trait` is not allowed on a `let`).
-        let pat = &p.pat;
-        let field = format_ident!("__curio_arg{}", inits.len(), span = Span::call_site());
-        lets.push(parse_quote!(let #pat = #field;));
+    for (index, p) in sig.params.iter().enumerate() {
         let arg = &p.arg;
-        inits.push((field, parse_quote!(#arg)));
+        let ty: Expr = parse_quote!(::curio::__private::ty(&#arg));
+        match &p.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                params.add(
+                    pi.ident.clone(),
+                    pi.mutability.is_some(),
+                    parse_quote!(#arg),
+                    p.pat.clone(),
+                    ty,
+                );
+            }
+            pat => {
+                let hidden = format_ident!("__curio_arg{}", index, span = Span::call_site());
+                params.add(hidden.clone(), false, parse_quote!(#arg), pat.clone(), ty);
+                if !matches!(pat, Pat::Wild(_)) {
+                    let pat = keep_ignored(pat.clone(), index);
+                    params.lets.push(parse_quote!(let #pat = #hidden;));
+                }
+            }
+        }
     }
     let mut body = (*sig.item.block).clone();
     normalise::rename_self(&mut body);
-    lets.append(&mut body.stmts);
-    body.stmts = lets;
-
-    let machine = build(&name.to_string(), &inits, body, Some(&sig.output))?;
+    let output = sig.output.clone();
+    let machine = build(&name.to_string(), params, body, Some(&output))?;
     Ok(signature_with(&sig, machine, impl_params))
+}
+
+/// The parameters of a task (or the captures of a block): what their
+/// slots start with, the locals they are, and how the shadow binds them.
+#[derive(Default)]
+struct Params {
+    /// Slot name and initial value.
+    inits: Vec<(Ident, Expr)>,
+    /// The locals.
+    bindings: Vec<crate::scan::Binding>,
+    /// The shadow's parameters.
+    shadow: Vec<crate::shadow::ShadowParam>,
+    /// Destructuring `let`s at the top of the body.
+    lets: Vec<Stmt>,
+}
+
+impl Params {
+    fn add(&mut self, name: Ident, mutable: bool, value: Expr, pat: Pat, ty: Expr) {
+        self.inits.push((name.clone(), value));
+        self.bindings.push(crate::scan::Binding {
+            ident: name,
+            mutable,
+            by_ref: false,
+        });
+        self.shadow.push(crate::shadow::ShadowParam { pat, ty });
+    }
+}
+
+/// `pat` with each `_` replaced by a fresh binding, so that the parts it
+/// ignores stay alive to the end of the body (an `async fn` keeps its
+/// whole argument until then).
+fn keep_ignored(mut pat: Pat, param: usize) -> Pat {
+    struct Keep(usize, usize);
+    impl syn::visit_mut::VisitMut for Keep {
+        fn visit_pat_mut(&mut self, p: &mut Pat) {
+            if matches!(p, Pat::Wild(_)) {
+                let name = format_ident!(
+                    "__curio_keep{}_{}",
+                    self.0,
+                    self.1,
+                    span = Span::call_site()
+                );
+                self.1 += 1;
+                *p = parse_quote!(#name);
+                return;
+            }
+            syn::visit_mut::visit_pat_mut(self, p);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_pat_mut(&mut Keep(param, 0), &mut pat);
+    pat
 }
 
 fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
@@ -147,16 +220,79 @@ fn typed_patterns(item: &ItemFn) -> impl Iterator<Item = &syn::Pat> {
     })
 }
 
-/// Hoist the body's items, then normalise, lower and emit a root block.
+/// Hoist the body's items, then check it as async Rust (the shadow) and
+/// unshadow, normalise, lower and emit it.
 fn build(
     function: &str,
-    inits: &[(Ident, Expr)],
+    params: Params,
     mut root: Block,
     output: Option<&Type>,
 ) -> syn::Result<TokenStream> {
     let items = hoist_items(&mut root)?;
-    let machine = lower_and_emit(function, inits, root, output)?;
-    Ok(quote!(#(#items)* #machine))
+    let shadow = crate::shadow::shadow(&params.shadow, &root, output);
+    let mut body = root;
+    if !params.lets.is_empty() {
+        let mut stmts = params.lets.clone();
+        stmts.append(&mut body.stmts);
+        body.stmts = stmts;
+    }
+    let names: Vec<Ident> = params.bindings.iter().map(|b| b.ident.clone()).collect();
+    crate::unshadow::unshadow(&mut body, &names)?;
+    let loops = loop_ranges(&body);
+    let sites = normalise::normalise(&mut body);
+    let cfg = crate::cfg::lower(&body, &sites, &params.bindings);
+    let locals = crate::locals::classify(&cfg, loops);
+    if let Some(error) = combine(crate::locals::borrow_errors(&cfg, &locals)) {
+        return Err(error);
+    }
+    let machine = emit::machine(emit::Machine {
+        function,
+        params: &params.inits,
+        cfg,
+        locals,
+        sites: &sites,
+        output,
+    });
+    Ok(quote!(#(#items)* #shadow #machine))
+}
+
+/// The source ranges of the body's loops, from the keyword to the closing
+/// brace (for "is this mention the last": one in a loop runs again).
+fn loop_ranges(body: &Block) -> Vec<(crate::mentions::Pos, crate::mentions::Pos)> {
+    struct Loops(Vec<(crate::mentions::Pos, crate::mentions::Pos)>);
+    impl Loops {
+        fn add(&mut self, start: Span, body: &Block) {
+            let (s, e) = (start.start(), body.brace_token.span.close().end());
+            self.0.push(((s.line, s.column), (e.line, e.column)));
+        }
+    }
+    impl<'ast> Visit<'ast> for Loops {
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.add(l.loop_token.span, &l.body);
+            syn::visit::visit_expr_loop(self, l);
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.add(w.while_token.span, &w.body);
+            syn::visit::visit_expr_while(self, w);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.add(f.for_token.span, &f.body);
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+            // A closure may run many times too.
+            let (s, e) = (
+                c.or1_token.span.start(),
+                syn::spanned::Spanned::span(&c.body).end(),
+            );
+            self.0.push(((s.line, s.column), (e.line, e.column)));
+            syn::visit::visit_expr_closure(self, c);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut loops = Loops(Vec::new());
+    loops.visit_block(body);
+    loops.0
 }
 
 /// Moves the items declared in the body (nested `fn`s, `struct`s, `const`s,
@@ -223,89 +359,13 @@ fn item_name(item: &syn::Item) -> Option<String> {
     Some(ident.to_string())
 }
 
-/// Normalise, lower and emit a root block without items.
-fn lower_and_emit(
-    function: &str,
-    inits: &[(Ident, Expr)],
-    mut root: Block,
-    output: Option<&Type>,
-) -> syn::Result<TokenStream> {
-    let sites = normalise::normalise(&mut root);
-    // Each round renames the bindings that hide a live local at an
-    // `.await`; a rename removes that shadowing, so the rounds end. A site
-    // that cannot be found (tokens from another macro may share one span)
-    // is reported instead of retried.
-    for round in 0..MAX_RENAME_ROUNDS {
-        let repeated = repeated_names(&root);
-        let renames = match lower::lower(&root, &sites, &repeated)? {
-            lower::Lowered::States(states) => {
-                return Ok(emit::machine(emit::Machine {
-                    function,
-                    inits,
-                    start: root,
-                    states,
-                    output,
-                }));
-            }
-            lower::Lowered::Rename(renames) => renames,
-        };
-        for (index, site) in renames.iter().enumerate() {
-            let name = site.name.trim_start_matches("r#");
-            let fresh = format_ident!(
-                "{}_{}",
-                name,
-                site.line * 1000 + site.column + round + index
-            );
-            if !rename::rename_binding(&mut root, site, &fresh) {
-                return Err(unrenamable(name));
-            }
-        }
-    }
-    Err(unrenamable("a local"))
-}
-
-/// Rounds of renaming before giving up (each round fixes every shadowing
-/// it found, so real code needs one or two).
-const MAX_RENAME_ROUNDS: usize = 8;
-
-fn unrenamable(name: &str) -> syn::Error {
-    syn::Error::new(
-        Span::call_site(),
-        format!(
-            "`{name}` is shadowed while still alive across an `.await`, and the shadowing binding could not be renamed\n\
-             help: give the inner binding a different name"
-        ),
-    )
-}
-
-/// Names bound more than once: their state fields get a numeric suffix.
-fn repeated_names(body: &Block) -> HashSet<String> {
-    struct Count(HashMap<String, usize>);
-    impl<'ast> Visit<'ast> for Count {
-        fn visit_pat(&mut self, p: &'ast syn::Pat) {
-            for b in crate::scan::bindings(p) {
-                *self.0.entry(b.ident.to_string()).or_default() += 1;
-            }
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut count = Count(HashMap::new());
-    count.visit_block(body);
-    count
-        .0
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(name, _)| name)
-        .collect()
-}
-
 /// Lints that fire on the expansion rather than on the user's code: code
 /// after a suspension is unreachable in the copy that suspends, a loop whose
 /// body suspends "never loops" in that copy, restored locals re-bind names.
-fn lints() -> TokenStream {
+pub fn lints() -> TokenStream {
     quote! {
-        unreachable_code, unused_mut, unused_labels, unused_braces,
+        unreachable_code, unused_mut, unused_labels, unused_braces, unused_parens, unused_unsafe,
+        unused_variables, unused_assignments, non_camel_case_types, clippy::all,
         clippy::never_loop, clippy::diverging_sub_expression, clippy::let_unit_value,
         clippy::needless_return, clippy::redundant_locals, clippy::let_and_return,
         clippy::unused_unit, clippy::needless_continue
@@ -360,10 +420,8 @@ fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]
         let all = impl_params.iter().cloned().chain(own);
         quote!(+ use<#(#all),*>)
     });
-    let lints = lints();
     quote! {
         #(#attrs)*
-        #[allow(#lints)]
         #vis #constness #unsafety #abi fn #ident #generics (#receiver #(#params),*)
             -> impl ::curio::Coroutine<Output = #output> #bound #where_clause
         {
@@ -393,9 +451,9 @@ fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
 }
 
 /// `coroutine!({ … })` or `coroutine!(-> Type { … })`.
-struct BlockInput {
-    output: Option<Type>,
-    block: Block,
+pub struct BlockInput {
+    pub output: Option<Type>,
+    pub block: Block,
 }
 
 impl Parse for BlockInput {
@@ -423,19 +481,20 @@ fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
     if let Some(error) = combine(check_body(&input.block, None, &locals)) {
         return Err(error);
     }
-    // Captured variables move into the `Start` state, so the body may move
-    // them out again; anything the scan misses is captured by the closure.
-    let mut inits = Vec::new();
-    let mut lets: Vec<Stmt> = Vec::new();
+    // Captured variables move into their slots when the block is made,
+    // as an `async move` block captures them; anything the scan misses is
+    // captured by the step closure.
+    let mut params = Params::default();
     for name in free_variables(&input.block, &locals) {
-        let field = format_ident!("__curio_arg{}", inits.len(), span = Span::call_site());
-        lets.push(parse_quote!(#[allow(unused_mut)] let mut #name = #field;));
-        inits.push((field, parse_quote!(#name)));
+        params.add(
+            name.clone(),
+            true,
+            parse_quote!(#name),
+            parse_quote!(mut #name),
+            parse_quote!(::curio::__private::ty(&#name)),
+        );
     }
-    let mut root = input.block;
-    lets.append(&mut root.stmts);
-    root.stmts = lets;
-    let machine = build("coroutine!", &inits, root, input.output.as_ref())?;
+    let machine = build("coroutine!", params, input.block, input.output.as_ref())?;
     let lints = lints();
     Ok(quote!({
         #[allow(#lints)]
@@ -444,13 +503,38 @@ fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
     }))
 }
 
-/// Lower-case single-name paths used as values and bound nowhere inside.
+/// What a `coroutine!` block captures: the free variables of its body,
+/// or nothing if its tokens are not a block.
+pub fn captures(mac: &syn::Macro) -> Vec<Ident> {
+    match syn::parse2::<BlockInput>(mac.tokens.clone()) {
+        Ok(input) => {
+            let locals = local_names(&input.block, std::iter::empty());
+            free_variables(&input.block, &locals)
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Lower-case single-name paths used as values and bound nowhere inside,
+/// in order of first mention: in expressions, in the expressions of
+/// macro calls (`println!("{}", x)`, inline `"{x}"`), and captured by
+/// nested `coroutine!` blocks.
 fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
-    struct Free<'a> {
-        bound: &'a HashSet<String>,
+    struct Free {
+        bound: HashSet<String>,
         seen: Vec<Ident>,
     }
-    impl<'ast> Visit<'ast> for Free<'_> {
+    impl Free {
+        fn add(&mut self, ident: &Ident) {
+            let name = ident.to_string();
+            let value_like =
+                name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') && name != "self";
+            if value_like && !self.bound.contains(&name) && !self.seen.iter().any(|s| *s == name) {
+                self.seen.push(ident.clone());
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Free {
         fn visit_expr(&mut self, e: &'ast Expr) {
             match e {
                 // A callee is a function name, not a captured value.
@@ -459,27 +543,39 @@ fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
                 }
                 Expr::Path(p) if p.qself.is_none() => {
                     if let Some(ident) = p.path.get_ident() {
-                        let name = ident.to_string();
-                        let value_like = name
-                            .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                            && name != "self";
-                        if value_like
-                            && !self.bound.contains(&name)
-                            && !self.seen.iter().any(|s| *s == name)
-                        {
-                            self.seen.push(ident.clone());
-                        }
+                        self.add(ident);
                     }
                 }
-                Expr::Macro(_) => {}
                 _ => syn::visit::visit_expr(self, e),
             }
         }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
-        fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if crate::scan::is_coroutine_macro(m) {
+                for ident in captures(m) {
+                    self.add(&ident);
+                }
+                return;
+            }
+            let exprs = crate::scan::macro_exprs(m).unwrap_or_default();
+            // Names bound inside the arguments (a closure's parameters)
+            // are theirs.
+            let saved = self.bound.clone();
+            for e in &exprs {
+                let block: Block = parse_quote!({ #e });
+                self.bound.extend(local_names(&block, std::iter::empty()));
+            }
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+            self.bound = saved;
+            for name in crate::scan::macro_format_names(m) {
+                self.add(&Ident::new(&name, m.path.span()));
+            }
+        }
     }
     let mut free = Free {
-        bound,
+        bound: bound.clone(),
         seen: Vec::new(),
     };
     free.visit_block(block);

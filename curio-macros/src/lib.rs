@@ -17,15 +17,19 @@
 //! 5. `emit`: the state enum, the step closure, the traceback walker.
 
 mod analyse;
+mod cfg;
 mod emit;
 mod expand;
-mod lower;
+mod locals;
+mod mentions;
 mod normalise;
 mod parse;
 mod rename;
 mod scan;
+mod shadow;
 #[cfg(test)]
 mod tests;
+mod unshadow;
 
 use proc_macro::TokenStream;
 

@@ -37,6 +37,77 @@ impl BindingSite {
     }
 }
 
+/// Replaces free mentions of `name` in `e` (as an expression, and as a
+/// macro argument) with `to`; inline format arguments (`"{name}"`) keep
+/// naming it.
+pub fn replace_free(e: &mut Expr, name: &Ident, to: &Expr) {
+    struct Replace<'a> {
+        name: &'a Ident,
+        to: &'a Expr,
+    }
+    impl Replace<'_> {
+        fn tokens(&self, tokens: TokenStream) -> TokenStream {
+            let trees: Vec<TokenTree> = tokens.into_iter().collect();
+            let mut out: Vec<TokenTree> = Vec::with_capacity(trees.len());
+            for (index, tt) in trees.iter().enumerate() {
+                let path = matches!(trees.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':' || p.as_char() == '!');
+                let after_dot = index > 0
+                    && matches!(&trees[index - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+                match tt {
+                    TokenTree::Ident(i) if i == self.name && !path && !after_dot => {
+                        let to = self.to;
+                        let mut group =
+                            Group::new(proc_macro2::Delimiter::Parenthesis, quote::quote!(#to));
+                        group.set_span(i.span());
+                        out.push(TokenTree::Group(group));
+                    }
+                    TokenTree::Group(g) => {
+                        let mut group = Group::new(g.delimiter(), self.tokens(g.stream()));
+                        group.set_span(g.span());
+                        out.push(TokenTree::Group(group));
+                    }
+                    other => out.push(other.clone()),
+                }
+            }
+            out.into_iter().collect()
+        }
+    }
+    impl VisitMut for Replace<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => {
+                    *e = self.to.clone();
+                }
+                Expr::Closure(c)
+                    if c.inputs
+                        .iter()
+                        .any(|p| bindings(p).iter().any(|b| b.ident == *self.name)) => {}
+                _ => syn::visit_mut::visit_expr_mut(self, e),
+            }
+        }
+        fn visit_block_mut(&mut self, b: &mut Block) {
+            for stmt in &mut b.stmts {
+                self.visit_stmt_mut(stmt);
+                if let Stmt::Local(local) = stmt {
+                    if bindings(&local.pat).iter().any(|b| b.ident == *self.name) {
+                        return;
+                    }
+                }
+            }
+        }
+        fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+            if !bindings(&arm.pat).iter().any(|b| b.ident == *self.name) {
+                syn::visit_mut::visit_arm_mut(self, arm);
+            }
+        }
+        fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+            m.tokens = self.tokens(std::mem::take(&mut m.tokens));
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    Replace { name, to }.visit_expr_mut(e);
+}
+
 /// Renames free mentions of `from` in `block` (used for `self`, which no
 /// pattern can rebind).
 pub fn rename_free(block: &mut Block, from: &Ident, to: &Ident) {
@@ -65,6 +136,14 @@ fn rename_in_pattern(pat: &mut Pat, site: &BindingSite, to: &Ident) -> bool {
                 self.2 = true;
             }
             syn::visit_mut::visit_pat_ident_mut(self, p);
+        }
+        fn visit_field_pat_mut(&mut self, f: &mut syn::FieldPat) {
+            let before = self.2;
+            syn::visit_mut::visit_field_pat_mut(self, f);
+            // `S { x }` binds `x`: renamed, it is `S { x: x_2 }`.
+            if !before && self.2 && f.colon_token.is_none() {
+                f.colon_token = Some(Default::default());
+            }
         }
         fn visit_expr_mut(&mut self, _: &mut Expr) {}
     }
@@ -133,6 +212,41 @@ impl VisitMut for Find<'_> {
         syn::visit_mut::visit_expr_if_mut(self, i);
     }
 
+    fn visit_expr_while_mut(&mut self, w: &mut syn::ExprWhile) {
+        let bound = cond_bindings(&w.cond)
+            .iter()
+            .any(|b| self.site.is(&b.ident));
+        if bound {
+            self.found = true;
+            rename_cond(&mut w.cond, self.site, self.to);
+            let from = Ident::new(&self.site.name, self.to.span());
+            Mentions {
+                from: &from,
+                to: self.to,
+            }
+            .visit_block_mut(&mut w.body);
+            return;
+        }
+        syn::visit_mut::visit_expr_while_mut(self, w);
+    }
+
+    fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+        if rename_in_pattern(&mut f.pat, self.site, self.to) {
+            self.found = true;
+            let from = Ident::new(&self.site.name, self.to.span());
+            Mentions {
+                from: &from,
+                to: self.to,
+            }
+            .visit_block_mut(&mut f.body);
+            return;
+        }
+        syn::visit_mut::visit_expr_for_loop_mut(self, f);
+    }
+
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
@@ -240,6 +354,15 @@ impl VisitMut for Mentions<'_> {
             let span = p.path.segments[0].ident.span();
             p.path.segments[0].ident = Ident::new(&self.to.to_string(), span);
         }
+    }
+
+    fn visit_field_value_mut(&mut self, f: &mut syn::FieldValue) {
+        // `S { x }` means `S { x: x }`: renamed, `S { x: x_2 }`.
+        if f.colon_token.is_none() && matches!(&f.expr, Expr::Path(p) if p.path.is_ident(self.from))
+        {
+            f.colon_token = Some(Default::default());
+        }
+        syn::visit_mut::visit_field_value_mut(self, f);
     }
 
     fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {

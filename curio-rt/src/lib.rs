@@ -77,12 +77,14 @@ mod coroutine;
 pub mod debug;
 mod error;
 mod fd;
+mod frame;
 mod kernel;
 mod local;
 mod machine;
 pub mod net;
 pub mod queue;
 mod sched;
+mod shadow;
 pub mod socket;
 pub mod stream;
 pub mod sync;
@@ -120,9 +122,13 @@ pub mod traps {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__curio_try as r#try;
+    pub use crate::frame::{Anchor, Live, Slot, assign, take};
     pub use crate::machine::{
         Branch, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
         resumed_after_completion, set_state, walk_sub,
+    };
+    pub use crate::shadow::{
+        Shadow, ShadowBlock, Ty, Types, check, same_output, shadow, shadow_block, ty, ty_of,
     };
     pub use crate::{Coroutine, Location, Step, Value};
 }

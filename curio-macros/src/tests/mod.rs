@@ -22,3 +22,13 @@ pub fn expand_block(input: &str) -> String {
 }
 
 mod snapshots;
+
+/// `CURIO_EXPAND=file.rs cargo test -p curio-macros expand_file -- --ignored --nocapture`:
+/// prints the expansion of the `#[curio::task]` in a file.
+#[test]
+#[ignore = "a tool: expands the file named by CURIO_EXPAND"]
+fn expand_file() {
+    let path = std::env::var("CURIO_EXPAND").expect("CURIO_EXPAND names a file");
+    let text = std::fs::read_to_string(path).expect("readable");
+    println!("{}", expand(&text));
+}

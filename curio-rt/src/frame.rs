@@ -1,0 +1,160 @@
+//! Support for generated code: a task's *frame*, where the locals that
+//! live across an `.await` stay in place between resumes.
+//!
+//! # The frame
+//!
+//! `#[curio::task]` declares, inside the generated function, a struct with
+//! one field per such local: a `MaybeUninit<L>`, `L` a type parameter that
+//! rustc infers from the first value written there (users never annotate).
+//! Beside the slots, [`Live`] holds one bit per slot: whether it holds a
+//! value. The generated code keeps the bits exact (Rust's own *drop
+//! flags*), so a local moved away on one path and not on another is
+//! dropped exactly when and if Rust would drop it.
+//!
+//! # Using a local in place
+//!
+//! Each block of the step function that uses a stored local binds the
+//! local's name to a `&mut L` into its slot ([`Slot::at`]); the user's code
+//! then reads `(*x)` where it wrote `x`. The reference's lifetime is tied
+//! to an [`Anchor`] that lives for the block only, so a reference can
+//! never be kept across an `.await` (where the frame may move): rustc
+//! rejects that, it does not dangle.
+//!
+//! A move (`f(x)`, `let y = x`) reads the value out ([`take`]) and clears
+//! its bit; an assignment ([`assign`]) drops the old value if the bit says
+//! there is one. That a program never uses a moved local again is proved
+//! by rustc on the task's *shadow*, the same body compiled as an `async`
+//! block that is never run (see `shadow.rs`): the machine only runs
+//! programs that rustc accepts as async Rust.
+//!
+//! Nothing here is a stable API; generated code names it through
+//! `::curio::__private`.
+
+use std::mem::MaybeUninit;
+
+/// One bit per slot of a frame: set while the slot holds a value.
+/// `W` words of 64 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Live<const W: usize>([u64; W]);
+
+impl<const W: usize> Live<W> {
+    /// No slot holds a value.
+    #[inline(always)]
+    pub const fn none() -> Self {
+        Live([0; W])
+    }
+
+    /// Marks slot `i` as holding a value.
+    #[inline(always)]
+    pub fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    /// Marks slot `i` as empty (its value was moved away or dropped).
+    #[inline(always)]
+    pub fn clear(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+
+    /// Marks slot `i` as empty; whether it held a value.
+    #[inline(always)]
+    pub fn take(&mut self, i: usize) -> bool {
+        let word = &mut self.0[i / 64];
+        let bit = 1 << (i % 64);
+        let was = *word & bit != 0;
+        *word &= !bit;
+        was
+    }
+}
+
+/// Ties the references a block takes into its frame to that block: see
+/// [`Slot::at`].
+#[derive(Debug)]
+pub struct Anchor;
+
+/// A frame slot, used in place.
+pub trait Slot<T> {
+    /// The slot's value, for as long as `anchor` lives.
+    ///
+    /// # Safety
+    /// The slot holds a value, or the reference is only written through
+    /// (with [`assign`]) before it is read; no other reference to the slot
+    /// is in use while this one is; the frame does not move while `anchor`
+    /// lives (it is borrowed by the step function meanwhile).
+    // The point: a `&mut` whose lifetime is the block's (the anchor's), not
+    // the borrow of the frame's field, so that a block can hold one into
+    // each slot it uses and still update the drop flags.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn at<'a>(&mut self, anchor: &'a Anchor) -> &'a mut T;
+}
+
+impl<T> Slot<T> for MaybeUninit<T> {
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    unsafe fn at<'a>(&mut self, _anchor: &'a Anchor) -> &'a mut T {
+        // SAFETY: the pointer is valid and aligned (it is this slot); the
+        // caller promises the rest.
+        unsafe { &mut *self.as_mut_ptr() }
+    }
+}
+
+/// Moves the value out of a slot (its bit is cleared by the caller).
+///
+/// # Safety
+/// The slot holds a value, which is not used again until it is given a
+/// new one; for a `Copy` type the read is a copy and the slot stays valid.
+#[inline(always)]
+pub unsafe fn take<T>(slot: &mut T) -> T {
+    // SAFETY: the caller promises the slot holds a value it gives up.
+    unsafe { std::ptr::read(slot) }
+}
+
+/// Gives a slot a new value, dropping the old one first if `had` says
+/// there was one (Rust's `x = value`).
+///
+/// # Safety
+/// `had` is true exactly when the slot holds a value.
+#[inline(always)]
+pub unsafe fn assign<T>(slot: &mut T, had: bool, value: T) {
+    if had {
+        // SAFETY: the slot holds a value, dropped once.
+        unsafe { std::ptr::drop_in_place(slot) };
+    }
+    // SAFETY: the slot is valid for writes; its old value is gone.
+    unsafe { std::ptr::write(slot, value) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_are_independent_across_words() {
+        let mut live = Live::<2>::none();
+        live.set(0);
+        live.set(65);
+        assert!(live.take(65));
+        assert!(!live.take(65));
+        assert!(live.take(0));
+        assert_eq!(live, Live::none());
+    }
+
+    #[test]
+    fn a_slot_is_used_moved_and_given_a_new_value_in_place() {
+        let mut slot: MaybeUninit<String> = MaybeUninit::new("one".to_string());
+        let anchor = Anchor;
+        // SAFETY: the slot holds a value, and this is the only reference.
+        let s = unsafe { slot.at(&anchor) };
+        s.push('!');
+        // SAFETY: the value is not used again until reassigned.
+        let moved = unsafe { take(s) };
+        assert_eq!(moved, "one!");
+        // SAFETY: the slot holds no value (it was moved away).
+        unsafe { assign(s, false, "two".to_string()) };
+        // SAFETY: it holds a value now, which is dropped once.
+        unsafe { assign(s, true, "three".to_string()) };
+        assert_eq!(s, "three");
+        // SAFETY: the slot holds a value, dropped once.
+        unsafe { slot.assume_init_drop() };
+    }
+}
