@@ -68,6 +68,11 @@ fn sub_type(k: usize) -> Ident {
     format_ident!("S{}", k + 1)
 }
 
+/// The union field of an `.await`'s sub-coroutine: `s1`, `s2`, ...
+fn sub_field(k: usize) -> Ident {
+    format_ident!("s{}", k + 1)
+}
+
 /// The expression that builds the coroutine.
 pub fn machine(m: Machine<'_>) -> TokenStream {
     let Machine {
@@ -92,7 +97,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 .unwrap_or(0)
         })
         .collect();
-    let subs: Vec<Ident> = sites.iter().map(|s| s.variant.clone()).collect();
+    let subs: Vec<Ident> = (0..sites.len()).map(sub_field).collect();
     let slot_count = locals.slots.len();
     let words = slot_count.div_ceil(64).max(1);
 
@@ -109,19 +114,46 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
             __Done }
     };
 
-    // What it waits on.
+    // What it waits on: a union, the field live being the one of the
+    // resume point in `__curio_at` (so nothing builds a whole value of the
+    // generic type: each `.await` writes and reads its own field, which
+    // keeps type inference linear in the number of `.await`s).
     let s_params: Vec<Ident> = (0..sites.len()).map(sub_type).collect();
-    let sub_variants = sites.iter().zip(&s_params).map(|(s, t)| {
-        let (v, doc) = (
-            &s.variant,
-            format!(" line {}: `{}.await`", s.line, s.awaiting),
-        );
-        quote!(#[doc = #doc] #v(#t))
-    });
-    let sub_enum = quote! {
-        /// The coroutine being awaited, stored inline.
-        enum __CurioSub<#(#s_params),*> { None, #(#sub_variants,)* }
+    let sub_fields: Vec<Ident> = (0..sites.len()).map(sub_field).collect();
+    let union_fields = sites
+        .iter()
+        .zip(&s_params)
+        .zip(&sub_fields)
+        .map(|((s, t), f)| {
+            let doc = format!(" line {}: `{}.await`", s.line, s.awaiting);
+            quote!(#[doc = #doc] #f: ::core::mem::ManuallyDrop<#t>)
+        });
+    let sub_union = quote! {
+        /// The coroutine being awaited, stored inline: the field of the
+        /// resume point the coroutine is at (none elsewhere).
+        union __CurioSub<#(#s_params),*> { __none: (), #(#union_fields,)* }
     };
+    // Per `.await`: its resume point's variant and its field.
+    let sub_of: Vec<(Ident, Ident)> = sites
+        .iter()
+        .zip(&resumes)
+        .zip(&sub_fields)
+        .filter(|((_, r), _)| cfg.blocks[**r].live)
+        .map(|((_, &r), f)| (names[r].clone(), f.clone()))
+        .collect();
+    let walk_sites: Vec<(Ident, Ident, usize)> = sites
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| cfg.blocks[resumes[k]].live)
+        .map(|(k, _)| (names[resumes[k]].clone(), sub_fields[k].clone(), k))
+        .collect();
+    let drop_sub = sub_of.iter().map(|(at, f)| {
+        quote! {
+            // SAFETY: at this resume point, this field holds the
+            // coroutine awaited; it is dropped once (`__curio_at` changes).
+            __CurioAt::#at => unsafe { ::core::mem::ManuallyDrop::drop(&mut self.__curio_sub.#f) },
+        }
+    });
 
     // The frame.
     let l_params: Vec<Ident> = locals.slots.iter().map(slot_type).collect();
@@ -164,11 +196,24 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 #(#drops)*
             }
         }
+        impl<#(#generics),*> ::curio::__private::Frame for __CurioFrame<#(#generics),*> {
+            /// Finished: the locals still alive are dropped now, as a
+            /// returning function drops them.
+            fn finish(&mut self) {
+                self.__curio_at = __CurioAt::__Done;
+                // SAFETY: the flags are exact.
+                unsafe { self.__curio_drop_from(0) };
+            }
+        }
         impl<#(#generics),*> ::core::ops::Drop for __CurioFrame<#(#generics),*> {
             /// A coroutine dropped while suspended drops what it awaits,
             /// then its locals, innermost first.
             fn drop(&mut self) {
-                self.__curio_sub = __CurioSub::None;
+                match self.__curio_at {
+                    #(#drop_sub)*
+                    _ => {}
+                }
+                self.__curio_at = __CurioAt::__Done;
                 // SAFETY: the flags are exact.
                 unsafe { self.__curio_drop_from(0) };
             }
@@ -199,7 +244,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 #(#live_bits)*
                 __curio_live
             },
-            __curio_sub: __CurioSub::None,
+            __curio_sub: __CurioSub { __none: () },
             #(#inits,)*
         }
     };
@@ -229,20 +274,22 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         walk.stmts(&mut code);
         let code = flatten(code);
         let entry = locals.entry[b].iter().map(|local| {
+            let sref = crate::mentions::slot_ref(local);
             quote! {
                 // SAFETY: the slot holds the local (or is written before
                 // it is read); this block is the only one using it now.
-                let #local = unsafe { ::curio::__private::Slot::at(&mut __curio_f.#local, &__curio_anchor) };
+                let #local = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
             }
         });
         let prologue = match block.kind {
             BlockKind::Start => {
                 let moved = locals.native_params.iter().map(|(param, slot, mutable)| {
                     let mutability = mutable.then(|| quote!(mut));
+                    let sref = crate::mentions::slot_ref(param);
                     quote! {
-                        __curio_f.__curio_live.clear(#slot);
+                        __curio_live.clear(#slot);
                         // SAFETY: the slot holds the argument, moved out once.
-                        let #mutability #param = unsafe { __curio_f.#param.assume_init_read() };
+                        let #mutability #param = unsafe { #sref.assume_init_read() };
                     }
                 });
                 quote! {
@@ -256,15 +303,20 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                     // Drive the awaited coroutine in place; a trap goes
                     // straight out to the kernel.
                     let __curio_value = {
-                        let __CurioSub::#sub(__curio_sub) = &mut __curio_f.__curio_sub else {
-                            ::core::unreachable!()
-                        };
+                        // SAFETY: the coroutine is at this resume point, so
+                        // this field holds the coroutine awaited.
+                        let __curio_sub = unsafe { &mut *__curio_sub.#sub };
                         match ::core::mem::replace(&mut __curio_input, ::curio::__private::Input::start()).drive(__curio_sub) {
                             ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
                             ::curio::__private::Step::Return(__curio_value) => __curio_value,
                         }
                     };
-                    __curio_f.__curio_sub = __CurioSub::None;
+                    // It finished: nothing is awaited until the next
+                    // suspension (the state says so first, so that a
+                    // panicking drop is not dropped again).
+                    *__curio_at = __CurioAt::__Done;
+                    // SAFETY: the field holds it; dropped once.
+                    unsafe { ::core::mem::ManuallyDrop::drop(&mut __curio_sub.#sub) };
                 }
             }
             BlockKind::Join | BlockKind::Loop => quote!(),
@@ -292,17 +344,30 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     } else {
         quote!(#[inline])
     };
+    let srefs: Vec<Ident> = locals.slots.iter().map(crate::mentions::slot_ref).collect();
+    let pending_drops = locals.slots.iter().enumerate().rev().map(|(i, _)| {
+        let sref = &srefs[i];
+        quote! {
+            if #i >= __curio_drop && __curio_live.take(#i) {
+                // SAFETY: the flag said the slot holds a value; it is
+                // cleared, so it is dropped once.
+                unsafe { #sref.assume_init_drop() };
+            }
+        }
+    });
+    let slots = &locals.slots;
     let step = quote! {
         #inline
         move |__curio_f, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
-            let mut __curio_pc = __curio_f.__curio_at;
+            // One `&mut` per field of the frame.
+            let __CurioFrame { __curio_at, __curio_live, __curio_sub, #(#slots: #srefs,)* } = __curio_f;
+            let mut __curio_pc = *__curio_at;
             // Slots to drop (from this number on) once the code that
             // jumped has left its scopes.
             let mut __curio_drop = usize::MAX;
             let __curio_output = '__curio_dispatch: loop {
                 if __curio_drop != usize::MAX {
-                    // SAFETY: the flags are exact.
-                    unsafe { __curio_f.__curio_drop_from(__curio_drop) };
+                    #(#pending_drops)*
                     __curio_drop = usize::MAX;
                 }
                 match __curio_pc {
@@ -310,15 +375,12 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                     __CurioAt::__Done => ::curio::__private::resumed_after_completion(),
                 }
             };
-            // Finished: the locals still alive are dropped now, as a
-            // returning function drops them.
-            // SAFETY: the flags are exact.
-            unsafe { __curio_f.__curio_drop_from(0) };
-            __curio_f.__curio_at = __CurioAt::__Done;
+            // Finished: the machine drops the locals still alive (see
+            // `Frame::finish`) before it hands the output on.
             ::curio::__private::Step::Return(__curio_output)
         }
     };
-    let walk = walker(function, sites);
+    let walk = walker(function, sites, &walk_sites);
     let lints = crate::expand::lints();
     quote! {
         // The machine's code is the user's, rearranged: lints about its
@@ -327,7 +389,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         #[allow(#lints)]
         let __curio_machine = {
             #at_enum
-            #sub_enum
+            #sub_union
             #frame_struct
             #frame_impl
             ::curio::__private::machine(#frame_init, #step, #walk, || #function)
@@ -340,31 +402,32 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
 }
 
 /// The traceback walker: the awaited coroutine's static `Location`, then
-/// its own chain.
-fn walker(function: &str, sites: &[AwaitSite]) -> TokenStream {
-    if sites.is_empty() {
+/// its own chain. `sub_of`: per live resume point, its variant and field.
+fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)]) -> TokenStream {
+    if sub_of.is_empty() {
         return quote!(|_, _| {});
     }
-    let walks = sites.iter().map(|s| {
-        let variant = &s.variant;
+    let walks = sub_of.iter().map(|(at, field, k)| {
+        let s = &sites[*k];
         let (line, column, awaiting) = (s.line as u32, s.column as u32, &s.awaiting);
         quote! {
-            __CurioSub::#variant(__curio_sub) => {
+            __CurioAt::#at => {
                 static HERE: ::curio::__private::Location = ::curio::__private::Location {
                     function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
                 };
-                ::curio::__private::walk_sub(&HERE, __curio_sub, __curio_visit)
+                // SAFETY: at this resume point, the field holds the
+                // coroutine awaited.
+                ::curio::__private::walk_sub(&HERE, unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit)
             }
         }
     });
     quote! {
-        |__curio_f, __curio_visit| match &__curio_f.__curio_sub {
+        |__curio_f, __curio_visit| match __curio_f.__curio_at {
             #(#walks)*
-            __CurioSub::None => {}
+            _ => {}
         }
     }
 }
-
 /// `stmts` with the blocks in statement position that declare nothing
 /// spliced into the list (the lowering opens a block per scope and the
 /// markers expand to blocks; most declare nothing), recursively.

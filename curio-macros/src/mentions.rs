@@ -90,7 +90,7 @@ pub struct Slots<'a> {
     pub blocks: &'a [Ident],
     /// Per `.await`: the block that resumes after it.
     pub resumes: &'a [usize],
-    /// Per `.await`: its variant in `__CurioSub`.
+    /// Per `.await`: its field in `__CurioSub`.
     pub subs: &'a [Ident],
 }
 
@@ -269,16 +269,18 @@ impl<'a> Walk<'a> {
                             Some(ty) => parse_quote!(let __curio_init: #ty = #value;),
                             None => parse_quote!(let __curio_init = #value;),
                         });
-                        out.push(parse_quote!(__curio_f.#ident.write(__curio_init);));
+                        let sref = slot_ref(&ident);
+                        out.push(parse_quote!(#sref.write(__curio_init);));
                         out.extend(to_frame(&ident, slot, Some(ty)));
                     }
                     None => {
+                        let sref = slot_ref(&ident);
                         let ty = ty.map(|t| quote::quote!(: &mut #t));
                         out.push(parse_quote! {
                             // SAFETY: the slot is only written through
                             // until it holds a value (Rust's definite
                             // initialisation, checked on the shadow).
-                            let #ident #ty = unsafe { ::curio::__private::Slot::at(&mut __curio_f.#ident, &__curio_anchor) };
+                            let #ident #ty = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
                         });
                     }
                 }
@@ -288,7 +290,8 @@ impl<'a> Walk<'a> {
         // Any other pattern: bind natively, then move each frame local in.
         out.push(Stmt::Local(local));
         for (ident, slot) in frame {
-            out.push(parse_quote!(__curio_f.#ident.write(#ident);));
+            let sref = slot_ref(&ident);
+            out.push(parse_quote!(#sref.write(#ident);));
             out.extend(to_frame(&ident, slot, Some(None)));
         }
     }
@@ -545,8 +548,8 @@ impl<'a> Walk<'a> {
                 let base = &c.args[1];
                 let (sub, resume) = (&slots.subs[k], &slots.blocks[slots.resumes[k]]);
                 parse_quote!({
-                    __curio_f.__curio_sub = __CurioSub::#sub(#base);
-                    __curio_f.__curio_at = __CurioAt::#resume;
+                    __curio_sub.#sub = ::core::mem::ManuallyDrop::new(#base);
+                    *__curio_at = __CurioAt::#resume;
                     __curio_pc = __CurioAt::#resume;
                     continue '__curio_dispatch;
                 })
@@ -593,12 +596,12 @@ impl<'a> Walk<'a> {
                 // the others.
                 let (first, end) = (slots.first_slot[number(0)], slots.slots_before[number(1)]);
                 let drops = (first..end).rev().map(|i| {
-                    let name = &slots.names[i];
+                    let sref = slot_ref(&slots.names[i]);
                     quote::quote! {
-                        if __curio_f.__curio_live.take(#i) {
+                        if __curio_live.take(#i) {
                             // SAFETY: the flag said the slot holds a value;
                             // it is cleared, so it is dropped once.
-                            unsafe { __curio_f.#name.assume_init_drop() };
+                            unsafe { #sref.assume_init_drop() };
                         }
                     }
                 });
@@ -633,10 +636,10 @@ impl<'a> Walk<'a> {
         let value = &a.right;
         *e = parse_quote!({
             let __curio_new = #value;
-            let __curio_had = __curio_f.__curio_live.take(#slot);
+            let __curio_had = __curio_live.take(#slot);
             // SAFETY: the flag says whether the slot holds a value.
             unsafe { ::curio::__private::assign(#ident, __curio_had, __curio_new) };
-            __curio_f.__curio_live.set(#slot);
+            __curio_live.set(#slot);
         });
     }
 
@@ -960,11 +963,18 @@ fn split_target(tokens: TokenStream) -> (TokenStream, TokenStream) {
     )
 }
 
+/// The step function's reference to the slot of local `name` (the frame is
+/// taken apart into one `&mut` per field when the step starts, so that no
+/// expression has the frame's large generic type).
+pub fn slot_ref(name: &Ident) -> Ident {
+    quote::format_ident!("__curio_s_{}", name.to_string().trim_start_matches("r#"))
+}
+
 /// `x` read out of its slot, its drop flag cleared.
 pub fn take(ident: &Ident, slot: usize) -> Expr {
     let span = ident.span();
     syn::parse2(quote_spanned!(span=> {
-        __curio_f.__curio_live.clear(#slot);
+        __curio_live.clear(#slot);
         // SAFETY: the slot holds the value, which rustc (on the task's
         // shadow) proved is not used again unless it is `Copy`.
         unsafe { ::curio::__private::take(#ident) }
@@ -1054,14 +1064,15 @@ impl VisitMut for Walk<'_> {
 /// `ty`: `Some(annotation)` when the value is already written.
 fn to_frame(ident: &Ident, slot: usize, written: Option<Option<syn::Type>>) -> Vec<Stmt> {
     let mut out: Vec<Stmt> = Vec::new();
+    let sref = slot_ref(ident);
     if written.is_none() {
-        out.push(parse_quote!(__curio_f.#ident.write(#ident);));
+        out.push(parse_quote!(#sref.write(#ident);));
     }
-    out.push(parse_quote!(__curio_f.__curio_live.set(#slot);));
+    out.push(parse_quote!(__curio_live.set(#slot);));
     out.push(parse_quote! {
         // SAFETY: the slot holds the value just written; this block is
         // the only one using it now.
-        let #ident = unsafe { ::curio::__private::Slot::at(&mut __curio_f.#ident, &__curio_anchor) };
+        let #ident = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
     });
     out
 }

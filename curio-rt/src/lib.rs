@@ -124,7 +124,7 @@ pub mod __private {
     pub use crate::__curio_try as r#try;
     pub use crate::frame::{Anchor, Live, Slot, assign, take};
     pub use crate::machine::{
-        Branch, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
+        Branch, Frame, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
         resumed_after_completion, set_state, walk_sub,
     };
     pub use crate::shadow::{

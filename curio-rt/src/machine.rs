@@ -58,12 +58,21 @@ pub struct Machine<S, F, W, N> {
     name: N,
 }
 
+/// The state of a generated coroutine.
+pub trait Frame {
+    /// The coroutine returned: drops the locals it still holds (before
+    /// the caller sees the output, as a function drops its locals before
+    /// it returns).
+    fn finish(&mut self);
+}
+
 /// Builds a [`Machine`]. The argument order matters for inference: `step`
 /// is type-checked before `walk`, so `walk` can call methods on the stored
 /// sub-coroutines. `name` is a capture-free closure, so it costs no space.
 #[inline(always)]
 pub fn machine<S, T, F, W, N>(state: S, step: F, walk: W, name: N) -> Machine<S, F, W, N>
 where
+    S: Frame,
     F: FnMut(&mut S, Input) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
     N: Fn() -> &'static str,
@@ -76,8 +85,24 @@ where
     }
 }
 
+impl<S, F, W, N> Machine<S, F, W, N> {
+    #[inline(always)]
+    fn step<T>(&mut self, input: Input) -> Step<T>
+    where
+        S: Frame,
+        F: FnMut(&mut S, Input) -> Step<T>,
+    {
+        let step = (self.step)(&mut self.state, input);
+        if let Step::Return(_) = step {
+            self.state.finish();
+        }
+        step
+    }
+}
+
 impl<S, T, F, W, N> Coroutine for Machine<S, F, W, N>
 where
+    S: Frame,
     F: FnMut(&mut S, Input) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
     N: Fn() -> &'static str,
@@ -86,12 +111,12 @@ where
 
     #[inline]
     fn resume(&mut self, value: Value) -> Step<T> {
-        (self.step)(&mut self.state, Input::Resume(value))
+        self.step(Input::Resume(value))
     }
 
     #[inline]
     fn throw(&mut self, error: Error) -> Step<T> {
-        (self.step)(&mut self.state, Input::Throw(error))
+        self.step(Input::Throw(error))
     }
 
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
@@ -159,7 +184,7 @@ pub trait FromResidual<R> {
 impl<T, E> Branch for Result<T, E> {
     type Output = T;
     type Residual = Result<std::convert::Infallible, E>;
-    #[inline(always)]
+    #[inline]
     fn branch(self) -> ControlFlow<Self::Residual, T> {
         match self {
             Ok(v) => ControlFlow::Continue(v),
@@ -171,7 +196,7 @@ impl<T, E> Branch for Result<T, E> {
 impl<T> Branch for Option<T> {
     type Output = T;
     type Residual = Option<std::convert::Infallible>;
-    #[inline(always)]
+    #[inline]
     fn branch(self) -> ControlFlow<Self::Residual, T> {
         match self {
             Some(v) => ControlFlow::Continue(v),
@@ -181,7 +206,7 @@ impl<T> Branch for Option<T> {
 }
 
 impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>> for Result<T, F> {
-    #[inline(always)]
+    #[inline]
     fn from_residual(residual: Result<std::convert::Infallible, E>) -> Self {
         match residual {
             Err(e) => Err(From::from(e)),
@@ -190,7 +215,7 @@ impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>> for Res
 }
 
 impl<T> FromResidual<Option<std::convert::Infallible>> for Option<T> {
-    #[inline(always)]
+    #[inline]
     fn from_residual(_: Option<std::convert::Infallible>) -> Self {
         None
     }
