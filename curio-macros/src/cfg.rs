@@ -366,7 +366,10 @@ impl Lowerer<'_> {
 
     fn goto(&mut self, target: BlockId, leave: ScopeId) -> Stmt {
         self.cfg.blocks[target].live = true;
-        parse_quote!(__curio_goto(#target, #leave);)
+        // The third argument: a jump at the end of a scope of the user's
+        // (not a `break` or `continue` inside other code), which the
+        // emitter may replace by the target's code.
+        parse_quote!(__curio_goto(#target, #leave, 1);)
     }
 
     /// The statements of `c` in block `block`: the code, and `Some(tail)`
@@ -877,10 +880,17 @@ fn head_awaits(e: &Expr) -> bool {
     }
 }
 
-/// A value without drop glue, from its syntax: a reference or a literal.
+/// A value without drop glue, from its syntax: a reference, a literal, a
+/// cast, a comparison.
 fn no_drop_glue(e: &Expr) -> bool {
+    use syn::BinOp::{And, Eq, Ge, Gt, Le, Lt, Ne, Or};
     match e {
-        Expr::Reference(_) | Expr::Lit(_) => true,
+        // `as` gives a primitive; a comparison or `&&`, `||` a `bool`.
+        Expr::Reference(_) | Expr::Lit(_) | Expr::Cast(_) => true,
+        Expr::Binary(b) => matches!(
+            b.op,
+            Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) | And(_) | Or(_)
+        ),
         Expr::Paren(p) => no_drop_glue(&p.expr),
         Expr::Group(g) => no_drop_glue(&g.expr),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => no_drop_glue(&u.expr),

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::{Expr, Ident, Stmt, Type};
+use syn::{Expr, Ident, Stmt, Type, parse_quote};
 
 use crate::cfg::{BlockKind, Cfg};
 use crate::locals::Locals;
@@ -42,6 +42,10 @@ pub struct Machine<'a> {
     /// The output type, when known (tasks always; blocks when given).
     pub output: Option<&'a Type>,
 }
+
+/// Loop heads and joins up to this many tokens are written out where
+/// code jumps to them (without a dispatch).
+const INLINE_TOKENS: usize = 400;
 
 /// Step functions up to this many tokens are always inlined into their
 /// callers (so a trap passes through small wrappers without a call each).
@@ -99,7 +103,19 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         .collect();
     let subs: Vec<Ident> = (0..sites.len()).map(sub_field).collect();
     let slot_count = locals.slots.len();
-    let words = slot_count.div_ceil(64).max(1);
+    // The drop flags: as few bytes as there are flags.
+    let flag_count = locals.flags.iter().flatten().count();
+    let bits = match flag_count {
+        0 => quote!(()),
+        1..=8 => quote!(u8),
+        9..=16 => quote!(u16),
+        17..=32 => quote!(u32),
+        33..=64 => quote!(u64),
+        n => {
+            let words = n.div_ceil(64);
+            quote!([u64; #words])
+        }
+    };
 
     // The blocks.
     let at_variants = order.iter().map(|&b| {
@@ -170,20 +186,26 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         struct __CurioFrame<#(#generics),*> {
             __curio_at: __CurioAt,
             /// Which slots hold a value (drop flags).
-            __curio_live: ::curio::__private::Live<#words>,
+            __curio_live: ::curio::__private::Live<#bits>,
             __curio_sub: __CurioSub<#(#s_params),*>,
             #(#slot_fields,)*
         }
     };
-    let drops = locals.slots.iter().enumerate().rev().map(|(i, name)| {
-        quote! {
-            if #i >= from && self.__curio_live.take(#i) {
-                // SAFETY: the flag says the slot holds a value; it is
-                // cleared first, so it is dropped once.
-                unsafe { self.#name.assume_init_drop() };
+    let drops = locals
+        .slots
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(|(i, name)| Some((i, name, locals.flags[i]?)))
+        .map(|(i, name, bit)| {
+            quote! {
+                if #i >= from && self.__curio_live.take(#bit) {
+                    // SAFETY: the flag says the slot holds a value; it is
+                    // cleared first, so it is dropped once.
+                    unsafe { self.#name.assume_init_drop() };
+                }
             }
-        }
-    });
+        });
     let frame_impl = quote! {
         impl<#(#generics),*> __CurioFrame<#(#generics),*> {
             /// Drops the live locals in slots `from..`, innermost (latest) first.
@@ -235,7 +257,8 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         .iter()
         .enumerate()
         .filter(|(_, n)| param_slots.contains_key(&n.to_string()))
-        .map(|(i, _)| quote!(__curio_live.set(#i);));
+        .filter_map(|(i, _)| locals.flags[i])
+        .map(|bit| quote!(__curio_live.set(#bit);));
     let frame_init = quote! {
         __CurioFrame {
             __curio_at: __CurioAt::Start,
@@ -251,7 +274,22 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
 
     // The blocks' code.
     let last = |name: &str, at| locals.is_last(name, at);
+    // Blocks whose jumps may be replaced by their target's code: those
+    // without a local of their own that is dropped where the block's code
+    // ends (it would be dropped after the target's code instead).
+    let inline_from: Vec<bool> = (0..cfg.blocks.len())
+        .map(|b| {
+            !cfg.binds.iter().any(|bind| {
+                bind.block == b
+                    && !bind.param
+                    && !bind.no_drop
+                    && !locals.slot.contains_key(&bind.name.to_string())
+            })
+        })
+        .collect();
     let slots = Slots {
+        inline_from: &inline_from,
+        flags: &locals.flags,
         slot: &locals.slot,
         last: &last,
         first_slot: &locals.first_slot,
@@ -264,53 +302,87 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     };
     let tracked: std::collections::HashSet<String> =
         cfg.binds.iter().map(|b| b.name.to_string()).collect();
+    // Pass 1: each block's code, its markers expanded.
+    let mut bodies: HashMap<usize, Vec<Stmt>> = HashMap::new();
+    for &b in &order {
+        let block = &cfg.blocks[b];
+        let mut code: Vec<Stmt> = block.code.clone();
+        let mut walk = Walk::rewrite(&tracked, &slots)
+            .scoped(crate::locals::visible_names(&cfg, block))
+            .in_block(b);
+        walk.stmts(&mut code);
+        let mut body: Vec<Stmt> = locals.entry[b]
+            .iter()
+            .map(|local| {
+                let sref = crate::mentions::slot_ref(local);
+                parse_quote! {
+                    // SAFETY: the slot holds the local (or is written before
+                    // it is read); this block is the only one using it now.
+                    let #local = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
+                }
+            })
+            .collect();
+        body.extend(flatten(code));
+        bodies.insert(b, body);
+    }
+    // Pass 2: a jump to a small loop head or join (with nothing to drop on
+    // the way) becomes that block's code, so that the common path of a
+    // loop does not go through the dispatch; any other jump dispatches.
+    let inlined: HashMap<usize, TokenStream> = bodies
+        .iter()
+        .filter(|(b, _)| matches!(cfg.blocks[**b].kind, BlockKind::Join | BlockKind::Loop))
+        .filter_map(|(b, body)| {
+            let body = without_inlining(body.clone(), &names);
+            let tokens = quote!(#(#body)*);
+            (token_count(&tokens) <= INLINE_TOKENS).then_some((*b, tokens))
+        })
+        .collect();
     let mut arms: Vec<TokenStream> = Vec::new();
+    // Where a step can start: the start, or a resume point.
+    let mut entries: Vec<TokenStream> = Vec::new();
     for &b in &order {
         let block = &cfg.blocks[b];
         let name = &names[b];
-        let mut code: Vec<Stmt> = block.code.clone();
-        let mut walk =
-            Walk::rewrite(&tracked, &slots).scoped(crate::locals::visible_names(&cfg, block));
-        walk.stmts(&mut code);
-        let code = flatten(code);
-        let entry = locals.entry[b].iter().map(|local| {
-            let sref = crate::mentions::slot_ref(local);
-            quote! {
-                // SAFETY: the slot holds the local (or is written before
-                // it is read); this block is the only one using it now.
-                let #local = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
-            }
-        });
+        let code = inline_jumps(bodies.remove(&b).unwrap_or_default(), b, &inlined, &names);
         let prologue = match block.kind {
             BlockKind::Start => {
                 let moved = locals.native_params.iter().map(|(param, slot, mutable)| {
                     let mutability = mutable.then(|| quote!(mut));
                     let sref = crate::mentions::slot_ref(param);
+                    let clear = locals.flags[*slot].map(|bit| quote!(__curio_live.clear(#bit);));
                     quote! {
-                        __curio_live.clear(#slot);
+                        #clear
                         // SAFETY: the slot holds the argument, moved out once.
                         let #mutability #param = unsafe { #sref.assume_init_read() };
                     }
                 });
                 quote! {
-                    __curio_input.expect_start();
                     #(#moved)*
                 }
             }
             BlockKind::Resume(k) => {
                 let sub = &subs[k];
-                quote! {
-                    // Drive the awaited coroutine in place; a trap goes
-                    // straight out to the kernel.
-                    let __curio_value = {
-                        // SAFETY: the coroutine is at this resume point, so
-                        // this field holds the coroutine awaited.
-                        let __curio_sub = unsafe { &mut *__curio_sub.#sub };
-                        match ::core::mem::replace(&mut __curio_input, ::curio::__private::Input::start()).drive(__curio_sub) {
+                let now = crate::mentions::now_slot(k);
+                entries.push(quote! {
+                    __CurioAt::#name => {
+                        // SAFETY: the input is read once per step (here);
+                        // at this resume point, the field holds the
+                        // coroutine awaited.
+                        match unsafe { ::curio::__private::Input::take(&__curio_input).drive(&mut *__curio_sub.#sub) } {
+                            // A trap goes straight out to the kernel.
                             ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                            ::curio::__private::Step::Return(__curio_value) => __curio_value,
+                            ::curio::__private::Step::Return(__curio_v) => {
+                                #now = ::core::option::Option::Some(__curio_v);
+                                __CurioAt::#name
+                            }
                         }
-                    };
+                    }
+                });
+                quote! {
+                    // SAFETY: a resume point is entered with its value
+                    // (from the start of the step, or from the suspension
+                    // whose coroutine finished at once).
+                    let __curio_value = unsafe { #now.take().unwrap_unchecked() };
                     // It finished: nothing is awaited until the next
                     // suspension (the state says so first, so that a
                     // panicking drop is not dropped again).
@@ -328,7 +400,6 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 // The code ends in a jump, a suspension or a `return`;
                 // only the body's end falls through, with its value.
                 break '__curio_dispatch ({
-                    #(#entry)*
                     #(#code)*
                 })
             }
@@ -345,23 +416,43 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         quote!(#[inline])
     };
     let srefs: Vec<Ident> = locals.slots.iter().map(crate::mentions::slot_ref).collect();
-    let pending_drops = locals.slots.iter().enumerate().rev().map(|(i, _)| {
-        let sref = &srefs[i];
-        quote! {
-            if #i >= __curio_drop && __curio_live.take(#i) {
-                // SAFETY: the flag said the slot holds a value; it is
-                // cleared, so it is dropped once.
-                unsafe { #sref.assume_init_drop() };
+    let pending_drops = locals
+        .slots
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(|(i, _)| Some((i, locals.flags[i]?)))
+        .map(|(i, bit)| {
+            let sref = &srefs[i];
+            quote! {
+                if #i >= __curio_drop && __curio_live.take(#bit) {
+                    // SAFETY: the flag said the slot holds a value; it is
+                    // cleared, so it is dropped once.
+                    unsafe { #sref.assume_init_drop() };
+                }
             }
-        }
-    });
+        });
     let slots = &locals.slots;
+    let nows: Vec<Ident> = (0..sites.len()).map(crate::mentions::now_slot).collect();
     let step = quote! {
         #inline
-        move |__curio_f, mut __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+        move |__curio_f, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+            // Read (moved out) once, by the block the step starts at.
+            let __curio_input = ::core::mem::ManuallyDrop::new(__curio_input);
             // One `&mut` per field of the frame.
             let __CurioFrame { __curio_at, __curio_live, __curio_sub, #(#slots: #srefs,)* } = __curio_f;
-            let mut __curio_pc = *__curio_at;
+            #(let mut #nows = ::core::option::Option::None;)*
+            // Where the step starts: a resume point drives what it awaits
+            // first (a trap goes out before anything else happens).
+            let mut __curio_pc = match *__curio_at {
+                __CurioAt::Start => {
+                    // SAFETY: the input is read once per step (here).
+                    unsafe { ::curio::__private::Input::start_step(&__curio_input) };
+                    __CurioAt::Start
+                }
+                #(#entries)*
+                _ => ::curio::__private::resumed_after_completion(),
+            };
             // Slots to drop (from this number on) once the code that
             // jumped has left its scopes.
             let mut __curio_drop = usize::MAX;
@@ -505,4 +596,71 @@ fn is_block_like(e: &Expr) -> bool {
             | Expr::ForLoop(_)
             | Expr::Const(_)
     )
+}
+
+/// `body` with each `__curio_inline!(target)` placeholder a plain jump
+/// through the dispatch.
+fn without_inlining(body: Vec<Stmt>, names: &[Ident]) -> Vec<Stmt> {
+    replace_inlines(body, &mut |target| {
+        let name = &names[target];
+        parse_quote!({
+            __curio_pc = __CurioAt::#name;
+            continue '__curio_dispatch;
+        })
+    })
+}
+
+/// Block `from`'s code, each jump placeholder replaced by the target's code
+/// when `inlined` has it (and it is not `from` itself), else by a jump.
+fn inline_jumps(
+    body: Vec<Stmt>,
+    from: usize,
+    inlined: &HashMap<usize, TokenStream>,
+    names: &[Ident],
+) -> Vec<Stmt> {
+    replace_inlines(body, &mut |target| match inlined.get(&target) {
+        Some(code) if target != from => parse_quote!(break '__curio_dispatch ({ #code })),
+        _ => {
+            let name = &names[target];
+            parse_quote!({
+                __curio_pc = __CurioAt::#name;
+                continue '__curio_dispatch;
+            })
+        }
+    })
+}
+
+/// Replaces each `__curio_inline!(n)` expression in `body` by `with(n)`.
+fn replace_inlines(body: Vec<Stmt>, with: &mut dyn FnMut(usize) -> Expr) -> Vec<Stmt> {
+    struct Replace<'a>(&'a mut dyn FnMut(usize) -> Expr);
+    impl syn::visit_mut::VisitMut for Replace<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Macro(m) = e {
+                if m.mac.path.is_ident("__curio_inline") {
+                    let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
+                    *e = (self.0)(target.base10_parse().expect("a block number"));
+                    return;
+                }
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+        fn visit_stmt_mut(&mut self, s: &mut Stmt) {
+            if let Stmt::Macro(m) = s {
+                if m.mac.path.is_ident("__curio_inline") {
+                    let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
+                    let e = (self.0)(target.base10_parse().expect("a block number"));
+                    *s = Stmt::Expr(e, Some(Default::default()));
+                    return;
+                }
+            }
+            syn::visit_mut::visit_stmt_mut(self, s);
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    let mut block = syn::Block {
+        brace_token: Default::default(),
+        stmts: body,
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Replace(with), &mut block);
+    block.stmts
 }

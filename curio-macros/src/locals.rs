@@ -37,6 +37,9 @@ pub struct Locals {
     pub entry: Vec<Vec<Ident>>,
     /// Per scope: the first slot of its locals and its inner scopes'.
     pub first_slot: Vec<usize>,
+    /// Per slot: the bit of its drop flag, none for a local without drop
+    /// glue (a reference, a literal, a cast), which needs none.
+    pub flags: Vec<Option<usize>>,
     /// Per binding (and one past the last): how many slots the bindings
     /// before it have.
     pub slots_before: Vec<usize>,
@@ -120,6 +123,8 @@ pub fn classify(cfg: &Cfg, loops: Vec<(Pos, Pos)>) -> Locals {
     let mut slots = Vec::new();
     let mut slot_of_bind: Vec<Option<usize>> = vec![None; cfg.binds.len()];
     let mut native_params = Vec::new();
+    let mut flags = Vec::new();
+    let mut flag_count = 0;
     for (id, bind) in cfg.binds.iter().enumerate() {
         if !bind.param && !frame[id] {
             continue;
@@ -127,6 +132,10 @@ pub fn classify(cfg: &Cfg, loops: Vec<(Pos, Pos)>) -> Locals {
         let n = slots.len();
         slot_of_bind[id] = Some(n);
         slots.push(bind.name.clone());
+        flags.push((!bind.no_drop || bind.param).then(|| {
+            flag_count += 1;
+            flag_count - 1
+        }));
         if frame[id] {
             slot.insert(bind.name.to_string(), n);
         } else {
@@ -177,6 +186,7 @@ pub fn classify(cfg: &Cfg, loops: Vec<(Pos, Pos)>) -> Locals {
         native_params,
         entry,
         first_slot,
+        flags,
         slots_before,
         mentions,
         declared,

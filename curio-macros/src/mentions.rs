@@ -92,6 +92,10 @@ pub struct Slots<'a> {
     pub resumes: &'a [usize],
     /// Per `.await`: its field in `__CurioSub`.
     pub subs: &'a [Ident],
+    /// Per block: whether its jumps may be replaced by their target's code.
+    pub inline_from: &'a [bool],
+    /// Per slot: its drop flag's bit (none for a local without drop glue).
+    pub flags: &'a [Option<usize>],
 }
 
 /// Finds (`slots: None`) or rewrites (`slots: Some`) the mentions of
@@ -105,6 +109,8 @@ pub struct Walk<'a> {
     hidden: Vec<String>,
     /// Closures around the code being walked (their patterns hide names).
     in_closure: usize,
+    /// The block whose code is walked, when rewriting.
+    block: Option<usize>,
     /// The tracked names in scope so far (when known): a name is a local
     /// only after its declaration (`let kid = spawn(kid())` calls the
     /// function `kid`).
@@ -126,6 +132,7 @@ impl<'a> Walk<'a> {
             hidden: Vec::new(),
             in_closure: 0,
             in_scope: None,
+            block: None,
         }
     }
 
@@ -138,6 +145,7 @@ impl<'a> Walk<'a> {
             hidden: Vec::new(),
             in_closure: 0,
             in_scope: None,
+            block: None,
         }
     }
 
@@ -145,6 +153,27 @@ impl<'a> Walk<'a> {
     pub fn scoped(mut self, names: impl IntoIterator<Item = String>) -> Self {
         self.in_scope = Some(names.into_iter().collect());
         self
+    }
+
+    /// Slot `slot`'s drop flag (none for a local without drop glue).
+    fn flag(&self, slot: usize) -> Option<usize> {
+        self.slots.and_then(|s| s.flags[slot])
+    }
+
+    /// The code walked is block `block`'s.
+    pub fn in_block(mut self, block: usize) -> Self {
+        self.block = Some(block);
+        self
+    }
+
+    /// Whether a jump from this block may be replaced by the target's code
+    /// (it holds no local of its own that would be dropped after that
+    /// code instead of before it).
+    fn may_inline(&self) -> bool {
+        match (self.slots, self.block) {
+            (Some(slots), Some(b)) => slots.inline_from[b],
+            _ => false,
+        }
     }
 
     /// `names` are declared here.
@@ -225,7 +254,7 @@ impl<'a> Walk<'a> {
         self.declare(names.iter().map(ToString::to_string));
         for name in names {
             if let Some(slot) = self.frame_slot(&name.to_string()) {
-                out.extend(to_frame(&name, slot, None));
+                out.extend(to_frame(&name, self.flag(slot), None));
             }
         }
     }
@@ -271,7 +300,7 @@ impl<'a> Walk<'a> {
                         });
                         let sref = slot_ref(&ident);
                         out.push(parse_quote!(#sref.write(__curio_init);));
-                        out.extend(to_frame(&ident, slot, Some(ty)));
+                        out.extend(to_frame(&ident, self.flag(slot), Some(ty)));
                     }
                     None => {
                         let sref = slot_ref(&ident);
@@ -292,7 +321,7 @@ impl<'a> Walk<'a> {
         for (ident, slot) in frame {
             let sref = slot_ref(&ident);
             out.push(parse_quote!(#sref.write(#ident);));
-            out.extend(to_frame(&ident, slot, Some(None)));
+            out.extend(to_frame(&ident, self.flag(slot), Some(None)));
         }
     }
 
@@ -358,7 +387,7 @@ impl<'a> Walk<'a> {
             _ => false,
         };
         *e = if moves {
-            take(ident, slot)
+            take(ident, self.flag(slot))
         } else {
             let span = ident.span();
             syn::parse2(quote_spanned!(span=> (*#ident))).expect("a deref")
@@ -547,17 +576,33 @@ impl<'a> Walk<'a> {
                 let k = number(0);
                 let base = &c.args[1];
                 let (sub, resume) = (&slots.subs[k], &slots.blocks[slots.resumes[k]]);
+                let now = now_slot(k);
                 parse_quote!({
                     __curio_sub.#sub = ::core::mem::ManuallyDrop::new(#base);
                     *__curio_at = __CurioAt::#resume;
-                    __curio_pc = __CurioAt::#resume;
-                    continue '__curio_dispatch;
+                    // Started at once: most coroutines trap on their first
+                    // step, and then it goes straight out to the kernel.
+                    // SAFETY: the field was just written.
+                    match ::curio::__private::Input::start().drive(unsafe { &mut *__curio_sub.#sub }) {
+                        ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
+                        ::curio::__private::Step::Return(__curio_v) => {
+                            // It finished without trapping: its value
+                            // goes to the resume point.
+                            #now = ::core::option::Option::Some(__curio_v);
+                            __curio_pc = __CurioAt::#resume;
+                            continue '__curio_dispatch;
+                        }
+                    }
                 })
             }
             "__curio_goto" => {
                 let target = &slots.blocks[number(0)];
                 let first = slots.first_slot[number(1)];
-                if first < slots.slots {
+                let inline = c.args.len() == 3 && first >= slots.slots && self.may_inline();
+                if inline {
+                    let id = number(0);
+                    parse_quote!(__curio_inline!(#id))
+                } else if first < slots.slots {
                     parse_quote!({
                         __curio_drop = __curio_drop.min(#first);
                         __curio_pc = __CurioAt::#target;
@@ -569,6 +614,10 @@ impl<'a> Walk<'a> {
                         continue '__curio_dispatch;
                     })
                 }
+            }
+            "__curio_jump" if self.may_inline() => {
+                let id = number(0);
+                parse_quote!(__curio_inline!(#id))
             }
             "__curio_jump" => {
                 let target = &slots.blocks[number(0)];
@@ -595,16 +644,19 @@ impl<'a> Walk<'a> {
                 // fields are touched: the block holds references into
                 // the others.
                 let (first, end) = (slots.first_slot[number(0)], slots.slots_before[number(1)]);
-                let drops = (first..end).rev().map(|i| {
-                    let sref = slot_ref(&slots.names[i]);
-                    quote::quote! {
-                        if __curio_live.take(#i) {
-                            // SAFETY: the flag said the slot holds a value;
-                            // it is cleared, so it is dropped once.
-                            unsafe { #sref.assume_init_drop() };
+                let drops = (first..end)
+                    .rev()
+                    .filter_map(|i| Some((i, slots.flags[i]?)))
+                    .map(|(i, bit)| {
+                        let sref = slot_ref(&slots.names[i]);
+                        quote::quote! {
+                            if __curio_live.take(#bit) {
+                                // SAFETY: the flag said the slot holds a value;
+                                // it is cleared, so it is dropped once.
+                                unsafe { #sref.assume_init_drop() };
+                            }
                         }
-                    }
-                });
+                    });
                 parse_quote!({ #(#drops)* })
             }
             _ => return,
@@ -634,12 +686,21 @@ impl<'a> Walk<'a> {
         };
         let Expr::Assign(a) = e else { unreachable!() };
         let value = &a.right;
+        let Some(bit) = self.flag(slot) else {
+            // No drop glue: the old value (if any) needs nothing.
+            *e = parse_quote!({
+                let __curio_new = #value;
+                // SAFETY: the slot is valid for writes.
+                unsafe { ::curio::__private::assign(#ident, false, __curio_new) };
+            });
+            return;
+        };
         *e = parse_quote!({
             let __curio_new = #value;
-            let __curio_had = __curio_live.take(#slot);
+            let __curio_had = __curio_live.take(#bit);
             // SAFETY: the flag says whether the slot holds a value.
             unsafe { ::curio::__private::assign(#ident, __curio_had, __curio_new) };
-            __curio_live.set(#slot);
+            __curio_live.set(#bit);
         });
     }
 
@@ -716,7 +777,7 @@ impl<'a> Walk<'a> {
             .iter()
             .filter_map(|ident| {
                 let slot = self.frame_slot(&ident.to_string())?;
-                let value = take(ident, slot);
+                let value = take(ident, self.flag(slot));
                 Some(parse_quote!(let #ident = #value;))
             })
             .collect();
@@ -757,7 +818,7 @@ impl<'a> Walk<'a> {
             .iter()
             .filter_map(|ident| {
                 let slot = self.frame_slot(&ident.to_string())?;
-                let value = take(ident, slot);
+                let value = take(ident, self.flag(slot));
                 Some(parse_quote!(let #ident = #value;))
             })
             .collect();
@@ -963,6 +1024,12 @@ fn split_target(tokens: TokenStream) -> (TokenStream, TokenStream) {
     )
 }
 
+/// The step function's local holding the value of `.await` number `k` when
+/// its coroutine finished on its first step (see the suspension marker).
+pub fn now_slot(k: usize) -> Ident {
+    quote::format_ident!("__curio_now{}", k + 1)
+}
+
 /// The step function's reference to the slot of local `name` (the frame is
 /// taken apart into one `&mut` per field when the step starts, so that no
 /// expression has the frame's large generic type).
@@ -970,11 +1037,13 @@ pub fn slot_ref(name: &Ident) -> Ident {
     quote::format_ident!("__curio_s_{}", name.to_string().trim_start_matches("r#"))
 }
 
-/// `x` read out of its slot, its drop flag cleared.
-pub fn take(ident: &Ident, slot: usize) -> Expr {
+/// `x` read out of its slot, its drop flag `flag` cleared (a local without
+/// drop glue has none).
+pub fn take(ident: &Ident, flag: Option<usize>) -> Expr {
     let span = ident.span();
+    let clear = flag.map(|bit| quote_spanned!(span=> __curio_live.clear(#bit);));
     syn::parse2(quote_spanned!(span=> {
-        __curio_live.clear(#slot);
+        #clear
         // SAFETY: the slot holds the value, which rustc (on the task's
         // shadow) proved is not used again unless it is `Copy`.
         unsafe { ::curio::__private::take(#ident) }
@@ -1062,13 +1131,15 @@ impl VisitMut for Walk<'_> {
 /// Moves the native `ident` (just bound) into its slot (unless the caller
 /// wrote it there) and binds `ident` to the slot from then on.
 /// `ty`: `Some(annotation)` when the value is already written.
-fn to_frame(ident: &Ident, slot: usize, written: Option<Option<syn::Type>>) -> Vec<Stmt> {
+fn to_frame(ident: &Ident, flag: Option<usize>, written: Option<Option<syn::Type>>) -> Vec<Stmt> {
     let mut out: Vec<Stmt> = Vec::new();
     let sref = slot_ref(ident);
     if written.is_none() {
         out.push(parse_quote!(#sref.write(#ident);));
     }
-    out.push(parse_quote!(__curio_live.set(#slot);));
+    if let Some(bit) = flag {
+        out.push(parse_quote!(__curio_live.set(#bit);));
+    }
     out.push(parse_quote! {
         // SAFETY: the slot holds the value just written; this block is
         // the only one using it now.

@@ -32,37 +32,89 @@
 
 use std::mem::MaybeUninit;
 
-/// One bit per slot of a frame: set while the slot holds a value.
-/// `W` words of 64 bits.
+/// The drop flags of a frame: one bit per local that has drop glue, set
+/// while its slot holds a value. `B` is the smallest storage for the
+/// count: `()` (none), `u8` ... `u64`, or `[u64; N]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Live<const W: usize>([u64; W]);
+pub struct Live<B>(B);
 
-impl<const W: usize> Live<W> {
+/// Storage for drop flags.
+pub trait Bits: Copy {
+    /// No flag set.
+    const NONE: Self;
+    /// Sets or clears flag `i`.
+    fn put(&mut self, i: usize, on: bool);
+    /// Flag `i`.
+    fn get(&self, i: usize) -> bool;
+}
+
+impl Bits for () {
+    const NONE: Self = ();
+    #[inline(always)]
+    fn put(&mut self, _: usize, _: bool) {}
+    #[inline(always)]
+    fn get(&self, _: usize) -> bool {
+        false
+    }
+}
+
+macro_rules! int_bits {
+    ($($t:ty),*) => {$(
+        impl Bits for $t {
+            const NONE: Self = 0;
+            #[inline(always)]
+            fn put(&mut self, i: usize, on: bool) {
+                if on {
+                    *self |= 1 << i;
+                } else {
+                    *self &= !(1 << i);
+                }
+            }
+            #[inline(always)]
+            fn get(&self, i: usize) -> bool {
+                *self & (1 << i) != 0
+            }
+        }
+    )*};
+}
+int_bits!(u8, u16, u32, u64);
+
+impl<const W: usize> Bits for [u64; W] {
+    const NONE: Self = [0; W];
+    #[inline(always)]
+    fn put(&mut self, i: usize, on: bool) {
+        self[i / 64].put(i % 64, on);
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> bool {
+        self[i / 64].get(i % 64)
+    }
+}
+
+impl<B: Bits> Live<B> {
     /// No slot holds a value.
     #[inline(always)]
     pub const fn none() -> Self {
-        Live([0; W])
+        Live(B::NONE)
     }
 
-    /// Marks slot `i` as holding a value.
+    /// Marks flag `i`: its slot holds a value.
     #[inline(always)]
     pub fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+        self.0.put(i, true);
     }
 
-    /// Marks slot `i` as empty (its value was moved away or dropped).
+    /// Clears flag `i`: its slot's value was moved away or dropped.
     #[inline(always)]
     pub fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
+        self.0.put(i, false);
     }
 
-    /// Marks slot `i` as empty; whether it held a value.
+    /// Clears flag `i`; whether it was set.
     #[inline(always)]
     pub fn take(&mut self, i: usize) -> bool {
-        let word = &mut self.0[i / 64];
-        let bit = 1 << (i % 64);
-        let was = *word & bit != 0;
-        *word &= !bit;
+        let was = self.0.get(i);
+        self.0.put(i, false);
         was
     }
 }
@@ -130,13 +182,17 @@ mod tests {
 
     #[test]
     fn bits_are_independent_across_words() {
-        let mut live = Live::<2>::none();
+        let mut live = Live::<[u64; 2]>::none();
         live.set(0);
         live.set(65);
         assert!(live.take(65));
         assert!(!live.take(65));
         assert!(live.take(0));
         assert_eq!(live, Live::none());
+        let mut small = Live::<u8>::none();
+        small.set(7);
+        assert!(small.take(7));
+        assert!(!small.take(7));
     }
 
     #[test]

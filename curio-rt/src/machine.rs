@@ -39,6 +39,30 @@ impl Input {
         }
     }
 
+    /// Moves the input out of the step function's copy.
+    ///
+    /// # Safety
+    /// Once per step: the copy is not read again (nor dropped: it is in a
+    /// `ManuallyDrop`).
+    #[inline(always)]
+    pub unsafe fn take(input: &std::mem::ManuallyDrop<Input>) -> Input {
+        // SAFETY: the caller reads it once.
+        unsafe { std::ptr::read(&**input) }
+    }
+
+    /// The step of a coroutine that has not started: takes the input
+    /// (once per step) and checks that it is a resume. Cold: it runs once
+    /// per coroutine, so the resume points come first.
+    ///
+    /// # Safety
+    /// As [`Input::take`].
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn start_step(input: &std::mem::ManuallyDrop<Input>) {
+        // SAFETY: the caller reads it once.
+        unsafe { Input::take(input) }.expect_start();
+    }
+
     /// Checks that a coroutine that has not started is being resumed.
     #[inline(always)]
     pub fn expect_start(&self) {

@@ -197,7 +197,7 @@ impl<T: FromReply> TrapCall<T> {
 impl<T: FromReply> Coroutine for TrapCall<T> {
     type Output = Result<T>;
 
-    #[inline]
+    #[inline(always)]
     fn resume(&mut self, value: Value) -> Step<Result<T>> {
         match std::mem::replace(&mut self.state, CallState::Done) {
             CallState::Pending(trap) => {
