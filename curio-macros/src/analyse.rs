@@ -50,8 +50,6 @@ enum Context {
     Closure,
     AsyncBlock,
     NestedFn,
-    Guard,
-    LetChain,
 }
 
 struct Checker<'a> {
@@ -99,30 +97,6 @@ impl Checker<'_> {
             }
             previous_await = previous_dot && matches!(&tt, TokenTree::Ident(i) if i == "await");
             previous_dot = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.');
-        }
-    }
-
-    /// Visits a condition once; in a `let` chain, an `.await` may appear
-    /// only in the first operand.
-    fn visit_cond(&mut self, cond: &Expr) {
-        fn operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-            match e {
-                Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
-                    operands(&b.left, out);
-                    operands(&b.right, out);
-                }
-                other => out.push(other),
-            }
-        }
-        let mut parts = Vec::new();
-        operands(cond, &mut parts);
-        let chain = parts.iter().any(|p| matches!(p, Expr::Let(_)));
-        for (index, part) in parts.into_iter().enumerate() {
-            if chain && index > 0 {
-                self.within(Context::LetChain, |c| c.visit_expr(part));
-            } else {
-                self.visit_expr(part);
-            }
         }
     }
 
@@ -199,16 +173,6 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                 "`.await` inside a nested function cannot be lowered by the outer task\n\
                  help: mark the nested function `#[curio::task] async fn`",
             ),
-            Some(Context::Guard) => self.error(
-                span,
-                "`.await` in a match guard cannot be lowered: a failing guard would have to re-enter the match\n\
-                 help: await before the `match` and test the value in the guard",
-            ),
-            Some(Context::LetChain) => self.error(
-                span,
-                "`.await` in a `let` chain after its first condition cannot be lowered\n\
-                 help: await before the `if`, or nest the conditions",
-            ),
             None => self.check_awaited(&a.base),
         }
         syn::visit::visit_expr_await(self, a);
@@ -224,27 +188,6 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_item(&mut self, i: &'ast syn::Item) {
         self.within(Context::NestedFn, |s| syn::visit::visit_item(s, i));
-    }
-
-    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
-        self.visit_pat(&arm.pat);
-        if let Some((_, guard)) = &arm.guard {
-            self.within(Context::Guard, |s| s.visit_expr(guard));
-        }
-        self.visit_expr(&arm.body);
-    }
-
-    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        self.visit_cond(&i.cond);
-        self.visit_block(&i.then_branch);
-        if let Some((_, otherwise)) = &i.else_branch {
-            self.visit_expr(otherwise);
-        }
-    }
-
-    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
-        self.visit_cond(&w.cond);
-        self.visit_block(&w.body);
     }
 
     fn visit_expr_yield(&mut self, y: &'ast syn::ExprYield) {

@@ -44,7 +44,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Ident, Stmt, parse_quote};
 
 use crate::normalise::{AwaitSite, is_construct};
-use crate::scan::{Binding, await_id, bindings, cond_bindings, expr_has_await, stmt_has_await};
+use crate::scan::{Binding, await_id, bindings, expr_has_await, stmt_has_await};
 
 pub type BlockId = usize;
 pub type ScopeId = usize;
@@ -658,8 +658,8 @@ impl Lowerer<'_> {
         let then_scope = self.scope();
         let mut visible = rest.visible.to_vec();
         let mut names = Vec::new();
-        for b in cond_bindings(&i.cond) {
-            let id = self.bind(&b, block, false, false);
+        for (b, no_drop) in crate::scan::cond_bindings_by_scrutinee(&i.cond) {
+            let id = self.bind(&b, block, false, no_drop);
             visible.push(id);
             names.push(b.ident);
         }
@@ -744,7 +744,7 @@ impl Lowerer<'_> {
             let mut visible = rest.visible.to_vec();
             let mut names = Vec::new();
             for b in bindings(&arm.pat) {
-                let id = self.bind(&b, block, false, false);
+                let id = self.bind(&b, block, false, crate::scan::borrowed(&m.expr));
                 visible.push(id);
                 names.push(b.ident);
             }

@@ -62,6 +62,84 @@ fn token_count(tokens: &TokenStream) -> usize {
         .sum()
 }
 
+/// Whether code can be written twice without changing what it means: no
+/// closure, `async` block or item (each written copy would be a type of its
+/// own, which a slot holding it could not be), and no macro but the
+/// standard library's formatting and assertion macros (any other may expand
+/// to one of those).
+fn duplicable(tokens: &TokenStream) -> bool {
+    const MACROS: &[&str] = &[
+        "println",
+        "print",
+        "eprintln",
+        "eprint",
+        "format",
+        "write",
+        "writeln",
+        "vec",
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "panic",
+        "unreachable",
+        "matches",
+        "concat",
+        "stringify",
+        "line",
+        "file",
+        "column",
+    ];
+    const ITEMS: &[&str] = &[
+        "async",
+        "move",
+        "fn",
+        "struct",
+        "enum",
+        "union",
+        "impl",
+        "trait",
+        "static",
+        "mod",
+        "type",
+        "macro_rules",
+    ];
+    let mut previous: Option<proc_macro2::Ident> = None;
+    for tt in tokens.clone() {
+        match tt {
+            proc_macro2::TokenTree::Group(g) => {
+                if !duplicable(&g.stream()) {
+                    return false;
+                }
+                previous = None;
+            }
+            proc_macro2::TokenTree::Punct(p) => {
+                if p.as_char() == '|' {
+                    return false;
+                }
+                if p.as_char() == '!' {
+                    if let Some(name) = &previous {
+                        if !MACROS.iter().any(|m| name == m) {
+                            return false;
+                        }
+                    }
+                }
+                previous = None;
+            }
+            proc_macro2::TokenTree::Ident(i) => {
+                if ITEMS.iter().any(|k| i == k) {
+                    return false;
+                }
+                previous = Some(i);
+            }
+            proc_macro2::TokenTree::Literal(_) => previous = None,
+        }
+    }
+    true
+}
+
 /// The type parameter of a slot: `L_name`.
 fn slot_type(name: &Ident) -> Ident {
     format_ident!("L_{}", name.to_string().trim_start_matches("r#"))
@@ -334,7 +412,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         .filter_map(|(b, body)| {
             let body = without_inlining(body.clone(), &names);
             let tokens = quote!(#(#body)*);
-            (token_count(&tokens) <= INLINE_TOKENS).then_some((*b, tokens))
+            (token_count(&tokens) <= INLINE_TOKENS && duplicable(&tokens)).then_some((*b, tokens))
         })
         .collect();
     let mut arms: Vec<TokenStream> = Vec::new();
@@ -365,10 +443,9 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 let now = crate::mentions::now_slot(k);
                 entries.push(quote! {
                     __CurioAt::#name => {
-                        // SAFETY: the input is read once per step (here);
-                        // at this resume point, the field holds the
+                        // SAFETY: at this resume point, the field holds the
                         // coroutine awaited.
-                        match unsafe { ::curio::__private::Input::take(&__curio_input).drive(&mut *__curio_sub.#sub) } {
+                        match __curio_input.drive(unsafe { &mut *__curio_sub.#sub }) {
                             // A trap goes straight out to the kernel.
                             ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
                             ::curio::__private::Step::Return(__curio_v) => {
@@ -437,8 +514,6 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let step = quote! {
         #inline
         move |__curio_f, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
-            // Read (moved out) once, by the block the step starts at.
-            let __curio_input = ::core::mem::ManuallyDrop::new(__curio_input);
             // One `&mut` per field of the frame.
             let __CurioFrame { __curio_at, __curio_live, __curio_sub, #(#slots: #srefs,)* } = __curio_f;
             #(let mut #nows = ::core::option::Option::None;)*
@@ -446,8 +521,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
             // first (a trap goes out before anything else happens).
             let mut __curio_pc = match *__curio_at {
                 __CurioAt::Start => {
-                    // SAFETY: the input is read once per step (here).
-                    unsafe { ::curio::__private::Input::start_step(&__curio_input) };
+                    ::curio::__private::Input::start_step(__curio_input);
                     __CurioAt::Start
                 }
                 #(#entries)*

@@ -581,9 +581,12 @@ impl<'a> Walk<'a> {
                     __curio_sub.#sub = ::core::mem::ManuallyDrop::new(#base);
                     *__curio_at = __CurioAt::#resume;
                     // Started at once: most coroutines trap on their first
-                    // step, and then it goes straight out to the kernel.
+                    // step, and then it goes straight out to the kernel. (A
+                    // generated coroutine starts in a function of its own:
+                    // inlined here as well as at the resume point, each
+                    // level of nesting would double the code.)
                     // SAFETY: the field was just written.
-                    match ::curio::__private::Input::start().drive(unsafe { &mut *__curio_sub.#sub }) {
+                    match ::curio::__private::start(unsafe { &mut *__curio_sub.#sub }) {
                         ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
                         ::curio::__private::Step::Return(__curio_v) => {
                             // It finished without trapping: its value
@@ -1041,7 +1044,10 @@ pub fn slot_ref(name: &Ident) -> Ident {
 /// drop glue has none).
 pub fn take(ident: &Ident, flag: Option<usize>) -> Expr {
     let span = ident.span();
-    let clear = flag.map(|bit| quote_spanned!(span=> __curio_live.clear(#bit);));
+    // The machine's own names resolve where the machine is (a body written
+    // by `macro_rules!` has the macro's hygiene), at the user's location.
+    let here = proc_macro2::Span::call_site().located_at(span);
+    let clear = flag.map(|bit| quote_spanned!(here=> __curio_live.clear(#bit);));
     syn::parse2(quote_spanned!(span=> {
         #clear
         // SAFETY: the slot holds the value, which rustc (on the task's

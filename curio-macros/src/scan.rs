@@ -148,6 +148,36 @@ pub fn cond_bindings(cond: &Expr) -> Vec<Binding> {
     }
 }
 
+/// The bindings of a condition's `let`s, each with whether it has no drop
+/// glue for certain (its scrutinee is borrowed: see [`borrowed`]).
+pub fn cond_bindings_by_scrutinee(cond: &Expr) -> Vec<(Binding, bool)> {
+    match cond {
+        Expr::Let(l) => {
+            let no_drop = borrowed(&l.expr);
+            bindings(&l.pat).into_iter().map(|b| (b, no_drop)).collect()
+        }
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            let mut all = cond_bindings_by_scrutinee(&b.left);
+            all.extend(cond_bindings_by_scrutinee(&b.right));
+            all
+        }
+        Expr::Paren(p) => cond_bindings_by_scrutinee(&p.expr),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a scrutinee is `&e` or `&mut e`: every binding of a pattern
+/// matched against it is then a reference (default binding modes) or a
+/// `Copy` value (a `&` pattern cannot move out), so it has no drop glue.
+pub fn borrowed(scrutinee: &Expr) -> bool {
+    match scrutinee {
+        Expr::Reference(_) => true,
+        Expr::Paren(p) => borrowed(&p.expr),
+        Expr::Group(g) => borrowed(&g.expr),
+        _ => false,
+    }
+}
+
 /// Whether a method named `method` takes `self` by value, by Rust's
 /// naming conventions and the standard combinators.
 pub fn consumes(method: &str) -> bool {

@@ -138,6 +138,31 @@ pub trait Coroutine {
     /// before it can throw into it) or has already returned.
     fn throw(&mut self, error: Error) -> Step<Self::Output>;
 
+    /// Continues the coroutine with `input` (a resume or a throw), as
+    /// [`resume`](Coroutine::resume) or [`throw`](Coroutine::throw). Generated
+    /// machines override it so that a parent inlines its sub-coroutine's
+    /// step once, not once for each of the two entries. Not meant to be
+    /// called or overridden by hand.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __curio_drive(&mut self, input: crate::machine::Input) -> Step<Self::Output> {
+        match input {
+            crate::machine::Input::Resume(value) => self.resume(value),
+            crate::machine::Input::Throw(error) => self.throw(error),
+        }
+    }
+
+    /// Starts the coroutine (`resume(Value::None)`) for a parent that has
+    /// just begun to await it. Generated machines override it with a call
+    /// that is not inlined, so that a parent inlines its sub-coroutine's
+    /// step at the resume point only. Not meant to be called or overridden
+    /// by hand.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __curio_start(&mut self) -> Step<Self::Output> {
+        self.resume(Value::None)
+    }
+
     /// Visits the chain of suspension points, outermost first, down through
     /// awaited sub-coroutines (Curio's `traceback()`). Leaf traps visit
     /// nothing.

@@ -33,34 +33,16 @@ impl Input {
     /// Continues `sub` with this input, in place.
     #[inline(always)]
     pub fn drive<C: Coroutine + ?Sized>(self, sub: &mut C) -> Step<C::Output> {
-        match self {
-            Input::Resume(value) => sub.resume(value),
-            Input::Throw(error) => sub.throw(error),
-        }
+        sub.__curio_drive(self)
     }
 
-    /// Moves the input out of the step function's copy.
-    ///
-    /// # Safety
-    /// Once per step: the copy is not read again (nor dropped: it is in a
-    /// `ManuallyDrop`).
-    #[inline(always)]
-    pub unsafe fn take(input: &std::mem::ManuallyDrop<Input>) -> Input {
-        // SAFETY: the caller reads it once.
-        unsafe { std::ptr::read(&**input) }
-    }
-
-    /// The step of a coroutine that has not started: takes the input
-    /// (once per step) and checks that it is a resume. Cold: it runs once
-    /// per coroutine, so the resume points come first.
-    ///
-    /// # Safety
-    /// As [`Input::take`].
+    /// The step of a coroutine that has not started: checks that it is
+    /// being resumed. Cold: it runs once per coroutine, so the resume
+    /// points come first.
     #[cold]
     #[inline(never)]
-    pub unsafe fn start_step(input: &std::mem::ManuallyDrop<Input>) {
-        // SAFETY: the caller reads it once.
-        unsafe { Input::take(input) }.expect_start();
+    pub fn start_step(input: Input) {
+        input.expect_start();
     }
 
     /// Checks that a coroutine that has not started is being resumed.
@@ -116,11 +98,13 @@ impl<S, F, W, N> Machine<S, F, W, N> {
         S: Frame,
         F: FnMut(&mut S, Input) -> Step<T>,
     {
-        let step = (self.step)(&mut self.state, input);
-        if let Step::Return(_) = step {
-            self.state.finish();
+        match (self.step)(&mut self.state, input) {
+            Step::Trap(trap) => Step::Trap(trap),
+            Step::Return(value) => {
+                self.state.finish();
+                Step::Return(value)
+            }
         }
-        step
     }
 }
 
@@ -143,6 +127,16 @@ where
         self.step(Input::Throw(error))
     }
 
+    #[inline(always)]
+    fn __curio_drive(&mut self, input: Input) -> Step<T> {
+        self.step(input)
+    }
+
+    #[inline(never)]
+    fn __curio_start(&mut self) -> Step<T> {
+        self.step(Input::start())
+    }
+
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
         (self.walk)(&self.state, visit)
     }
@@ -150,6 +144,12 @@ where
     fn name(&self) -> &'static str {
         (self.name)()
     }
+}
+
+/// Starts `sub`, which a parent has just begun to await, in place.
+#[inline(always)]
+pub fn start<C: Coroutine + ?Sized>(sub: &mut C) -> Step<C::Output> {
+    sub.__curio_start()
 }
 
 /// Visits `here`, then the suspension points of `sub`.
