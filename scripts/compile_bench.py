@@ -142,7 +142,7 @@ def expansion_lines(text):
     path = os.path.join(SCRATCH, "expand.rs")
     with open(path, "w") as f:
         f.write(text.split("#[curio::task]", 1)[1])
-    env = dict(os.environ, CURIO_EXPAND=path)
+    env = dict(os.environ, CURIO_EXPAND=path, RUST_MIN_STACK="268435456")
     out = subprocess.run(
         ["cargo", "test", "-q", "-p", "curio-macros", "--lib", "expand_file", "--",
          "--ignored", "--nocapture"],

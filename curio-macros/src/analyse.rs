@@ -20,6 +20,8 @@ pub fn check_body(body: &Block, name: Option<&Ident>, locals: &HashSet<String>) 
         locals,
         errors: Vec::new(),
         context: None,
+        loops: Vec::new(),
+        blocks: Vec::new(),
     };
     checker.visit_block(body);
     checker.errors
@@ -57,13 +59,71 @@ struct Checker<'a> {
     locals: &'a HashSet<String>,
     errors: Vec<syn::Error>,
     context: Option<Context>,
+    /// The labels of the loops around this point (`None`: unlabelled), in
+    /// the task's own body (a closure or an item starts afresh).
+    loops: Vec<Option<String>>,
+    /// The labels of the labelled blocks around this point.
+    blocks: Vec<String>,
 }
 
 impl Checker<'_> {
     fn within(&mut self, context: Context, f: impl FnOnce(&mut Self)) {
         let saved = self.context.replace(context);
+        let loops = std::mem::take(&mut self.loops);
+        let blocks = std::mem::take(&mut self.blocks);
         f(self);
         self.context = saved;
+        self.loops = loops;
+        self.blocks = blocks;
+    }
+
+    fn in_loop(&mut self, label: Option<&syn::Label>, f: impl FnOnce(&mut Self)) {
+        self.loops.push(label.map(|l| l.name.ident.to_string()));
+        f(self);
+        self.loops.pop();
+    }
+
+    /// A `break` or `continue` must stay inside the task's (or block's)
+    /// own body: the body is a coroutine, which a jump cannot leave.
+    fn check_jump(
+        &mut self,
+        keyword: &str,
+        label: Option<&syn::Lifetime>,
+        span: proc_macro2::Span,
+    ) {
+        if self.context.is_some() {
+            // Inside a closure or an item: rustc's own rules apply there.
+            return;
+        }
+        let reaches = match label {
+            Some(l) => {
+                let name = l.ident.to_string();
+                self.loops
+                    .iter()
+                    .any(|x| x.as_deref() == Some(name.as_str()))
+                    || (keyword == "break" && self.blocks.contains(&name))
+            }
+            None => !self.loops.is_empty(),
+        };
+        if reaches {
+            return;
+        }
+        let target = match label {
+            Some(l) => format!("no loop labelled `{l}` around it"),
+            None => "no loop around it".to_string(),
+        };
+        let message = if self.name.is_some() {
+            format!(
+                "`{keyword}` with {target} in this task\n\
+                 help: a `{keyword}` can only reach a loop in the same function; use `return` to leave the task"
+            )
+        } else {
+            format!(
+                "`{keyword}` with {target} inside this `coroutine!` block: the block is a coroutine of its own (like an `async` block), and a jump cannot leave it\n\
+                 help: return a value from the block (`Ok(None)` / `Ok(Some(v))`) and `{keyword}` after awaiting it"
+            )
+        };
+        self.error(span, &message);
     }
 
     fn error(&mut self, span: proc_macro2::Span, message: &str) {
@@ -178,6 +238,43 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         syn::visit::visit_expr_await(self, a);
     }
 
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.in_loop(l.label.as_ref(), |s| s.visit_block(&l.body));
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.in_loop(w.label.as_ref(), |s| {
+            s.visit_expr(&w.cond);
+            s.visit_block(&w.body);
+        });
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_pat(&f.pat);
+        self.visit_expr(&f.expr);
+        self.in_loop(f.label.as_ref(), |s| s.visit_block(&f.body));
+    }
+
+    fn visit_expr_block(&mut self, b: &'ast syn::ExprBlock) {
+        match &b.label {
+            Some(label) => {
+                self.blocks.push(label.name.ident.to_string());
+                self.visit_block(&b.block);
+                self.blocks.pop();
+            }
+            None => self.visit_block(&b.block),
+        }
+    }
+
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+        self.check_jump("break", b.label.as_ref(), b.span());
+        syn::visit::visit_expr_break(self, b);
+    }
+
+    fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+        self.check_jump("continue", c.label.as_ref(), c.span());
+    }
+
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         self.within(Context::Closure, |s| syn::visit::visit_expr_closure(s, c));
     }
@@ -199,9 +296,26 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        // A nested `coroutine!` block is checked when it expands.
         if !crate::scan::is_coroutine_macro(m) {
             self.macro_tokens(&m.tokens);
+            return;
+        }
+        // A nested `coroutine!` block is checked here too (as it will be
+        // when it expands), so that a rejection inside it rejects the task
+        // at once, before rustc reports what follows from it.
+        if self.context.is_none() {
+            if let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.tokens.clone()) {
+                let mut inner = Checker {
+                    name: None,
+                    locals: self.locals,
+                    errors: Vec::new(),
+                    context: None,
+                    loops: Vec::new(),
+                    blocks: Vec::new(),
+                };
+                inner.visit_block(&block.block);
+                self.errors.extend(inner.errors);
+            }
         }
     }
 }

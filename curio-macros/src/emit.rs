@@ -47,6 +47,10 @@ pub struct Machine<'a> {
 /// code jumps to them (without a dispatch).
 const INLINE_TOKENS: usize = 400;
 
+/// Jumps are inlined in machines of up to this many blocks only: a long
+/// function gains little from it and would compile its joins twice.
+const INLINE_BLOCKS: usize = 32;
+
 /// Step functions up to this many tokens are always inlined into their
 /// callers (so a trap passes through small wrappers without a call each).
 const SMALL_MACHINE_TOKENS: usize = 1500;
@@ -409,6 +413,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let inlined: HashMap<usize, TokenStream> = bodies
         .iter()
         .filter(|(b, _)| matches!(cfg.blocks[**b].kind, BlockKind::Join | BlockKind::Loop))
+        .filter(|_| order.len() <= INLINE_BLOCKS)
         .filter_map(|(b, body)| {
             let body = without_inlining(body.clone(), &names);
             let tokens = quote!(#(#body)*);

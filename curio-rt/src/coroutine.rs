@@ -119,6 +119,7 @@ impl std::fmt::Display for Location {
 ///
 /// Write one with `#[curio::task]` or [`coroutine!`](crate::coroutine);
 /// hand-write one only for a new leaf trap.
+#[must_use = "a coroutine does nothing unless it is awaited or spawned"]
 pub trait Coroutine {
     /// What the coroutine returns when it finishes.
     type Output;

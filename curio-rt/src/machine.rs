@@ -56,6 +56,7 @@ impl Input {
 
 /// A generated state machine: `state`, the `step` function over it, and the
 /// `walk` function that reports its suspension points.
+#[must_use = "a coroutine does nothing unless it is awaited or spawned"]
 pub struct Machine<S, F, W, N> {
     state: S,
     step: F,
