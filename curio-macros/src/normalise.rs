@@ -829,32 +829,43 @@ fn later_parts_await(cond: &Expr) -> bool {
     parts.iter().skip(1).any(expr_has_await)
 }
 
-/// `pat` for matching a reference in a guard: by-value bindings lose `mut`
-/// (and `ref`), so that default binding modes make them references.
+/// The name a binding of `pat` has in the by-reference match of a guard:
+/// a name of its own, so that the by-value match of the arm's body (inside
+/// it) does not shadow it.
+fn guard_name(ident: &Ident) -> Ident {
+    quote::format_ident!("__g_{}", ident.to_string().trim_start_matches("r#"))
+}
+
+/// `pat` for matching a reference in a guard: bindings are renamed (see
+/// [`guard_name`]) and lose `mut` (and `ref`), so that default binding
+/// modes make them references.
 fn by_ref_pattern(pat: &syn::Pat) -> syn::Pat {
-    struct Strip;
+    struct Strip(Vec<Ident>);
     impl VisitMut for Strip {
         fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
             p.by_ref = None;
             p.mutability = None;
+            if self.0.contains(&p.ident) {
+                p.ident = guard_name(&p.ident);
+            }
             syn::visit_mut::visit_pat_ident_mut(self, p);
         }
     }
     let mut pat = pat.clone();
-    Strip.visit_pat_mut(&mut pat);
+    Strip(bindings(&pat).into_iter().map(|b| b.ident).collect()).visit_pat_mut(&mut pat);
     pat
 }
 
-/// `guard` with the by-value bindings of `pat` read through the references
-/// the by-reference match gives them (`x` becomes `(*x)`).
+/// `guard` with the bindings of `pat` read through the references the
+/// by-reference match gives them (`x` becomes `(*__g_x)`, `ref x` becomes
+/// `__g_x`).
 fn deref_bindings(mut guard: Expr, pat: &syn::Pat) -> Expr {
     for b in bindings(pat) {
-        if b.by_ref {
-            continue;
-        }
-        let to: Expr = {
-            let ident = &b.ident;
-            parse_quote!((*#ident))
+        let renamed = guard_name(&b.ident);
+        let to: Expr = if b.by_ref {
+            parse_quote!(#renamed)
+        } else {
+            parse_quote!((*#renamed))
         };
         crate::rename::replace_free(&mut guard, &b.ident, &to);
     }

@@ -5,7 +5,11 @@ Each program is one random function body mixing every construct the
 transform supports (let/shadowing/blocks, if/else, if let, let-else, match
 with guards, loop/while/while let/for, labelled break/continue, break with a
 value, early return, `?`, awaits in argument, operand, condition, scrutinee,
-iterable and struct-literal positions, drop-logging locals, explicit drops).
+iterable and struct-literal positions, drop-logging locals, explicit drops;
+and the shapes acceptance testing found: an await in a let-else's `else`,
+compound assignment to places, deferred initialisation, a Vec inferred
+through an awaiting loop, drop-logging scrutinee temporaries, guards and
+`let` chains that await).
 It is emitted twice: as a `#[curio::task]` whose awaits are scripted leaf
 traps, and as a plain function whose awaits are scripted calls. The test in
 tests/oracle.rs runs both under the same script and compares traces.
@@ -111,7 +115,9 @@ class Gen:
         rng = self.rng
         kinds = ["let", "let", "noisy", "ev", "assign", "shadow", "check", "shadow_noisy"]
         if depth > 0:
-            kinds += ["if", "match", "for", "while", "loop", "block", "iflet", "letelse", "whilelet", "breakval", "ret"]
+            kinds += ["if", "match", "for", "while", "loop", "block", "iflet", "letelse", "whilelet", "breakval", "ret",
+                      "letelse_await", "place_assign", "deferred", "collect", "scrutinee_tmp", "guard_await",
+                      "chain_await"]
         if loop:
             kinds += ["jump"]
         kind = rng.choice(kinds)
@@ -207,6 +213,63 @@ class Gen:
             last = f"if {self.cond(ctx, 1)} {{ break {label} ({e()}); }}"
             ctx["ints"][-1].append(v)
             return [f"let mut {c} = 0;", f"let mut {v} = {label}: loop {{", f"{c} += 1;", first] + body + [last, "};"]
+        if kind == "letelse_await":
+            # An `.await` inside a let-else's diverging `else`.
+            x = self.fresh("x")
+            line = (f"let Some({x}) = opt({e()}) else {{ ev(\"{self.fresh('else')}\", {self.await_expr(ctx, 1)}); "
+                    f"return Ok(-1); }};")
+            ctx["ints"][-1].append(x)
+            return [line]
+        if kind == "place_assign":
+            # Compound assignment to an indexed place and a field, with an
+            # awaited right-hand side (primitive operands: value first).
+            arr, p = self.fresh("arr"), self.fresh("p")
+            lines = [f"let mut {arr} = [{e(1)}, {e(1)}, {e(1)}];",
+                     f"{arr}[idx3({self.expr(ctx, 1, awaits=False)})] += {self.await_expr(ctx, 1)};",
+                     f"let mut {p} = Pt {{ x: {e(1)}, y: 0 }};",
+                     f"{p}.y -= {self.await_expr(ctx, 1)};",
+                     f"ev(\"{self.fresh('pl')}\", add({arr}[0], {p}.sum()));"]
+            ctx["ints"][-1].append(f"{arr}[1]")
+            return lines
+        if kind == "deferred":
+            # Deferred initialisation, assigned on both branches.
+            x = self.fresh("d")
+            lines = [f"let {x};",
+                     f"if {self.cond(ctx, 1)} {{ {x} = {self.await_expr(ctx, 1)}; }} else {{ {x} = {e(1)}; }}"]
+            ctx["ints"][-1].append(x)
+            return lines
+        if kind == "collect":
+            # A Vec whose element type is inferred through a loop that awaits.
+            out, i, v = self.fresh("out"), self.fresh("i"), self.fresh("w")
+            lines = [f"let mut {out} = Vec::new();",
+                     f"for {i} in 0..{rng.randint(0, 3)} {{ {out}.push(add({i}, {self.await_expr(ctx, 1)})); }}",
+                     f"let {v} = {out}.iter().map(|x| x.wrapping_abs()).fold(0i64, |a, b| a.wrapping_add(b));"]
+            ctx["ints"][-1].append(v)
+            return lines
+        if kind == "scrutinee_tmp":
+            # A drop-logging temporary in a scrutinee lives to the end of the
+            # `match` (or `if let`), across the `.await` in its arm.
+            t = self.fresh("tmp")
+            if rng.random() < 0.5:
+                return ([f"match m3(N::new(\"{t}\", {e(1)}).val()) {{", "0 => {"] + self.block(ctx, depth - 1, loop)
+                        + ["} _ => {"] + self.block(ctx, depth - 1, loop) + ["} }"])
+            x = self.fresh("x")
+            inner = {"ints": ctx["ints"] + [[x]], "noisy": ctx["noisy"]}
+            return ([f"if let Some({x}) = opt(N::new(\"{t}\", {e(1)}).val()) {{"] + self.block(inner, depth - 1, loop)
+                    + ["}"])
+        if kind == "guard_await":
+            # Guards that await: a false guard goes on to the next arm.
+            g = self.fresh("g")
+            return ([f"match m3({e()}) {{", f"0 if flag({self.await_expr(ctx, 1)}) => {{"] + self.block(ctx, depth - 1, loop)
+                    + [f"}} {g} if flag({g}) || flag({self.await_expr(ctx, 1)}) => {{"] + self.block(ctx, depth - 1, loop)
+                    + ["} _ => {"] + self.block(ctx, depth - 1, loop) + ["} }"])
+        if kind == "chain_await":
+            # A `let` chain with awaits after its first condition.
+            x, y = self.fresh("x"), self.fresh("x")
+            inner = {"ints": ctx["ints"] + [[x, y]], "noisy": ctx["noisy"]}
+            return ([f"if let Some({x}) = opt({e(1)}) && flag({self.await_expr(ctx, 1)}) "
+                     f"&& let Some({y}) = opt(add({x}, {self.await_expr(ctx, 1)})) {{"]
+                    + self.block(inner, depth - 1, loop) + ["} else {"] + self.block(ctx, depth - 1, loop) + ["}"])
         if kind == "ret":
             return [f"if {self.cond(ctx, 1)} {{ return Ok({e()}); }}"]
         raise AssertionError(kind)
