@@ -69,26 +69,13 @@ fn token_count(tokens: &TokenStream) -> usize {
 /// Whether code can be written twice without changing what it means: no
 /// closure, `async` block or item (each written copy would be a type of its
 /// own, which a slot holding it could not be), and no macro but the
-/// standard library's formatting and assertion macros (any other may expand
-/// to one of those).
+/// formatting, assertion and logging macros and a few that expand to plain
+/// expressions (any other may expand to one of those).
 fn duplicable(tokens: &TokenStream) -> bool {
+    // Besides the formatting, assertion and logging macros: these expand
+    // to plain expressions.
     const MACROS: &[&str] = &[
-        "println",
-        "print",
-        "eprintln",
-        "eprint",
-        "format",
-        "write",
-        "writeln",
         "vec",
-        "assert",
-        "assert_eq",
-        "assert_ne",
-        "debug_assert",
-        "debug_assert_eq",
-        "debug_assert_ne",
-        "panic",
-        "unreachable",
         "matches",
         "concat",
         "stringify",
@@ -125,7 +112,11 @@ fn duplicable(tokens: &TokenStream) -> bool {
                 }
                 if p.as_char() == '!' {
                     if let Some(name) = &previous {
-                        if !MACROS.iter().any(|m| name == m) {
+                        if !MACROS
+                            .iter()
+                            .chain(crate::mentions::BY_REFERENCE)
+                            .any(|m| name == m)
+                        {
                             return false;
                         }
                     }
