@@ -583,6 +583,9 @@ fn end_of_file_after_a_short_read_is_not_missed() {
 
 #[test]
 fn a_server_hands_its_handler_a_printable_address() {
+    // It opens a socket pair: serial, so that it cannot change another
+    // test's count of open fds.
+    let _serial = serial();
     use curio::net::Address;
     let inet = SockAddr::from("127.0.0.1:25000".parse::<std::net::SocketAddr>().unwrap());
     let inet = Address::from(&inet);
