@@ -655,17 +655,7 @@ fn flatten(stmts: Vec<Stmt>) -> Vec<Stmt> {
 
 /// An expression that may stand as a statement without a `;`.
 fn is_block_like(e: &Expr) -> bool {
-    matches!(
-        e,
-        Expr::Block(_)
-            | Expr::Unsafe(_)
-            | Expr::If(_)
-            | Expr::Match(_)
-            | Expr::Loop(_)
-            | Expr::While(_)
-            | Expr::ForLoop(_)
-            | Expr::Const(_)
-    )
+    crate::normalise::is_construct(e) || matches!(e, Expr::Const(_))
 }
 
 /// `body` with each `__curio_inline!(target)` placeholder a plain jump

@@ -136,16 +136,10 @@ pub fn binds_by_value(pat: &Pat) -> bool {
 
 /// The bindings introduced by an `if`/`while` condition (`let` chains).
 pub fn cond_bindings(cond: &Expr) -> Vec<Binding> {
-    match cond {
-        Expr::Let(l) => bindings(&l.pat),
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
-            let mut all = cond_bindings(&b.left);
-            all.extend(cond_bindings(&b.right));
-            all
-        }
-        Expr::Paren(p) => cond_bindings(&p.expr),
-        _ => Vec::new(),
-    }
+    cond_bindings_by_scrutinee(cond)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect()
 }
 
 /// The bindings of a condition's `let`s, each with whether it has no drop
