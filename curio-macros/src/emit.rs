@@ -412,8 +412,6 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         })
         .collect();
     let mut arms: Vec<TokenStream> = Vec::new();
-    // Where a step can start: the start, or a resume point.
-    let mut entries: Vec<TokenStream> = Vec::new();
     for &b in &order {
         let block = &cfg.blocks[b];
         let name = &names[b];
@@ -431,31 +429,31 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                     }
                 });
                 quote! {
+                    // SAFETY: the input is read once per step (here).
+                    unsafe { ::curio::__private::Input::start_step(__curio_input) };
                     #(#moved)*
                 }
             }
             BlockKind::Resume(k) => {
                 let sub = &subs[k];
                 let now = crate::mentions::now_slot(k);
-                entries.push(quote! {
-                    __CurioAt::#name => {
-                        // SAFETY: at this resume point, the field holds the
-                        // coroutine awaited.
-                        match __curio_input.drive(unsafe { &mut *__curio_sub.#sub }) {
-                            // A trap goes straight out to the kernel.
-                            ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                            ::curio::__private::Step::Return(__curio_v) => {
-                                #now = ::core::option::Option::Some(__curio_v);
-                                __CurioAt::#name
-                            }
-                        }
-                    }
-                });
                 quote! {
-                    // SAFETY: a resume point is entered with its value
-                    // (from the start of the step, or from the suspension
-                    // whose coroutine finished at once).
-                    let __curio_value = unsafe { #now.take().unwrap_unchecked() };
+                    let __curio_value = match #now.take() {
+                        // The coroutine finished at once when it started.
+                        ::core::option::Option::Some(__curio_v) => __curio_v,
+                        // The step starts here: drive what this resume
+                        // point awaits (a trap goes straight out to the
+                        // kernel).
+                        // SAFETY: the input is read once per step (here:
+                        // the block a step starts at); the field holds the
+                        // coroutine awaited.
+                        ::core::option::Option::None => match unsafe {
+                            ::curio::__private::Input::drive_ref(__curio_input, &mut *__curio_sub.#sub)
+                        } {
+                            ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
+                            ::curio::__private::Step::Return(__curio_v) => __curio_v,
+                        },
+                    };
                     // It finished: nothing is awaited until the next
                     // suspension (the state says so first, so that a
                     // panicking drop is not dropped again).
@@ -509,20 +507,15 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let nows: Vec<Ident> = (0..sites.len()).map(crate::mentions::now_slot).collect();
     let step = quote! {
         #inline
-        move |__curio_f, __curio_input: ::curio::__private::Input| -> ::curio::__private::Step<#output> {
+        move |__curio_f, __curio_input: &::core::mem::ManuallyDrop<::curio::__private::Input>| -> ::curio::__private::Step<#output> {
             // One `&mut` per field of the frame.
             let __CurioFrame { __curio_at, __curio_live, __curio_sub, #(#slots: #srefs,)* } = __curio_f;
             #(let mut #nows = ::core::option::Option::None;)*
-            // Where the step starts: a resume point drives what it awaits
-            // first (a trap goes out before anything else happens).
-            let mut __curio_pc = match *__curio_at {
-                __CurioAt::Start => {
-                    ::curio::__private::Input::start_step(__curio_input);
-                    __CurioAt::Start
-                }
-                #(#entries)*
-                _ => ::curio::__private::resumed_after_completion(),
-            };
+            // The input is read (moved out) once per step, by the block it
+            // starts at; nested coroutines read it where it is.
+            // The step starts where the coroutine is (the start, or a
+            // resume point, which drives what it awaits first).
+            let mut __curio_pc = *__curio_at;
             // Slots to drop (from this number on) once the code that
             // jumped has left its scopes.
             let mut __curio_drop = usize::MAX;

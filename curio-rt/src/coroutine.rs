@@ -142,12 +142,21 @@ pub trait Coroutine {
     /// Continues the coroutine with `input` (a resume or a throw), as
     /// [`resume`](Coroutine::resume) or [`throw`](Coroutine::throw). Generated
     /// machines override it so that a parent inlines its sub-coroutine's
-    /// step once, not once for each of the two entries. Not meant to be
-    /// called or overridden by hand.
+    /// step once, not once for each of the two entries, and so that the
+    /// input is passed down nested coroutines by reference, not copied at
+    /// each level. Not meant to be called or overridden by hand.
+    ///
+    /// # Safety
+    /// The input is moved out of `*input` (read once); the caller must not
+    /// read or drop it afterwards.
     #[doc(hidden)]
     #[inline(always)]
-    fn __curio_drive(&mut self, input: crate::machine::Input) -> Step<Self::Output> {
-        match input {
+    unsafe fn __curio_drive(
+        &mut self,
+        input: &core::mem::ManuallyDrop<crate::machine::Input>,
+    ) -> Step<Self::Output> {
+        // SAFETY: the caller hands the input over.
+        match unsafe { crate::machine::Input::take(input) } {
             crate::machine::Input::Resume(value) => self.resume(value),
             crate::machine::Input::Throw(error) => self.throw(error),
         }

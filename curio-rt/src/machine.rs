@@ -33,16 +33,47 @@ impl Input {
     /// Continues `sub` with this input, in place.
     #[inline(always)]
     pub fn drive<C: Coroutine + ?Sized>(self, sub: &mut C) -> Step<C::Output> {
-        sub.__curio_drive(self)
+        let input = std::mem::ManuallyDrop::new(self);
+        // SAFETY: handed over, not used again.
+        unsafe { sub.__curio_drive(&input) }
     }
 
-    /// The step of a coroutine that has not started: checks that it is
-    /// being resumed. Cold: it runs once per coroutine, so the resume
-    /// points come first.
+    /// Continues `sub` with the input a step was given, in place (a
+    /// nested coroutine reads it where it is, not from a copy per level).
+    ///
+    /// # Safety
+    /// As [`Input::take`]: the input is read once per step.
+    #[inline(always)]
+    pub unsafe fn drive_ref<C: Coroutine + ?Sized>(
+        input: &std::mem::ManuallyDrop<Input>,
+        sub: &mut C,
+    ) -> Step<C::Output> {
+        // SAFETY: the caller reads the input once (here).
+        unsafe { sub.__curio_drive(input) }
+    }
+
+    /// Moves the input out of the step function's copy.
+    ///
+    /// # Safety
+    /// Once per step: the copy is not read again (nor dropped: it is in a
+    /// `ManuallyDrop`).
+    #[inline(always)]
+    pub unsafe fn take(input: &std::mem::ManuallyDrop<Input>) -> Input {
+        // SAFETY: the caller reads it once.
+        unsafe { std::ptr::read(&**input) }
+    }
+
+    /// The step of a coroutine that has not started: takes the input (once
+    /// per step) and checks that it is a resume. Cold: it runs once per
+    /// coroutine, so the resume points come first.
+    ///
+    /// # Safety
+    /// As [`Input::take`].
     #[cold]
     #[inline(never)]
-    pub fn start_step(input: Input) {
-        input.expect_start();
+    pub unsafe fn start_step(input: &std::mem::ManuallyDrop<Input>) {
+        // SAFETY: the caller reads it once.
+        unsafe { Input::take(input) }.expect_start();
     }
 
     /// Checks that a coroutine that has not started is being resumed.
@@ -80,7 +111,7 @@ pub trait Frame {
 pub fn machine<S, T, F, W, N>(state: S, step: F, walk: W, name: N) -> Machine<S, F, W, N>
 where
     S: Frame,
-    F: FnMut(&mut S, Input) -> Step<T>,
+    F: FnMut(&mut S, &std::mem::ManuallyDrop<Input>) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
     N: Fn() -> &'static str,
 {
@@ -94,10 +125,10 @@ where
 
 impl<S, F, W, N> Machine<S, F, W, N> {
     #[inline(always)]
-    fn step<T>(&mut self, input: Input) -> Step<T>
+    fn step<T>(&mut self, input: &std::mem::ManuallyDrop<Input>) -> Step<T>
     where
         S: Frame,
-        F: FnMut(&mut S, Input) -> Step<T>,
+        F: FnMut(&mut S, &std::mem::ManuallyDrop<Input>) -> Step<T>,
     {
         match (self.step)(&mut self.state, input) {
             Step::Trap(trap) => Step::Trap(trap),
@@ -112,7 +143,7 @@ impl<S, F, W, N> Machine<S, F, W, N> {
 impl<S, T, F, W, N> Coroutine for Machine<S, F, W, N>
 where
     S: Frame,
-    F: FnMut(&mut S, Input) -> Step<T>,
+    F: FnMut(&mut S, &std::mem::ManuallyDrop<Input>) -> Step<T>,
     W: Fn(&S, &mut dyn FnMut(&'static Location)),
     N: Fn() -> &'static str,
 {
@@ -120,22 +151,22 @@ where
 
     #[inline]
     fn resume(&mut self, value: Value) -> Step<T> {
-        self.step(Input::Resume(value))
+        self.step(&std::mem::ManuallyDrop::new(Input::Resume(value)))
     }
 
     #[inline]
     fn throw(&mut self, error: Error) -> Step<T> {
-        self.step(Input::Throw(error))
+        self.step(&std::mem::ManuallyDrop::new(Input::Throw(error)))
     }
 
     #[inline(always)]
-    fn __curio_drive(&mut self, input: Input) -> Step<T> {
+    unsafe fn __curio_drive(&mut self, input: &std::mem::ManuallyDrop<Input>) -> Step<T> {
         self.step(input)
     }
 
     #[inline(never)]
     fn __curio_start(&mut self) -> Step<T> {
-        self.step(Input::start())
+        self.step(&std::mem::ManuallyDrop::new(Input::start()))
     }
 
     fn traceback(&self, visit: &mut dyn FnMut(&'static Location)) {
