@@ -156,6 +156,8 @@ fn step_plain(site: u32) -> curio::Result<i64> {
     }
 }
 
+/// A generated program (its `_` parameter, a drop-logging value, is
+/// passed by the closures).
 pub struct Case {
     name: &'static str,
     task: fn(i64, i64) -> Box<dyn Coroutine<Output = curio::Result<i64>>>,

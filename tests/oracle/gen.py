@@ -9,7 +9,8 @@ iterable and struct-literal positions, drop-logging locals, explicit drops;
 and the shapes acceptance testing found: an await in a let-else's `else`,
 compound assignment to places, deferred initialisation, a Vec inferred
 through an awaiting loop, drop-logging scrutinee temporaries, guards and
-`let` chains that await).
+`let` chains that await, references dead at the `.await`, and a `_`
+parameter holding a drop-logging value, which lives to the end of the body).
 It is emitted twice: as a `#[curio::task]` whose awaits are scripted leaf
 traps, and as a plain function whose awaits are scripted calls. The test in
 tests/oracle.rs runs both under the same script and compares traces.
@@ -53,8 +54,8 @@ class Gen:
         if self.sub is not None and self.rng.random() < 0.25:
             args = f"{self.expr(ctx, depth - 1)}, {self.expr(ctx, depth - 1)}"
             if self.rng.random() < 0.7:
-                return f"SUB_{self.sub}({args})SUBAWAIT?"
-            return f"SUB_{self.sub}({args})SUBAWAIT.unwrap_or(-2)"
+                return f"SUB_{self.sub}({args}, N::new(\"subarg\", 0))SUBAWAIT?"
+            return f"SUB_{self.sub}({args}, N::new(\"subarg\", 0))SUBAWAIT.unwrap_or(-2)"
         self.site += 1
         k = self.site
         form = self.rng.random()
@@ -117,7 +118,7 @@ class Gen:
         if depth > 0:
             kinds += ["if", "match", "for", "while", "loop", "block", "iflet", "letelse", "whilelet", "breakval", "ret",
                       "letelse_await", "place_assign", "deferred", "collect", "scrutinee_tmp", "guard_await",
-                      "chain_await"]
+                      "chain_await", "dead_ref"]
         if loop:
             kinds += ["jump"]
         kind = rng.choice(kinds)
@@ -270,6 +271,22 @@ class Gen:
             return ([f"if let Some({x}) = opt({e(1)}) && flag({self.await_expr(ctx, 1)}) "
                      f"&& let Some({y}) = opt(add({x}, {self.await_expr(ctx, 1)})) {{"]
                     + self.block(inner, depth - 1, loop) + ["} else {"] + self.block(ctx, depth - 1, loop) + ["}"])
+        if kind == "dead_ref":
+            # References dead at the `.await`: a borrow of a local, a
+            # mutable one, and a binding of a borrowed scrutinee.
+            arr, r, n, m, x = (self.fresh("arr"), self.fresh("r"), self.fresh("v"), self.fresh("m"),
+                               self.fresh("x"))
+            lines = [f"let mut {arr} = [{e(1)}, {e(1)}, {e(1)}];",
+                     f"let {r} = &{arr};",
+                     f"let mut {n} = {r}[idx3({self.expr(ctx, 1, awaits=False)})];",
+                     f"ev(\"{self.fresh('dr')}\", {self.await_expr(ctx, 1)});",
+                     f"let {m} = &mut {arr};",
+                     f"{m}[0] = add({m}[0], 1);",
+                     f"ev(\"{self.fresh('dr')}\", add({arr}[0], {self.await_expr(ctx, 1)}));",
+                     f"match &opt({e(1)}) {{ Some({x}) => {{ let {x} = *{x}; "
+                     f"ev(\"{self.fresh('dr')}\", add({x}, {self.await_expr(ctx, 1)})); }} None => {{}} }}"]
+            ctx["ints"][-1].append(n)
+            return lines
         if kind == "ret":
             return [f"if {self.cond(ctx, 1)} {{ return Ok({e()}); }}"]
         raise AssertionError(kind)
@@ -312,11 +329,13 @@ def emit(count, seed):
     for i in range(count):
         helper, body = g.program(i)
         for name, lines in ((f"sub_{{}}_{i}", helper), (f"{{}}_{i}", body)):
-            out.append(f"#[curio::task]\nasync fn {name.format('task')}(a: i64, b: i64) -> curio::Result<i64> {{\n{render(lines, True)}\n}}\n")
-            out.append(f"fn {name.format('plain')}(a: i64, b: i64) -> curio::Result<i64> {{\n{render(lines, False)}\n}}\n")
+            # `_` parameters live to the end of the body, as in Rust.
+            out.append(f"#[curio::task]\nasync fn {name.format('task')}(a: i64, b: i64, _: N) -> curio::Result<i64> {{\n{render(lines, True)}\n}}\n")
+            out.append(f"fn {name.format('plain')}(a: i64, b: i64, _: N) -> curio::Result<i64> {{\n{render(lines, False)}\n}}\n")
     out.append("pub fn cases() -> Vec<Case> {\n    vec![")
     for i in range(count):
-        out.append(f"        Case {{ name: \"{i}\", task: |a, b| Box::new(task_{i}(a, b)), plain: plain_{i} }},")
+        out.append(f"        Case {{ name: \"{i}\", task: |a, b| Box::new(task_{i}(a, b, N::new(\"arg\", 0))), "
+                   f"plain: |a, b| plain_{i}(a, b, N::new(\"arg\", 0)) }},")
     out.append("    ]\n}")
     source = "\n".join(out) + "\n"
     formatted = subprocess.run(["rustfmt", "--edition", "2024"], input=source, capture_output=True, text=True, check=True)
