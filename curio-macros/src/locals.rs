@@ -425,6 +425,18 @@ pub fn borrow_errors(cfg: &Cfg, locals: &Locals) -> Vec<syn::Error> {
         if !locals.slot.contains_key(&name) || bind.param {
             continue;
         }
+        if let Some(user) = name.strip_prefix("__g_") {
+            // A match guard's binding, a reference into the matched value
+            // while the guard runs, used after an `.await` in the guard.
+            errors.push(syn::Error::new(
+                bind.name.span(),
+                format!(
+                    "`{user}` is used after an `.await` in this match guard; in a guard, `{user}` is a reference into the matched value, which a task's state cannot hold across an `.await`\n\
+                     help: use `{user}` before the `.await` in the guard (`… if {user} > 0 && f().await? …`), or await before the `match`"
+                ),
+            ));
+            continue;
+        }
         let Some(init) = initialiser(&cfg.blocks[bind.block].code, &bind.name) else {
             continue;
         };

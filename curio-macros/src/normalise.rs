@@ -833,7 +833,11 @@ fn later_parts_await(cond: &Expr) -> bool {
 /// a name of its own, so that the by-value match of the arm's body (inside
 /// it) does not shadow it.
 fn guard_name(ident: &Ident) -> Ident {
-    quote::format_ident!("__g_{}", ident.to_string().trim_start_matches("r#"))
+    // At the binding's span, for the error if it must live in the frame.
+    Ident::new(
+        &format!("__g_{}", ident.to_string().trim_start_matches("r#")),
+        ident.span(),
+    )
 }
 
 /// `pat` for matching a reference in a guard: bindings are renamed (see
