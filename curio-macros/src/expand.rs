@@ -54,6 +54,7 @@ fn task_impl(mut block: ItemImpl) -> TokenStream {
             syn::GenericParam::Lifetime(_) => None,
         })
         .collect();
+    let mut cycles = await_cycles(&block);
     for item in &mut block.items {
         if let ImplItem::Fn(f) = item
             && f.sig.asyncness.is_some()
@@ -64,10 +65,104 @@ fn task_impl(mut block: ItemImpl) -> TokenStream {
                 sig: f.sig.clone(),
                 block: Box::new(f.block.clone()),
             };
-            *item = ImplItem::Verbatim(task_fn(func, Some(&impl_params)));
+            let errors = cycles
+                .remove(&func.sig.ident.to_string())
+                .unwrap_or_default();
+            *item = ImplItem::Verbatim(match combine(errors) {
+                Some(error) => fallback(&func, error),
+                None => task_fn(func, Some(&impl_params)),
+            });
         }
     }
     quote!(#block)
+}
+
+/// Methods of one `impl` block that await each other in a cycle (`even`
+/// awaits `Self::odd`, `odd` awaits `self.even`): each task's state would
+/// contain the other's, which rustc reports as a recursive opaque type. An
+/// error at each `.await` of the cycle, with the fix. (A task awaiting
+/// itself is reported by the task's own check.)
+fn await_cycles(block: &ItemImpl) -> std::collections::HashMap<String, Vec<syn::Error>> {
+    use std::collections::HashMap;
+    use syn::visit::Visit;
+    let tasks: Vec<&syn::ImplItemFn> = block
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ImplItem::Fn(f) if f.sig.asyncness.is_some() => Some(f),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<String> = tasks.iter().map(|f| f.sig.ident.to_string()).collect();
+    struct Awaited<'n> {
+        names: &'n [String],
+        found: Vec<(usize, Expr)>,
+    }
+    impl<'ast> Visit<'ast> for Awaited<'_> {
+        fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+            let callee = match &*a.base {
+                Expr::Call(c) => match &*c.func {
+                    Expr::Path(p)
+                        if p.path.segments.len() == 2 && p.path.segments[0].ident == "Self" =>
+                    {
+                        Some(p.path.segments[1].ident.to_string())
+                    }
+                    _ => None,
+                },
+                Expr::MethodCall(m) => match &*m.receiver {
+                    Expr::Path(p) if p.path.is_ident("self") => Some(m.method.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(index) = callee.and_then(|c| self.names.iter().position(|n| *n == c)) {
+                self.found.push((index, (*a.base).clone()));
+            }
+            syn::visit::visit_expr_await(self, a);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut edges: HashMap<usize, Vec<(usize, Expr)>> = HashMap::new();
+    for (from, f) in tasks.iter().enumerate() {
+        let mut awaited = Awaited {
+            names: &names,
+            found: Vec::new(),
+        };
+        awaited.visit_block(&f.block);
+        edges.insert(from, awaited.found);
+    }
+    let reaches = |start: usize, goal: usize| -> bool {
+        let mut seen = vec![false; names.len()];
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            if n == goal {
+                return true;
+            }
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            stack.extend(edges[&n].iter().map(|(to, _)| *to));
+        }
+        false
+    };
+    let mut errors: HashMap<String, Vec<syn::Error>> = HashMap::new();
+    for (from, list) in &edges {
+        for (to, base) in list {
+            if to != from && reaches(*to, *from) {
+                errors.entry(names[*from].clone()).or_default().push(syn::Error::new_spanned(
+                    base,
+                    format!(
+                        "`{}` and `{}` await each other: each task's state would contain the other's\n\
+                         help: box one of the awaits in the cycle: `curio::boxed({}).await`",
+                        names[*from],
+                        names[*to],
+                        quote!(#base).to_string().replace(" :: ", "::")
+                    ),
+                ));
+            }
+        }
+    }
+    errors
 }
 
 /// `curio::coroutine!`.
