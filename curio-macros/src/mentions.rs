@@ -549,6 +549,24 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// `e` preceded by `let x = <x moved out of its slot>;` for each of
+    /// `names` that is a frame local (what a `move` closure or a
+    /// `coroutine!` block takes).
+    fn move_in(&self, names: &[Ident], e: &mut Expr) {
+        let moves: Vec<Stmt> = names
+            .iter()
+            .filter_map(|ident| {
+                let slot = self.frame_slot(&ident.to_string())?;
+                let value = take(ident, self.flag(slot));
+                Some(parse_quote!(let #ident = #value;))
+            })
+            .collect();
+        if !moves.is_empty() {
+            let inner = e.clone();
+            *e = parse_quote!({ #(#moves)* #inner });
+        }
+    }
+
     pub fn block(&mut self, b: &mut Block) {
         self.stmts(&mut b.stmts);
     }
@@ -776,18 +794,7 @@ impl<'a> Walk<'a> {
         self.found.truncate(found);
         self.in_closure -= 1;
         self.hidden.truncate(depth);
-        let moves: Vec<Stmt> = taken
-            .iter()
-            .filter_map(|ident| {
-                let slot = self.frame_slot(&ident.to_string())?;
-                let value = take(ident, self.flag(slot));
-                Some(parse_quote!(let #ident = #value;))
-            })
-            .collect();
-        if !moves.is_empty() {
-            let inner = e.clone();
-            *e = parse_quote!({ #(#moves)* #inner });
-        }
+        self.move_in(&taken, e);
     }
 
     /// The body of a closure or `async` block.
@@ -817,18 +824,7 @@ impl<'a> Walk<'a> {
         if self.slots.is_none() {
             return;
         }
-        let moves: Vec<Stmt> = names
-            .iter()
-            .filter_map(|ident| {
-                let slot = self.frame_slot(&ident.to_string())?;
-                let value = take(ident, self.flag(slot));
-                Some(parse_quote!(let #ident = #value;))
-            })
-            .collect();
-        if !moves.is_empty() {
-            let inner = e.clone();
-            *e = parse_quote!({ #(#moves)* #inner });
-        }
+        self.move_in(&names, e);
     }
 
     /// A macro call's arguments. When they read as expressions (see
