@@ -561,27 +561,36 @@ fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)])
     if sub_of.is_empty() {
         return quote!(|_, _| {});
     }
-    let walks = sub_of.iter().map(|(at, field, k)| {
+    // One static table of the suspension points (one item to check, not
+    // one per `.await`).
+    let locations = sub_of.iter().map(|(_, _, k)| {
         let s = &sites[*k];
         let (line, column, awaiting) = (s.line as u32, s.column as u32, &s.awaiting);
         quote! {
-            __CurioAt::#at => {
-                static HERE: ::curio::__private::Location = ::curio::__private::Location {
-                    function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
-                };
-                // SAFETY: at this resume point, the field holds the
-                // coroutine awaited.
-                ::curio::__private::walk_sub(&HERE, unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit)
+            ::curio::__private::Location {
+                function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
             }
         }
     });
+    let count = sub_of.len();
+    let walks = sub_of.iter().enumerate().map(|(index, (at, field, _))| {
+        quote! {
+            // SAFETY: at this resume point, the field holds the coroutine
+            // awaited.
+            __CurioAt::#at => ::curio::__private::walk_sub(&HERE[#index], unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit),
+        }
+    });
     quote! {
-        |__curio_f, __curio_visit| match __curio_f.__curio_at {
-            #(#walks)*
-            _ => {}
+        |__curio_f, __curio_visit| {
+            static HERE: [::curio::__private::Location; #count] = [#(#locations),*];
+            match __curio_f.__curio_at {
+                #(#walks)*
+                _ => {}
+            }
         }
     }
 }
+
 /// `stmts` with the blocks in statement position that declare nothing
 /// spliced into the list (the lowering opens a block per scope and the
 /// markers expand to blocks; most declare nothing), recursively.
