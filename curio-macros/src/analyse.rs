@@ -305,16 +305,8 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         // at once, before rustc reports what follows from it.
         if self.context.is_none() {
             if let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.tokens.clone()) {
-                let mut inner = Checker {
-                    name: None,
-                    locals: self.locals,
-                    errors: Vec::new(),
-                    context: None,
-                    loops: Vec::new(),
-                    blocks: Vec::new(),
-                };
-                inner.visit_block(&block.block);
-                self.errors.extend(inner.errors);
+                let inner = check_body(&block.block, None, self.locals);
+                self.errors.extend(inner);
             }
         }
     }

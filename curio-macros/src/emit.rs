@@ -401,16 +401,21 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     // Pass 2: a jump to a small loop head or join (with nothing to drop on
     // the way) becomes that block's code, so that the common path of a
     // loop does not go through the dispatch; any other jump dispatches.
-    let inlined: HashMap<usize, TokenStream> = bodies
-        .iter()
-        .filter(|(b, _)| matches!(cfg.blocks[**b].kind, BlockKind::Join | BlockKind::Loop))
-        .filter(|_| order.len() <= INLINE_BLOCKS)
-        .filter_map(|(b, body)| {
-            let body = without_inlining(body.clone(), &names);
-            let tokens = quote!(#(#body)*);
-            (token_count(&tokens) <= INLINE_TOKENS && duplicable(&tokens)).then_some((*b, tokens))
-        })
-        .collect();
+    // Only in a short function: a long one gains little from it.
+    let inlined: HashMap<usize, TokenStream> = if order.len() <= INLINE_BLOCKS {
+        bodies
+            .iter()
+            .filter(|(b, _)| matches!(cfg.blocks[**b].kind, BlockKind::Join | BlockKind::Loop))
+            .filter_map(|(b, body)| {
+                let body = without_inlining(body.clone(), &names);
+                let tokens = quote!(#(#body)*);
+                (token_count(&tokens) <= INLINE_TOKENS && duplicable(&tokens))
+                    .then_some((*b, tokens))
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut arms: Vec<TokenStream> = Vec::new();
     for &b in &order {
         let block = &cfg.blocks[b];

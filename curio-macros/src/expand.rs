@@ -2,7 +2,7 @@
 //! errors plus a fallback with the same signature, so callers see the
 //! real problem and not a cascade.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -82,9 +82,7 @@ fn task_impl(mut block: ItemImpl) -> TokenStream {
 /// contain the other's, which rustc reports as a recursive opaque type. An
 /// error at each `.await` of the cycle, with the fix. (A task awaiting
 /// itself is reported by the task's own check.)
-fn await_cycles(block: &ItemImpl) -> std::collections::HashMap<String, Vec<syn::Error>> {
-    use std::collections::HashMap;
-    use syn::visit::Visit;
+fn await_cycles(block: &ItemImpl) -> HashMap<String, Vec<syn::Error>> {
     let tasks: Vec<&syn::ImplItemFn> = block
         .items
         .iter()
@@ -122,15 +120,18 @@ fn await_cycles(block: &ItemImpl) -> std::collections::HashMap<String, Vec<syn::
         }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
-    let mut edges: HashMap<usize, Vec<(usize, Expr)>> = HashMap::new();
-    for (from, f) in tasks.iter().enumerate() {
-        let mut awaited = Awaited {
-            names: &names,
-            found: Vec::new(),
-        };
-        awaited.visit_block(&f.block);
-        edges.insert(from, awaited.found);
-    }
+    // Per method: the methods it awaits, with the awaited expression.
+    let edges: Vec<Vec<(usize, Expr)>> = tasks
+        .iter()
+        .map(|f| {
+            let mut awaited = Awaited {
+                names: &names,
+                found: Vec::new(),
+            };
+            awaited.visit_block(&f.block);
+            awaited.found
+        })
+        .collect();
     let reaches = |start: usize, goal: usize| -> bool {
         let mut seen = vec![false; names.len()];
         let mut stack = vec![start];
@@ -141,20 +142,20 @@ fn await_cycles(block: &ItemImpl) -> std::collections::HashMap<String, Vec<syn::
             if std::mem::replace(&mut seen[n], true) {
                 continue;
             }
-            stack.extend(edges[&n].iter().map(|(to, _)| *to));
+            stack.extend(edges[n].iter().map(|(to, _)| *to));
         }
         false
     };
     let mut errors: HashMap<String, Vec<syn::Error>> = HashMap::new();
-    for (from, list) in &edges {
+    for (from, list) in edges.iter().enumerate() {
         for (to, base) in list {
-            if to != from && reaches(*to, *from) {
-                errors.entry(names[*from].clone()).or_default().push(syn::Error::new_spanned(
+            if *to != from && reaches(*to, from) {
+                errors.entry(names[from].clone()).or_default().push(syn::Error::new_spanned(
                     base,
                     format!(
                         "`{}` and `{}` await each other: each task's state would contain the other's\n\
                          help: box one of the awaits in the cycle: `curio::boxed({}).await`",
-                        names[*from],
+                        names[from],
                         names[*to],
                         quote!(#base).to_string().replace(" :: ", "::")
                     ),

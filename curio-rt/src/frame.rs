@@ -6,8 +6,9 @@
 //! `#[curio::task]` declares, inside the generated function, a struct with
 //! one field per such local: a `MaybeUninit<L>`, `L` a type parameter that
 //! rustc infers from the first value written there (users never annotate).
-//! Beside the slots, [`Live`] holds one bit per slot: whether it holds a
-//! value. The generated code keeps the bits exact (Rust's own *drop
+//! Beside the slots, [`Live`] holds one bit per slot whose local may have
+//! drop glue (a reference, a literal or a cast needs none): whether it
+//! holds a value. The generated code keeps the bits exact (Rust's own *drop
 //! flags*), so a local moved away on one path and not on another is
 //! dropped exactly when and if Rust would drop it.
 //!

@@ -121,11 +121,10 @@ pub mod traps {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::__curio_try as r#try;
     pub use crate::frame::{Anchor, Live, Slot, assign, take};
     pub use crate::machine::{
-        Branch, Frame, FromResidual, Input, Machine, Rejected, erase, machine, rejected,
-        resumed_after_completion, set_state, start, walk_sub,
+        Branch, Frame, FromResidual, Input, Machine, Rejected, machine, rejected,
+        resumed_after_completion, start, walk_sub,
     };
     pub use crate::shadow::{
         Shadow, ShadowBlock, Ty, Types, check, same_output, shadow, shadow_block, ty, ty_of,

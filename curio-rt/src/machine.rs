@@ -1,10 +1,11 @@
 //! Support for generated code: the state-machine adapter and `?` lowering.
 //!
-//! `#[curio::task]` declares a function-local generic `enum` of states and a
-//! step closure over `&mut` that enum. [`machine`] pairs the two (plus a
-//! walker for tracebacks) into a [`Coroutine`]. Because the enum is generic
-//! and the closure is type-checked in the same function, rustc infers the
-//! type of every stored local: users never annotate.
+//! `#[curio::task]` declares a function-local generic frame struct (where
+//! it is, what it awaits, and its locals in place: see `frame.rs`) and a
+//! step closure over `&mut` that frame. [`machine`] pairs the two (plus a
+//! walker for tracebacks) into a [`Coroutine`]. Because the frame is
+//! generic and the closure is type-checked in the same function, rustc
+//! infers the type of every stored local: users never annotate.
 //!
 //! Nothing here is a stable API; generated code names it through
 //! `::curio::__private`.
@@ -195,24 +196,6 @@ pub fn walk_sub<C: Coroutine + ?Sized>(
     sub.traceback(visit);
 }
 
-/// Boxes a sub-coroutine whose type differs between the arms that build
-/// it (an awaited expression with a closure or a `coroutine!` block, in code
-/// the lowering repeats).
-#[inline]
-pub fn erase<'a, C: Coroutine + 'a>(coroutine: C) -> Box<dyn Coroutine<Output = C::Output> + 'a> {
-    Box::new(coroutine)
-}
-
-/// Enters a new state at an `.await`. The arm that runs this took the old
-/// state apart first, leaving `Done`, which has nothing to drop: so the
-/// old value is forgotten instead of dropped, and the compiler emits a
-/// plain write instead of a call to the state's drop glue (a tenth of an
-/// echo server's instructions).
-#[inline(always)]
-pub fn set_state<S>(state: &mut S, new: S) {
-    std::mem::forget(std::mem::replace(state, new));
-}
-
 /// Called when a finished coroutine is resumed again.
 #[cold]
 #[track_caller]
@@ -275,23 +258,6 @@ impl<T> FromResidual<Option<std::convert::Infallible>> for Option<T> {
     fn from_residual(_: Option<std::convert::Infallible>) -> Self {
         None
     }
-}
-
-/// `?` inside generated code: continue with the value, or complete the
-/// coroutine with the converted failure.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __curio_try {
-    ($e:expr) => {
-        match $crate::__private::Branch::branch($e) {
-            ::core::ops::ControlFlow::Continue(value) => value,
-            ::core::ops::ControlFlow::Break(residual) => {
-                return $crate::__private::Step::Return(
-                    $crate::__private::FromResidual::from_residual(residual),
-                );
-            }
-        }
-    };
 }
 
 /// The body of a task the macro rejected: it type-checks so that callers
