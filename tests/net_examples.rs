@@ -56,7 +56,7 @@ impl Server {
         loop {
             match TcpStream::connect(("127.0.0.1", self.port)) {
                 Ok(s) => {
-                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
                     return s;
                 }
                 Err(e) if Instant::now() < deadline => {
