@@ -12,7 +12,8 @@ thread_local! {
 
 /// Tags each line with the request identifier.
 fn log(msg: &str) {
-    let tag = REQUEST_INFO.with(|r| r.get());
+    // `get` fails outside a task; this logger prints "?" there too.
+    let tag = REQUEST_INFO.with(|r| r.get().ok().flatten());
     println!(
         "request {}: {msg}",
         tag.map_or("?".to_string(), |t| t.to_string())
@@ -35,7 +36,7 @@ async fn concurrent_helper(job: u32, seed: u32) -> Result<()> {
 
 #[curio::task]
 async fn handle_request(tag: u32) -> Result<()> {
-    REQUEST_INFO.with(|r| r.set(tag));
+    REQUEST_INFO.with(|r| r.set(tag))?;
     log("Request received");
     sleep(pause(tag)).await?;
     let first = spawn(concurrent_helper(1, tag * 3 + 1)).await?;

@@ -445,7 +445,7 @@ async fn bounded() -> Result<()> {
     sema.acquire().await?;
     sema.release().await?;
     let e = sema.release().await.unwrap_err();
-    logf!("bounded {}: {e}", sema.value());
+    logf!("bounded {} of {}: {e}", sema.value(), sema.bound());
     Ok(())
 }
 
@@ -456,7 +456,7 @@ fn bounded_semaphore_cannot_exceed_its_start() {
         take_log(),
         [
             "unbounded 2",
-            "bounded 2: BoundedSemaphore released too many times"
+            "bounded 2 of 2: BoundedSemaphore released too many times"
         ]
     );
 }

@@ -82,18 +82,28 @@ async fn existing_tasks() -> Result<()> {
     let t2 = spawn(add_after(evt.clone(), 2, 2)).await?;
     let t3 = spawn(add_after(evt.clone(), 3, 3)).await?;
     let t4 = spawn(add(4, 4)).await?;
-    sleep(0.1).await?;
+    // Joined before they join the group: their results still count.
+    t1.join().await?;
+    t4.join().await?;
     let g = TaskGroup::new(Wait::All);
-    for t in [t1, t2, t3] {
+    for t in [t1.clone(), t2.clone(), t3.clone()] {
         g.add_task(t).await?;
     }
     evt.set().await?;
     g.add_task(t4.clone()).await?;
-    let again = g.add_task(t4).await.unwrap_err();
+    let again = g.add_task(t4.clone()).await.unwrap_err();
     logf!("{again}");
     g.join().await?;
-    let results = g.results()?;
-    logf!("{results:?}");
+    let each = [t1.result()?, t2.result()?, t3.result()?, t4.result()?];
+    logf!("{each:?}");
+    // Reading a member's result does not take it from the group, and the
+    // group's accessors can be read again.
+    let (results, again) = (g.results()?, g.results()?);
+    logf!("{results:?} {again:?}");
+    let errors = g.exceptions()?;
+    logf!("{errors:?}");
+    let twice = t1.join().await? + t1.join().await?;
+    logf!("{twice}");
     Ok(())
 }
 
@@ -102,7 +112,81 @@ fn existing_tasks_join_a_group() {
     vrun(existing_tasks()).unwrap();
     assert_eq!(
         take_log(),
-        ["Task is already part of a task group", "[2, 4, 6, 8]"]
+        [
+            "Task is already part of a task group",
+            "[2, 4, 6, 8]",
+            "[2, 4, 6, 8] [2, 4, 6, 8]",
+            "[None, None, None, None]",
+            "4"
+        ]
+    );
+}
+
+/// Curio's `test_task_group_join_done`: a member joined directly leaves
+/// the group; the others are collected.
+#[curio::task]
+async fn join_done() -> Result<()> {
+    let w = TaskGroup::new(Wait::All);
+    w.spawn(add(1, 1)).await?;
+    w.spawn(add(2, 2)).await?;
+    let t3 = w.spawn(add(3, 3)).await?;
+    let r3 = t3.join().await?;
+    w.join().await?;
+    let results = w.results()?;
+    logf!("{r3} {results:?} {}", w.tasks().len());
+    Ok(())
+}
+
+#[test]
+fn a_member_joined_directly_leaves_the_group() {
+    vrun(join_done()).unwrap();
+    assert_eq!(take_log(), ["6 [2, 4] 2"]);
+}
+
+/// A result that is not `Clone` is moved out once, by `join_take`,
+/// `take_result` or `take_results`; afterwards it reads as taken.
+#[curio::task]
+async fn boxed(x: u32) -> Result<Box<u32>> {
+    Ok(Box::new(x))
+}
+
+#[derive(Debug)]
+struct NotClone(u32);
+
+#[curio::task]
+async fn not_clone(x: u32) -> Result<NotClone> {
+    Ok(NotClone(x))
+}
+
+#[curio::task]
+async fn take_style() -> Result<()> {
+    let t = spawn(not_clone(7)).await?;
+    let v = t.join_take().await?;
+    let again = t.join_take().await.unwrap_err();
+    logf!("{v:?} / {again} / {}", t.take_result().unwrap_err());
+    let g = TaskGroup::new(Wait::All);
+    g.spawn(not_clone(1)).await?;
+    g.spawn(not_clone(2)).await?;
+    g.join().await?;
+    let all = g.take_results()?;
+    logf!("{all:?} / {}", g.take_results().unwrap_err());
+    let b = spawn(boxed(3)).await?;
+    b.wait().await?;
+    let (x, y) = (b.result()?, b.result()?);
+    logf!("{x} {y}");
+    Ok(())
+}
+
+#[test]
+fn results_that_are_not_clone_are_taken_once() {
+    vrun(take_style()).unwrap();
+    assert_eq!(
+        take_log(),
+        [
+            "NotClone(7) / the task's result was already taken (by join or take_result) / the task's result was already taken (by join or take_result)",
+            "[NotClone(1), NotClone(2)] / the task's result was already taken (by join or take_result)",
+            "3 3"
+        ]
     );
 }
 
@@ -143,7 +227,7 @@ async fn any_error() -> Result<()> {
     );
     logf!(
         "{} {} {}",
-        t1.exception().is_some(),
+        t1.exception().unwrap().is_some(),
         t2.cancelled(),
         t3.cancelled()
     );
@@ -161,7 +245,9 @@ fn wait_any_reports_a_failure_through_the_accessors() {
             "result: bad operand",
             "exception: bad operand",
             "true true true",
-            "2 true"
+            // Every member: reading `g.result()` does not remove the
+            // failed one (Curio's `exceptions` after `result`).
+            "3 true"
         ]
     );
 }
@@ -237,7 +323,7 @@ async fn member_fails() -> Result<()> {
     let t2 = g.spawn(add_after(evt.clone(), 2, 2)).await?;
     let t3 = g.spawn(add_after(evt, 3, 0)).await?;
     g.join().await?;
-    logf!("{} {}", t3.exception().is_some(), g.completed() == Some(t3));
+    logf!("{} {}", t3.exception().unwrap().is_some(), g.completed() == Some(t3));
     logf!("{} {}", t1.cancelled(), t2.cancelled());
     let e = g.results().unwrap_err();
     logf!("{e}");
@@ -291,9 +377,10 @@ async fn direct_join_inside() -> Result<()> {
     let e = t1.join().await.unwrap_err();
     logf!(
         "{e}: {}",
-        t1.exception().map_or("".into(), |e| e.to_string())
+        t1.exception().unwrap().map_or("".into(), |e| e.to_string())
     );
     logf!("{}", t2.result().unwrap_err());
+    logf!("{}", t2.exception().unwrap_err());
     evt.set().await?;
     g.join().await?;
     let results = g.results()?;
@@ -308,6 +395,7 @@ fn joining_a_member_directly_removes_it_from_the_group() {
         take_log(),
         [
             "task failed: bad operand",
+            "Task not terminated",
             "Task not terminated",
             "false false [4, 6]"
         ]

@@ -43,7 +43,7 @@ use crate::{Coroutine, Error, Result, current_task};
 ///     let t = spawn(worker()).await?;
 ///     sleep(0.01).await?;
 ///     t.cancel().await?;
-///     Ok(t.exception().unwrap().is_cancelled())
+///     Ok(t.exception()?.unwrap().is_cancelled())
 /// }
 /// assert!(curio::run(demo()).unwrap());
 /// ```

@@ -186,7 +186,7 @@ tracer_options!(LogCrash);
 
 impl Activation for LogCrash {
     fn terminated(&mut self, task: &Task) {
-        if let Some(error) = task.exception()
+        if let Ok(Some(error)) = task.exception()
             && !error.is_cancelled()
             && self.base.check(task)
         {

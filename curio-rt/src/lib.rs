@@ -66,6 +66,7 @@
 //! This crate is the runtime; users depend on the `curio` facade, which
 //! re-exports it. Curio's names are the names here, so its manual reads as
 //! this crate's manual; the README maps Python to Rust.
+#![warn(missing_debug_implementations)]
 #![warn(missing_docs)]
 
 extern crate self as curio;

@@ -3,7 +3,12 @@
 //! A value set in a task is visible only to that task and, as a copy, to
 //! the tasks it spawns afterwards. Reading and writing need no `.await`, so
 //! ordinary synchronous code (a logging function) can use it: the kernel
-//! marks which task is running while it runs it.
+//! marks which task is running while it runs it. That mark is the one
+//! thing a `Local` learns outside the coroutine protocol (a thread-local
+//! pointer to the running task's header, set by the kernel around each
+//! cycle): reading a variable is not a blocking operation, so it has no
+//! trap. Outside a running task (before the kernel runs, or in a task
+//! driven by hand) every access is an error, as in Curio.
 //!
 //! ```
 //! use curio::{spawn, Local, Result};
@@ -12,18 +17,18 @@
 //!     static REQUEST: Local<u32> = Local::new();
 //! }
 //!
-//! fn tag() -> String {
-//!     REQUEST.with(|r| format!("request {:?}", r.get()))
+//! fn tag() -> curio::Result<String> {
+//!     REQUEST.with(|r| Ok(format!("request {:?}", r.get()?)))
 //! }
 //!
 //! #[curio::task]
 //! async fn helper() -> Result<String> {
-//!     Ok(tag())
+//!     tag()
 //! }
 //!
 //! #[curio::task]
 //! async fn handle(n: u32) -> Result<String> {
-//!     REQUEST.with(|r| r.set(n));
+//!     REQUEST.with(|r| r.set(n))?;
 //!     let h = spawn(helper()).await?;   // inherits the tag
 //!     h.join().await
 //! }
@@ -36,8 +41,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::task::Header;
+use crate::{Error, Result};
 
 /// One task's local values, by `Local` key.
 #[derive(Default)]
@@ -57,8 +64,11 @@ impl LocalMap {
 thread_local! {
     /// The header of the task the kernel is running, while it runs it.
     static CURRENT: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
-    static NEXT_KEY: Cell<u64> = const { Cell::new(0) };
 }
+
+/// The last key handed out: process-wide, so two `Local`s made in
+/// different threads never share storage in one kernel.
+static LAST_KEY: AtomicU64 = AtomicU64::new(0);
 
 /// Marks a task as running for its lifetime (set by the kernel around each
 /// scheduling cycle).
@@ -81,13 +91,20 @@ impl Drop for Current {
     }
 }
 
-/// Runs `f` with the running task's header, if a task is running.
-fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+/// Runs `f` with the running task's header.
+///
+/// # Errors
+/// [`Error::RuntimeError`] if no task is running, as Curio's
+/// "Accessing task local outside of the task context".
+fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Result<R> {
     let header = CURRENT.with(Cell::get);
     // SAFETY: `CURRENT` is non-null only while the kernel runs a task, and
     // then points at that task's header, which the kernel keeps alive (it
     // holds the task) until `Current` is dropped after the cycle.
-    unsafe { header.as_ref() }.map(f)
+    let header = unsafe { header.as_ref() };
+    header
+        .map(f)
+        .ok_or_else(|| Error::runtime("Accessing task local outside of the task context"))
 }
 
 /// A task-local variable: each task sees its own value (Curio's `Local`).
@@ -95,11 +112,17 @@ fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
 ///
 /// A `Local` is a small key (`Copy`): keep one in a `thread_local!`, a
 /// field, or pass it to the tasks that use it. Outside a running task (in
-/// code driven by hand, or before the kernel runs), `get` returns `None`
-/// and `set` does nothing.
+/// code driven by hand, or before the kernel runs), every method fails
+/// with [`Error::RuntimeError`], as in Curio.
 pub struct Local<T: Clone + 'static> {
     key: u64,
     value: PhantomData<fn() -> T>,
+}
+
+impl<T: Clone + 'static> std::fmt::Debug for Local<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("key", &self.key).finish()
+    }
 }
 
 impl<T: Clone + 'static> Clone for Local<T> {
@@ -119,10 +142,7 @@ impl<T: Clone + 'static> Default for Local<T> {
 impl<T: Clone + 'static> Local<T> {
     /// A new variable, unset in every task.
     pub fn new() -> Local<T> {
-        let key = NEXT_KEY.with(|k| {
-            k.set(k.get() + 1);
-            k.get()
-        });
+        let key = LAST_KEY.fetch_add(1, Ordering::Relaxed) + 1;
         Local {
             key,
             value: PhantomData,
@@ -131,29 +151,41 @@ impl<T: Clone + 'static> Local<T> {
 
     /// The running task's value, if it (or its parent, before spawning it)
     /// set one.
-    pub fn get(&self) -> Option<T> {
-        let value = with_current(|h| h.locals()?.values.borrow().get(&self.key).cloned())??;
-        value.downcast_ref::<T>().cloned()
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] outside a running task.
+    pub fn get(&self) -> Result<Option<T>> {
+        let value = with_current(|h| h.locals()?.values.borrow().get(&self.key).cloned())?;
+        Ok(value.and_then(|v| v.downcast_ref::<T>().cloned()))
     }
 
     /// Sets the running task's value (its children spawned later inherit
-    /// it). Returns `false` outside a running task.
-    pub fn set(&self, value: T) -> bool {
+    /// it).
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] outside a running task.
+    pub fn set(&self, value: T) -> Result<()> {
         with_current(|h| {
             let map = h.extras(|e| e.locals.get_or_insert_default().clone());
             map.values
                 .borrow_mut()
                 .insert(self.key, Rc::new(value) as Rc<dyn Any>);
         })
-        .is_some()
     }
 
-    /// Removes the running task's value.
-    pub fn clear(&self) {
-        with_current(|h| {
-            if let Some(map) = h.locals() {
-                map.values.borrow_mut().remove(&self.key);
-            }
-        });
+    /// Removes the running task's value (Python's `del local.attr`).
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] outside a running task, or if the task has
+    /// no value to remove (Curio raises `AttributeError`).
+    pub fn clear(&self) -> Result<()> {
+        let removed = with_current(|h| {
+            h.locals()
+                .and_then(|map| map.values.borrow_mut().remove(&self.key))
+        })?;
+        match removed {
+            Some(_) => Ok(()),
+            None => Err(Error::runtime("the task-local has no value to clear")),
+        }
     }
 }

@@ -97,6 +97,14 @@ pub struct Machine<S, F, W, N> {
     name: N,
 }
 
+impl<S, F, W, N: Fn() -> &'static str> std::fmt::Debug for Machine<S, F, W, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("name", &(self.name)())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The state of a generated coroutine.
 pub trait Frame {
     /// The coroutine returned: drops the locals it still holds (before
@@ -262,6 +270,7 @@ impl<T> FromResidual<Option<std::convert::Infallible>> for Option<T> {
 
 /// The body of a task the macro rejected: it type-checks so that callers
 /// see only the macro's error, and it can never run.
+#[derive(Debug)]
 pub struct Rejected<T>(std::marker::PhantomData<T>);
 
 /// See [`Rejected`].

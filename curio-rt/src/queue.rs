@@ -66,10 +66,13 @@ pub trait Store: Default + 'static {
 }
 
 /// First in, first out ([`Queue`]).
+#[derive(Debug)]
 pub struct Fifo<T>(VecDeque<T>);
 /// Smallest first ([`PriorityQueue`]).
+#[derive(Debug)]
 pub struct Priority<T: Ord>(BinaryHeap<Reverse<T>>);
 /// Last in, first out ([`LifoQueue`]).
+#[derive(Debug)]
 pub struct Lifo<T>(Vec<T>);
 
 impl<T> Default for Fifo<T> {
@@ -234,6 +237,15 @@ macro_rules! queue_type {
             /// An unbounded queue.
             fn default() -> Self {
                 Self::new(0)
+            }
+        }
+
+        impl<T: $($bound)* 'static> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("size", &self.size())
+                    .field("maxsize", &self.maxsize())
+                    .finish()
             }
         }
 

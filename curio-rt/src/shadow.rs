@@ -26,6 +26,7 @@ use std::task::{Context, Poll};
 use crate::{Coroutine, Error, Step, Value};
 
 /// The type of a value, without the value: `ty(&x)`.
+#[derive(Debug)]
 pub struct Ty<T>(PhantomData<fn() -> T>);
 
 /// The type of `value`.
@@ -77,6 +78,7 @@ pub fn same_output<C: Coroutine>(_coroutine: &C, _output: Ty<C::Output>) {}
 
 /// What an `.await` awaits in the shadow: a future with the coroutine's
 /// output. Never polled.
+#[derive(Debug)]
 pub struct Shadow<T>(PhantomData<fn() -> T>);
 
 impl<T> Future for Shadow<T> {
@@ -97,6 +99,12 @@ pub fn shadow<C: Coroutine>(coroutine: C) -> Shadow<C::Output> {
 /// as a coroutine with the same output (so nested blocks are not expanded
 /// twice). Never run.
 pub struct ShadowBlock<F>(F);
+
+impl<F> std::fmt::Debug for ShadowBlock<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShadowBlock")
+    }
+}
 
 /// A `coroutine!` block's shadow.
 #[inline(always)]

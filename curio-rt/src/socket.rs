@@ -20,6 +20,7 @@
 //! assert_eq!(curio::run(demo()).unwrap(), b"hello");
 //! ```
 
+use std::fmt;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
@@ -42,6 +43,18 @@ use crate::{Coroutine, Error, Progress, Result};
 #[derive(Clone)]
 pub struct Socket {
     inner: Rc<FdCell<socket2::Socket>>,
+}
+
+impl fmt::Debug for Socket {
+    /// `Socket { fd: 7, local: Some(127.0.0.1:25000) }` (the fd is -1
+    /// once closed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let local = self.local_addr().ok();
+        f.debug_struct("Socket")
+            .field("fd", &self.inner.fileno())
+            .field("local", &local.as_ref().map(crate::net::Address::from))
+            .finish()
+    }
 }
 
 /// One ancillary (control) message of [`Socket::recvmsg`] and

@@ -145,6 +145,23 @@ fn read_buffered<T: Transport>(
     })
 }
 
+impl<T: Transport> std::fmt::Debug for Stream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("fd", &self.io.fileno())
+            .field("buffered", &self.buffered())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for FileIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileIo")
+            .field("fd", &self.inner.fileno())
+            .finish()
+    }
+}
+
 /// A stream over a socket (Curio's `SocketStream`; `sock.as_stream()`).
 pub type SocketStream = Stream<Socket>;
 

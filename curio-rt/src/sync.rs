@@ -38,6 +38,7 @@
 //! ```
 
 use std::cell::Cell;
+use std::fmt;
 use std::rc::Rc;
 
 mod result;
@@ -278,6 +279,12 @@ impl BoundedSemaphore {
     pub fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore(Semaphore::with_bound(value, Some(value)))
     }
+
+    /// The value it may not be released above: its start (Curio's
+    /// `bound`).
+    pub fn bound(&self) -> usize {
+        self.0.inner.bound.unwrap_or(usize::MAX)
+    }
 }
 
 #[crate::task]
@@ -475,3 +482,60 @@ impl Condition {
 /// Curio's `Result` under its own name: `curio::sync::Result` (the crate
 /// root's `Result` is the type alias).
 pub use result::Result;
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .field("waiting", &self.inner.waiting.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock")
+            .field("locked", &self.locked())
+            .field("waiting", &self.inner.waiting.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for RLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let owner = Some(self.inner.owner.get()).filter(|&id| id != 0);
+        f.debug_struct("RLock")
+            .field("owner", &owner)
+            .field("count", &self.inner.count.get())
+            .field("waiting", &self.inner.lock.inner.waiting.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("value", &self.value())
+            .field("waiting", &self.inner.waiting.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("value", &self.value())
+            .field("bound", &self.bound())
+            .field("waiting", &self.inner.waiting.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("locked", &self.locked())
+            .field("waiting", &self.inner.waiting.len())
+            .finish()
+    }
+}

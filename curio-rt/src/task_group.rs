@@ -90,6 +90,18 @@ pub struct TaskGroup<T: 'static = ()> {
     group: Rc<Group<T>>,
 }
 
+impl<T: 'static> std::fmt::Debug for TaskGroup<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = &self.group;
+        f.debug_struct("TaskGroup")
+            .field("wait", &g.wait)
+            .field("tasks", &g.members.tasks().len())
+            .field("running", &g.members.running().len())
+            .field("joined", &g.joined.get())
+            .finish()
+    }
+}
+
 impl<T: 'static> Clone for TaskGroup<T> {
     fn clone(&self) -> Self {
         TaskGroup {
@@ -193,10 +205,10 @@ impl<T: 'static> TaskGroup<T> {
     fn enrol(&self, task: &Task<T>) {
         let members = &self.group.members;
         let raw = task.raw().clone();
+        raw.header().join_group(members);
         if task.terminated() {
             members.add_finished(raw);
         } else {
-            raw.header().extras(|e| e.group = Some(members.clone()));
             members.add_running(raw, task.daemon());
         }
     }
@@ -214,18 +226,19 @@ impl<T: 'static> TaskGroup<T> {
         let next = m.pop_finished();
         Ok(next.map(|raw| {
             m.remove(raw.header().id);
+            raw.header().leave_group();
             Task::from_raw(raw)
         }))
     }
 
     /// The result of the next member to finish (its own error if it
-    /// failed).
+    /// failed), moved out of the member.
     ///
     /// # Errors
     /// The member's error; [`Error::RuntimeError`] if no member is left.
     pub async fn next_result(&self) -> Result<T> {
         match self.next_done().await? {
-            Some(task) => task.result(),
+            Some(task) => task.take_result(),
             None => Err(Error::runtime("No task available")),
         }
     }
@@ -249,6 +262,7 @@ impl<T: 'static> TaskGroup<T> {
         for task in running {
             task.wait().await?;
             self.group.members.remove(task.id());
+            task.raw().header().leave_group();
         }
         Ok(())
     }
@@ -280,11 +294,7 @@ impl<T: 'static> TaskGroup<T> {
             }
             while let Some(raw) = m.pop_finished() {
                 let task: Task<T> = Task::from_raw(raw);
-                if task.joined() {
-                    // Joined directly: no longer the group's to judge.
-                    continue;
-                }
-                let failed = task.exception().is_some();
+                let failed = matches!(task.exception(), Ok(Some(_)));
                 let produced = !failed && task.peek_value(g.is_object).unwrap_or(false);
                 if g.completed.borrow().is_none() && (g.wait != Wait::Object || failed || produced)
                 {
@@ -357,17 +367,32 @@ impl<T: 'static> TaskGroup<T> {
     }
 
     /// The result of the first member that completed (its error if it
-    /// failed).
+    /// failed). Repeatable, like [`Task::result`]; for results that are
+    /// not `Clone`, see [`take_result`](Self::take_result).
     ///
     /// # Errors
     /// [`Error::RuntimeError`] before `join` or if no member completed;
     /// the member's own error.
-    pub fn result(&self) -> Result<T> {
+    pub fn result(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.first_completed()?.result()
+    }
+
+    /// [`result`](Self::result), moving the value out of the member.
+    ///
+    /// # Errors
+    /// As `result`; also [`Error::RuntimeError`] if the value was already
+    /// taken.
+    pub fn take_result(&self) -> Result<T> {
+        self.first_completed()?.take_result()
+    }
+
+    fn first_completed(&self) -> Result<Task<T>> {
         self.check_joined()?;
-        match self.completed() {
-            Some(task) => task.result(),
-            None => Err(Error::runtime("No task successfully completed")),
-        }
+        self.completed()
+            .ok_or_else(|| Error::runtime("No task successfully completed"))
     }
 
     /// The error of the first member that completed, if it failed.
@@ -376,32 +401,47 @@ impl<T: 'static> TaskGroup<T> {
     /// [`Error::RuntimeError`] before `join`.
     pub fn exception(&self) -> Result<Option<Error>> {
         self.check_joined()?;
-        Ok(self.completed().and_then(|t| t.exception()))
+        Ok(match self.completed() {
+            Some(task) => task.exception()?,
+            None => None,
+        })
     }
 
-    /// The members the group still collects: those not joined directly
-    /// (`Task::join`, `Task::result`), as Curio removes a member from its
-    /// group when it is joined.
-    fn collected(&self) -> Vec<Task<T>> {
-        self.tasks().into_iter().filter(|t| !t.joined()).collect()
-    }
-
-    /// Every member's result, in task-id order, taking the values (so a
-    /// second call fails with "already taken").
+    /// Every member's result, in task-id order (Curio's `results`):
+    /// the members still in the group, that is all but those collected by
+    /// [`next_done`](Self::next_done), cancelled by
+    /// [`cancel_remaining`](Self::cancel_remaining) or joined directly with
+    /// [`Task::join`]. Repeatable; reading a member's `result` first does
+    /// not remove it. For results that are not `Clone`, see
+    /// [`take_results`](Self::take_results).
     ///
     /// # Errors
     /// [`Error::RuntimeError`] before `join`; the first failure in id order.
-    pub fn results(&self) -> Result<Vec<T>> {
+    pub fn results(&self) -> Result<Vec<T>>
+    where
+        T: Clone,
+    {
         self.check_joined()?;
-        self.collected().iter().map(Task::take_outcome).collect()
+        self.tasks().iter().map(Task::result).collect()
     }
 
-    /// Every member's error (`None` for those that succeeded), by id.
+    /// [`results`](Self::results), moving the values out of the members
+    /// (a second call reports them taken).
+    ///
+    /// # Errors
+    /// As `results`.
+    pub fn take_results(&self) -> Result<Vec<T>> {
+        self.check_joined()?;
+        self.tasks().iter().map(Task::take_result).collect()
+    }
+
+    /// Every member's error (`None` for those that succeeded), by id, of
+    /// the same members as [`results`](Self::results).
     ///
     /// # Errors
     /// [`Error::RuntimeError`] before `join`.
     pub fn exceptions(&self) -> Result<Vec<Option<Error>>> {
         self.check_joined()?;
-        Ok(self.collected().iter().map(Task::exception).collect())
+        self.tasks().iter().map(Task::exception).collect()
     }
 }

@@ -176,12 +176,27 @@ pub struct Kernel {
     status: Status,
 }
 
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel").finish_non_exhaustive()
+    }
+}
+
 /// Options for a [`Kernel`]: `Kernel::builder().….build()`.
 #[derive(Default)]
 #[must_use = "call build() to make the kernel"]
 pub struct KernelBuilder {
     activations: Vec<Box<dyn Activation>>,
     virtual_clock: bool,
+}
+
+impl std::fmt::Debug for KernelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBuilder")
+            .field("activations", &self.activations.len())
+            .field("virtual_clock", &self.virtual_clock)
+            .finish()
+    }
 }
 
 impl KernelBuilder {
@@ -276,7 +291,7 @@ impl Kernel {
         self.core.admit(main.clone(), 0);
         self.run_main(&main)?;
         main.header().joined.set(true);
-        Task::<<C::Output as TaskResult>::Ok>::from_raw(main).result()
+        Task::<<C::Output as TaskResult>::Ok>::from_raw(main).take_result()
     }
 
     fn run_main(&mut self, main: &TaskRef) -> Result<()> {
@@ -698,7 +713,7 @@ impl Core {
         }
         // A group member reports its end to the group (Curio's
         // `_task_done`), however it ended: a panic included.
-        if let Some(group) = h.take_group()
+        if let Some(group) = h.group()
             && group.exited(task)
         {
             self.wake_sched(group.done().queue(), usize::MAX);

@@ -32,6 +32,14 @@ pub struct Result<T: Clone + 'static> {
     event: Event,
 }
 
+impl<T: Clone + std::fmt::Debug + 'static> std::fmt::Debug for Result<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Result")
+            .field("value", &*self.value.borrow())
+            .finish()
+    }
+}
+
 impl<T: Clone + 'static> Clone for Result<T> {
     fn clone(&self) -> Self {
         Result {

@@ -27,7 +27,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use crate::machine::Input;
 use crate::task::group::Members;
@@ -126,9 +126,12 @@ pub(crate) struct Extras {
     /// Deadlines of the enclosing timeout blocks, outermost first
     /// (`f64::INFINITY` for `None`).
     pub deadlines: Vec<f64>,
-    /// The task group the task belongs to, until it terminates (the
-    /// kernel then reports the end to the group: see `task/group.rs`).
-    pub group: Option<Rc<Members>>,
+    /// The task group the task belongs to, until the group lets it go
+    /// (collected by `next_done`, joined directly, cancelled by
+    /// `cancel_remaining`). Weak: a group that is dropped lets its members
+    /// go; the kernel reports a member's end to a live group (see
+    /// `task/group.rs`).
+    pub group: Option<Weak<Members>>,
 }
 
 thread_local! {
@@ -199,14 +202,24 @@ impl Header {
         self.peek_extras(|e| e.and_then(|e| e.locals.clone()))
     }
 
-    /// Takes the task out of its group (when it terminates).
-    pub fn take_group(&self) -> Option<Rc<Members>> {
-        self.peek_extras(|e| e.and_then(|e| e.group.take()))
+    /// Makes the task a member of `group`.
+    pub fn join_group(&self, group: &Rc<Members>) {
+        self.extras(|e| e.group = Some(Rc::downgrade(group)));
+    }
+
+    /// The task group the task belongs to, if any (and still alive).
+    pub fn group(&self) -> Option<Rc<Members>> {
+        self.peek_extras(|e| e.and_then(|e| e.group.as_ref()?.upgrade()))
+    }
+
+    /// Takes the task out of its group (Curio's `task.taskgroup = None`).
+    pub fn leave_group(&self) -> Option<Rc<Members>> {
+        self.peek_extras(|e| e.and_then(|e| e.group.take()?.upgrade()))
     }
 
     /// Whether the task is in a task group.
     pub fn in_group(&self) -> bool {
-        self.peek_extras(|e| e.is_some_and(|e| e.group.is_some()))
+        self.group().is_some()
     }
 }
 
@@ -390,7 +403,7 @@ where
             *slot = match &mut *body {
                 Body::Live(_) => None,
                 Body::Returned(value) => Some(value.take().ok_or_else(|| {
-                    Error::runtime("the task's result was already taken by an earlier join")
+                    Error::runtime("the task's result was already taken (by join or take_result)")
                 })),
                 Body::Failed(error) => Some(Err((**error).clone())),
             };

@@ -17,9 +17,10 @@
 //! member collected with `next_done` leaves nothing behind: a server that
 //! reaps its clients stays the same size over millions of connections.
 //!
-//! The member's header holds the group until the member ends (the group
-//! holds the member too, so that cycle lasts exactly as long as the
-//! member runs).
+//! The member's header holds the group weakly until the group lets it go
+//! (collected, joined directly, cancelled by `cancel_remaining`): no
+//! cycle, so a group dropped without being joined frees itself and its
+//! finished members.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};

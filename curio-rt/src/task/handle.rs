@@ -131,27 +131,59 @@ impl<T: 'static> Task<T> {
         out
     }
 
-    /// The task's result (Curio's `result` property), taking the value.
+    /// The task's result (Curio's `result` property): a clone of the value
+    /// it returned, or its own error (not wrapped in `TaskError`, as Curio
+    /// re-raises it). It can be read any number of times, by the task's
+    /// handles and by its group; reading it marks the task joined. For a
+    /// result that is not `Clone`, see [`take_result`](Self::take_result).
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the task has not terminated, or if its
+    /// value was moved out by [`join`](Self::join) or `take_result`; the
+    /// task's own error if it failed.
+    pub fn result(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.check_terminated()?;
+        self.raw.header().joined.set(true);
+        if let Some(value) = self.peek_value(T::clone) {
+            return Ok(value);
+        }
+        // Failed, taken, or a handle of unknown type: none of these moves
+        // anything.
+        self.outcome()
+    }
+
+    /// The task's result, moving the value out (for results that are not
+    /// `Clone`); afterwards [`result`](Self::result) and `take_result`
+    /// report it taken. Marks the task joined.
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the task has not terminated or the value
-    /// was already taken; the task's own error if it failed (not wrapped in
-    /// `TaskError`, as Curio re-raises it).
-    pub fn result(&self) -> Result<T> {
-        if !self.terminated() {
-            return Err(Error::runtime("Task not terminated"));
-        }
+    /// was already taken; the task's own error if it failed.
+    pub fn take_result(&self) -> Result<T> {
+        self.check_terminated()?;
         self.raw.header().joined.set(true);
         self.outcome()
     }
 
-    /// The error the task failed with, if any (Curio's `exception`);
-    /// `None` also while it runs.
-    pub fn exception(&self) -> Option<Error> {
-        if !self.terminated() {
-            return None;
+    /// The error the task failed with, or `None` if it returned a value
+    /// (Curio's `exception` property).
+    ///
+    /// # Errors
+    /// [`Error::RuntimeError`] if the task has not terminated, as in Curio.
+    pub fn exception(&self) -> Result<Option<Error>> {
+        self.check_terminated()?;
+        Ok(self.raw.body().error())
+    }
+
+    fn check_terminated(&self) -> Result<()> {
+        if self.terminated() {
+            Ok(())
+        } else {
+            Err(Error::runtime("Task not terminated"))
         }
-        self.raw.body().error()
     }
 
     /// Applies `f` to the task's value, if it returned one that was not
@@ -167,15 +199,6 @@ impl<T: 'static> Task<T> {
         out
     }
 
-    /// The outcome, taking the value, without marking the task joined
-    /// (how a task group collects its members).
-    pub(crate) fn take_outcome(&self) -> Result<T> {
-        if !self.terminated() {
-            return Err(Error::runtime("Task not terminated"));
-        }
-        self.outcome()
-    }
-
     fn outcome(&self) -> Result<T> {
         let mut slot: Option<Result<T>> = None;
         self.raw.body().outcome(&mut slot);
@@ -187,16 +210,52 @@ impl<T: 'static> Task<T> {
         })
     }
 
-    /// Waits for the task to terminate and returns its result.
+    /// Waits for the task to terminate and returns (a clone of) its
+    /// result. As in Curio, the result stays readable afterwards, by
+    /// [`result`](Self::result), by another `join` and by a task group the
+    /// task is later added to. A task joined directly leaves its task
+    /// group. For results that are not `Clone`, see
+    /// [`join_take`](Self::join_take).
     ///
     /// # Errors
     /// [`Error::TaskError`] whose cause is the task's error if it failed
     /// (a panic is [`Error::Panic`]); a cancellation or timeout of the
     /// *joining* task, unwrapped.
-    pub async fn join(&self) -> Result<T> {
+    pub async fn join(&self) -> Result<T>
+    where
+        T: Clone,
+    {
         self.wait().await?;
-        self.raw.header().joined.set(true);
-        self.outcome().map_err(Error::task_error)
+        self.collect();
+        self.wrap_failure(self.result())
+    }
+
+    /// [`join`](Self::join), moving the value out: for any `T`. Afterwards
+    /// the result reads as taken.
+    ///
+    /// # Errors
+    /// As `join`; [`Error::RuntimeError`] if the value was already taken.
+    pub async fn join_take(&self) -> Result<T> {
+        self.wait().await?;
+        self.collect();
+        self.wrap_failure(self.take_result())
+    }
+
+    /// The task's own failure becomes a [`Error::TaskError`]; a misuse
+    /// (the value already taken) is reported as itself.
+    fn wrap_failure(&self, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Err(e) if self.raw.body().error().is_some() => Err(Error::task_error(e)),
+            other => other,
+        }
+    }
+
+    /// Takes a joined task out of its group (Curio's `_task_discard`).
+    fn collect(&self) {
+        let h = self.raw.header();
+        if let Some(group) = h.leave_group() {
+            group.remove(h.id);
+        }
     }
 
     /// Waits for the task to terminate, returning nothing.
@@ -245,6 +304,7 @@ impl<T: 'static> Task<T> {
 /// The coroutine [`Task::cancel`] returns; set options before awaiting it,
 /// like Curio's keyword arguments: `t.cancel().exc(e).blocking(false).await?`.
 #[must_use = "a cancellation does nothing unless awaited"]
+#[derive(Debug)]
 pub struct Cancel {
     task: Task,
     error: Option<Error>,

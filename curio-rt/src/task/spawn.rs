@@ -43,6 +43,7 @@ where
 /// The coroutine [`spawn`] returns. Options go before the `.await`:
 /// `spawn(c).daemon(true).await?`.
 #[must_use = "a task is spawned only when this is awaited"]
+#[derive(Debug)]
 pub struct Spawn<T: 'static> {
     task: Option<Task<T>>,
     issued: bool,
