@@ -130,7 +130,10 @@ fn children_get_a_copy_taken_at_spawn() {
     // Outside a task there is no current task: Curio's RuntimeError.
     let outside = "Accessing task local outside of the task context";
     assert_eq!(local.get().unwrap_err().to_string(), outside);
-    assert_eq!(local.set("nowhere".into()).unwrap_err().to_string(), outside);
+    assert_eq!(
+        local.set("nowhere".into()).unwrap_err().to_string(),
+        outside
+    );
     assert_eq!(local.clear().unwrap_err().to_string(), outside);
 }
 

@@ -151,6 +151,7 @@ async fn boxed(x: u32) -> Result<Box<u32>> {
 }
 
 #[derive(Debug)]
+#[allow(dead_code)] // read through `Debug`
 struct NotClone(u32);
 
 #[curio::task]
@@ -323,7 +324,11 @@ async fn member_fails() -> Result<()> {
     let t2 = g.spawn(add_after(evt.clone(), 2, 2)).await?;
     let t3 = g.spawn(add_after(evt, 3, 0)).await?;
     g.join().await?;
-    logf!("{} {}", t3.exception().unwrap().is_some(), g.completed() == Some(t3));
+    logf!(
+        "{} {}",
+        t3.exception().unwrap().is_some(),
+        g.completed() == Some(t3)
+    );
     logf!("{} {}", t1.cancelled(), t2.cancelled());
     let e = g.results().unwrap_err();
     logf!("{e}");

@@ -114,17 +114,11 @@ pub fn open_fds() -> usize {
         .unwrap_or(0)
 }
 
-/// A pipe: (read end, write end).
+/// A pipe: (read end, write end), close-on-exec.
 pub fn pipe() -> (std::fs::File, std::fs::File) {
-    use std::os::fd::FromRawFd;
-    let mut fds = [0; 2];
-    // SAFETY: `pipe2` writes two new fds into `fds`.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both fds are new and owned by nobody else.
-    unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    }
+    let (r, w) = std::io::pipe().expect("a pipe");
+    (
+        std::fs::File::from(std::os::fd::OwnedFd::from(r)),
+        std::fs::File::from(std::os::fd::OwnedFd::from(w)),
+    )
 }

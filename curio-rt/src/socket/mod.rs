@@ -34,6 +34,14 @@ pub use libc::{
 };
 pub use socket2::{Domain, Protocol, SockAddr, Type};
 
+mod msg;
+mod resolve;
+
+pub use msg::{Cmsg, Message};
+use msg::{Outgoing, recvmsg_once, sendmsg_once};
+pub(crate) use resolve::resolve;
+use resolve::split_host_port;
+
 use crate::fd::{FdCell, IoCall, MAX_READ, Ready, Transport};
 use crate::stream::{FileIo, FileStream, SocketStream};
 use crate::{Coroutine, Error, Progress, Result};
@@ -55,32 +63,6 @@ impl fmt::Debug for Socket {
             .field("local", &local.as_ref().map(crate::net::Address::from))
             .finish()
     }
-}
-
-/// One ancillary (control) message of [`Socket::recvmsg`] and
-/// [`Socket::sendmsg`]: Python's `(cmsg_level, cmsg_type, cmsg_data)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cmsg {
-    /// `cmsg_level`, such as `libc::SOL_SOCKET`.
-    pub level: i32,
-    /// `cmsg_type`, such as `libc::SCM_RIGHTS`.
-    pub ty: i32,
-    /// The payload (for `SCM_RIGHTS`, the fds as native-endian `i32`s).
-    pub data: Vec<u8>,
-}
-
-/// What [`Socket::recvmsg`] received: Python's `(data, ancdata, msg_flags,
-/// address)`.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The bytes received; empty at end of file.
-    pub data: Vec<u8>,
-    /// The ancillary messages.
-    pub ancdata: Vec<Cmsg>,
-    /// `msg_flags` (`libc::MSG_TRUNC`, `libc::MSG_CTRUNC`, ...).
-    pub flags: i32,
-    /// The sender, for unconnected sockets.
-    pub address: Option<SockAddr>,
 }
 
 /// Makes a connected pair of sockets (Curio's `socketpair`).
@@ -133,38 +115,6 @@ pub async fn create_connection(addr: String) -> Result<Socket> {
     connect_any(addrs).await
 }
 
-/// Splits `"host:port"`, the host of an IPv6 address in brackets.
-fn split_host_port(addr: &str) -> Result<(&str, u16)> {
-    let bad = |why: &str| Error::msg(format!("bad address {addr:?}: {why}"));
-    let (host, port) = addr
-        .rsplit_once(':')
-        .ok_or_else(|| bad("expected host:port"))?;
-    let port = port.parse().map_err(|_| bad("the port is not a number"))?;
-    let host = match host.strip_prefix('[') {
-        Some(inner) => inner
-            .strip_suffix(']')
-            .ok_or_else(|| bad("an unclosed '['"))?,
-        None if host.contains(':') => return Err(bad("an IPv6 host goes in brackets")),
-        None => host,
-    };
-    Ok((host, port))
-}
-
-/// The addresses of `host` at `port`: a numeric host at once, a name from
-/// the system's resolver (blocking: see [`create_connection`]).
-pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
-    }
-    let found = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-        .map_err(|e| Error::msg(format!("can't resolve {host:?}: {e}")))?;
-    let found: Vec<_> = found.collect();
-    if found.is_empty() {
-        return Err(Error::msg(format!("{host:?} has no address")));
-    }
-    Ok(found)
-}
-
 /// A TCP socket connected to the first of `addrs` that accepts.
 #[crate::task]
 pub(crate) async fn connect_any(addrs: Vec<std::net::SocketAddr>) -> Result<Socket> {
@@ -212,7 +162,7 @@ impl Transport for Socket {
         // dispositions: `EPIPE` is an error for this connection only.
         self.inner.sys(|fd| {
             // SAFETY: `send` reads at most `data.len()` bytes of `data`.
-            unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) }
+            unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), SEND_FLAGS) }
         })
     }
 
@@ -220,6 +170,14 @@ impl Transport for Socket {
         self.inner.close_now();
     }
 }
+
+/// No `SIGPIPE` for a peer that left: `EPIPE` is an error for that
+/// connection only. Where `send` has no such flag (macOS), the socket is
+/// made with `SO_NOSIGPIPE` instead (see `Socket::wrap`).
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: i32 = libc::MSG_NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: i32 = 0;
 
 /// All of `buf`'s capacity as room to read into, its contents dropped.
 #[inline]
@@ -232,163 +190,6 @@ fn spare_room(buf: &mut Vec<u8>) -> io::Result<&mut [MaybeUninit<u8>]> {
         ));
     }
     Ok(buf.spare_capacity_mut())
-}
-
-/// A buffer for ancillary data, aligned for `cmsghdr`.
-fn control_buffer(bytes: usize) -> Vec<u64> {
-    vec![0; bytes.div_ceil(8)]
-}
-
-/// One `recvmsg` call.
-fn recvmsg_once(
-    sock: &Socket,
-    (bufsize, ancbufsize, flags): &mut (usize, usize, i32),
-) -> io::Result<Message> {
-    let (bufsize, ancbufsize) = ((*bufsize).min(MAX_READ), (*ancbufsize).min(MAX_READ));
-    let mut data: Vec<u8> = Vec::with_capacity(bufsize);
-    let mut control = control_buffer(ancbufsize);
-    let mut storage = socket2::SockAddrStorage::zeroed();
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: bufsize,
-    };
-    // SAFETY: an all-zero `msghdr` is valid (no name, buffers or control).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&raw mut storage).cast();
-    msg.msg_namelen = storage.size_of();
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    if ancbufsize > 0 {
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = ancbufsize;
-    }
-    let n = sock.io(|s| {
-        // SAFETY: every pointer in `msg` points at a live buffer of the
-        // length it claims.
-        let n =
-            unsafe { libc::recvmsg(s.as_raw_fd(), &raw mut msg, *flags | libc::MSG_CMSG_CLOEXEC) };
-        usize::try_from(n).map_err(|_| io::Error::last_os_error())
-    })?;
-    // SAFETY: `recvmsg` initialised the first `n` bytes.
-    unsafe { data.set_len(n) };
-    let mut ancdata = Vec::new();
-    // SAFETY: `msg` describes the control buffer `recvmsg` filled in; the
-    // CMSG_* macros walk it within `msg_controllen`.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-        while !cmsg.is_null() {
-            let payload = libc::CMSG_DATA(cmsg);
-            let len = (*cmsg).cmsg_len - (payload as usize - cmsg as usize);
-            ancdata.push(Cmsg {
-                level: (*cmsg).cmsg_level,
-                ty: (*cmsg).cmsg_type,
-                data: std::slice::from_raw_parts(payload, len).to_vec(),
-            });
-            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
-        }
-    }
-    let address = (msg.msg_namelen > 0).then(|| {
-        // SAFETY: `recvmsg` wrote a `msg_namelen`-byte address to `storage`.
-        unsafe { SockAddr::new(storage, msg.msg_namelen) }
-    });
-    Ok(Message {
-        data,
-        ancdata,
-        flags: msg.msg_flags,
-        address,
-    })
-}
-
-/// What [`Socket::sendmsg`] sends.
-struct Outgoing {
-    buffers: Vec<Vec<u8>>,
-    /// The encoded ancillary messages.
-    control: Vec<u64>,
-    control_len: usize,
-    flags: i32,
-    address: Option<SockAddr>,
-}
-
-impl Outgoing {
-    fn new(
-        buffers: Vec<Vec<u8>>,
-        ancdata: &[Cmsg],
-        flags: i32,
-        address: Option<SockAddr>,
-    ) -> Result<Outgoing> {
-        let mut control_len = 0;
-        for c in ancdata {
-            let len = u32::try_from(c.data.len())
-                .map_err(|_| Error::msg("sendmsg: ancillary data too long"))?;
-            // SAFETY: CMSG_SPACE only computes a size.
-            control_len += unsafe { libc::CMSG_SPACE(len) } as usize;
-        }
-        let mut control = control_buffer(control_len);
-        if control_len > 0 {
-            // SAFETY: a zeroed `msghdr` pointing at the control buffer lets
-            // CMSG_FIRSTHDR/NXTHDR walk exactly the space computed above.
-            unsafe {
-                let mut msg: libc::msghdr = std::mem::zeroed();
-                msg.msg_control = control.as_mut_ptr().cast();
-                msg.msg_controllen = control_len;
-                let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-                for c in ancdata {
-                    (*cmsg).cmsg_level = c.level;
-                    (*cmsg).cmsg_type = c.ty;
-                    (*cmsg).cmsg_len = libc::CMSG_LEN(c.data.len() as u32) as usize;
-                    std::ptr::copy_nonoverlapping(
-                        c.data.as_ptr(),
-                        libc::CMSG_DATA(cmsg),
-                        c.data.len(),
-                    );
-                    cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
-                }
-            }
-        }
-        Ok(Outgoing {
-            buffers,
-            control,
-            control_len,
-            flags,
-            address,
-        })
-    }
-}
-
-/// One `sendmsg` call.
-fn sendmsg_once(sock: &Socket, out: &mut Outgoing) -> io::Result<usize> {
-    let mut iovs: Vec<libc::iovec> = out
-        .buffers
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
-    // SAFETY: an all-zero `msghdr` is valid (no name, buffers or control).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(addr) = &out.address {
-        msg.msg_name = addr.as_ptr().cast_mut().cast();
-        msg.msg_namelen = addr.len();
-    }
-    msg.msg_iov = iovs.as_mut_ptr();
-    msg.msg_iovlen = iovs.len();
-    if out.control_len > 0 {
-        msg.msg_control = out.control.as_mut_ptr().cast();
-        msg.msg_controllen = out.control_len;
-    }
-    sock.io(|s| {
-        // SAFETY: every pointer in `msg` points at a live buffer of the
-        // length it claims; `sendmsg` only reads them.
-        let n = unsafe {
-            libc::sendmsg(
-                s.as_raw_fd(),
-                &raw const msg,
-                out.flags | libc::MSG_NOSIGNAL,
-            )
-        };
-        usize::try_from(n).map_err(|_| io::Error::last_os_error())
-    })
 }
 
 #[crate::task]
@@ -409,7 +210,7 @@ impl Socket {
     /// # Errors
     /// The operating system's.
     pub fn from_socket2(sock: socket2::Socket) -> Result<Socket> {
-        let tcp = is_tcp(sock.domain()?, sock.r#type()?);
+        let tcp = is_tcp(sock.local_addr()?.domain(), sock.r#type()?);
         Ok(Socket::wrap(sock, tcp)?)
     }
 
@@ -417,6 +218,8 @@ impl Socket {
     /// read empties it (see [`FdCell::new`]).
     fn wrap(sock: socket2::Socket, tcp: bool) -> io::Result<Socket> {
         sock.set_nonblocking(true)?;
+        #[cfg(target_vendor = "apple")]
+        sock.set_nosigpipe(true)?;
         Ok(Socket {
             inner: Rc::new(FdCell::new(sock, tcp)),
         })
