@@ -54,10 +54,10 @@ impl Script {
     fn next(&mut self) -> Action {
         let n = self.count;
         self.count += 1;
-        if n == self.at {
-            if let Some(fault) = self.fault {
-                return fault;
-            }
+        if n == self.at
+            && let Some(fault) = self.fault
+        {
+            return fault;
         }
         self.seed = self
             .seed

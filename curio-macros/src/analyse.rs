@@ -162,21 +162,21 @@ impl Checker<'_> {
 
     fn check_awaited(&mut self, base: &Expr) {
         // A task awaiting itself has an infinitely large state.
-        if let (Some(name), Expr::Call(call)) = (self.name, base) {
-            if let Expr::Path(p) = &*call.func {
-                let last = p.path.segments.last().map(|s| &s.ident);
-                let own = p.path.segments.len() == 1
-                    || (p.path.segments.len() == 2 && p.path.segments[0].ident == "Self");
-                if own && last == Some(name) {
-                    self.errors.push(syn::Error::new_spanned(
-                        base,
-                        format!(
-                            "a task that awaits itself needs a box: its state would contain itself\n\
+        if let (Some(name), Expr::Call(call)) = (self.name, base)
+            && let Expr::Path(p) = &*call.func
+        {
+            let last = p.path.segments.last().map(|s| &s.ident);
+            let own = p.path.segments.len() == 1
+                || (p.path.segments.len() == 2 && p.path.segments[0].ident == "Self");
+            if own && last == Some(name) {
+                self.errors.push(syn::Error::new_spanned(
+                    base,
+                    format!(
+                        "a task that awaits itself needs a box: its state would contain itself\n\
                              help: write `curio::boxed({}).await`",
-                            quote::quote!(#base)
-                        ),
-                    ));
-                }
+                        quote::quote!(#base)
+                    ),
+                ));
             }
         }
         // A sub-coroutine holding a borrow of a local would point into the
@@ -188,13 +188,12 @@ impl Checker<'_> {
                 while let Expr::Field(f) = root {
                     root = &f.base;
                 }
-                if let Expr::Path(p) = root {
-                    if let Some(ident) = p.path.get_ident() {
-                        if self.0.contains(&ident.to_string()) || ident == "__curio_self" {
-                            self.1
-                                .push((quote::ToTokens::to_token_stream(r), ident.to_string()));
-                        }
-                    }
+                if let Expr::Path(p) = root
+                    && let Some(ident) = p.path.get_ident()
+                    && (self.0.contains(&ident.to_string()) || ident == "__curio_self")
+                {
+                    self.1
+                        .push((quote::ToTokens::to_token_stream(r), ident.to_string()));
                 }
                 syn::visit::visit_expr_reference(self, r);
             }
@@ -303,11 +302,11 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         // A nested `coroutine!` block is checked here too (as it will be
         // when it expands), so that a rejection inside it rejects the task
         // at once, before rustc reports what follows from it.
-        if self.context.is_none() {
-            if let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.tokens.clone()) {
-                let inner = check_body(&block.block, None, self.locals);
-                self.errors.extend(inner);
-            }
+        if self.context.is_none()
+            && let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.tokens.clone())
+        {
+            let inner = check_body(&block.block, None, self.locals);
+            self.errors.extend(inner);
         }
     }
 }

@@ -939,11 +939,11 @@ fn plug(mut stmt: Stmt, k: usize) -> Stmt {
     struct Plug(usize);
     impl VisitMut for Plug {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
-            if let Expr::Await(a) = e {
-                if await_id(a) == Some(self.0) {
-                    *e = parse_quote!(__curio_value);
-                    return;
-                }
+            if let Expr::Await(a) = e
+                && await_id(a) == Some(self.0)
+            {
+                *e = parse_quote!(__curio_value);
+                return;
             }
             syn::visit_mut::visit_expr_mut(self, e);
         }

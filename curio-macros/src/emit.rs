@@ -110,16 +110,14 @@ fn duplicable(tokens: &TokenStream) -> bool {
                 if p.as_char() == '|' {
                     return false;
                 }
-                if p.as_char() == '!' {
-                    if let Some(name) = &previous {
-                        if !MACROS
-                            .iter()
-                            .chain(crate::mentions::BY_REFERENCE)
-                            .any(|m| name == m)
-                        {
-                            return false;
-                        }
-                    }
+                if p.as_char() == '!'
+                    && let Some(name) = &previous
+                    && !MACROS
+                        .iter()
+                        .chain(crate::mentions::BY_REFERENCE)
+                        .any(|m| name == m)
+                {
+                    return false;
                 }
                 previous = None;
             }
@@ -152,6 +150,7 @@ fn sub_field(k: usize) -> Ident {
 
 /// The expression that builds the coroutine.
 pub fn machine(m: Machine<'_>) -> TokenStream {
+    let rt = crate::runtime::path();
     let Machine {
         function,
         params,
@@ -259,7 +258,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         struct __CurioFrame<#(#generics),*> {
             __curio_at: __CurioAt,
             /// Which slots hold a value (drop flags).
-            __curio_live: ::curio::__private::Live<#bits>,
+            __curio_live: #rt::__private::Live<#bits>,
             __curio_sub: __CurioSub<#(#s_params),*>,
             #(#slot_fields,)*
         }
@@ -291,7 +290,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 #(#drops)*
             }
         }
-        impl<#(#generics),*> ::curio::__private::Frame for __CurioFrame<#(#generics),*> {
+        impl<#(#generics),*> #rt::__private::Frame for __CurioFrame<#(#generics),*> {
             /// Finished: the locals still alive are dropped now, as a
             /// returning function drops them.
             fn finish(&mut self) {
@@ -336,7 +335,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         __CurioFrame {
             __curio_at: __CurioAt::Start,
             __curio_live: {
-                let mut __curio_live = ::curio::__private::Live::none();
+                let mut __curio_live = #rt::__private::Live::none();
                 #(#live_bits)*
                 __curio_live
             },
@@ -391,7 +390,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 parse_quote! {
                     // SAFETY: the slot holds the local (or is written before
                     // it is read); this block is the only one using it now.
-                    let #local = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
+                    let #local = unsafe { #rt::__private::Slot::at(&mut *#sref, &__curio_anchor) };
                 }
             })
             .collect();
@@ -435,7 +434,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 });
                 quote! {
                     // SAFETY: the input is read once per step (here).
-                    unsafe { ::curio::__private::Input::start_step(__curio_input) };
+                    unsafe { #rt::__private::Input::start_step(__curio_input) };
                     #(#moved)*
                 }
             }
@@ -453,10 +452,10 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                         // the block a step starts at); the field holds the
                         // coroutine awaited.
                         ::core::option::Option::None => match unsafe {
-                            ::curio::__private::Input::drive_ref(__curio_input, &mut *__curio_sub.#sub)
+                            #rt::__private::Input::drive_ref(__curio_input, &mut *__curio_sub.#sub)
                         } {
-                            ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                            ::curio::__private::Step::Return(__curio_v) => __curio_v,
+                            #rt::__private::Step::Trap(__curio_trap) => return #rt::__private::Step::Trap(__curio_trap),
+                            #rt::__private::Step::Return(__curio_v) => __curio_v,
                         },
                     };
                     // It finished: nothing is awaited until the next
@@ -472,7 +471,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         arms.push(quote! {
             __CurioAt::#name => {
                 #prologue
-                let __curio_anchor = ::curio::__private::Anchor;
+                let __curio_anchor = #rt::__private::Anchor;
                 // The code ends in a jump, a suspension or a `return`;
                 // only the body's end falls through, with its value.
                 break '__curio_dispatch ({
@@ -512,7 +511,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
     let nows: Vec<Ident> = (0..sites.len()).map(crate::mentions::now_slot).collect();
     let step = quote! {
         #inline
-        move |__curio_f, __curio_input: &::core::mem::ManuallyDrop<::curio::__private::Input>| -> ::curio::__private::Step<#output> {
+        move |__curio_f, __curio_input: &::core::mem::ManuallyDrop<#rt::__private::Input>| -> #rt::__private::Step<#output> {
             // One `&mut` per field of the frame.
             let __CurioFrame { __curio_at, __curio_live, __curio_sub, #(#slots: #srefs,)* } = __curio_f;
             #(let mut #nows = ::core::option::Option::None;)*
@@ -531,12 +530,12 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
                 }
                 match __curio_pc {
                     #(#arms)*
-                    __CurioAt::__Done => ::curio::__private::resumed_after_completion(),
+                    __CurioAt::__Done => #rt::__private::resumed_after_completion(),
                 }
             };
             // Finished: the machine drops the locals still alive (see
             // `Frame::finish`) before it hands the output on.
-            ::curio::__private::Step::Return(__curio_output)
+            #rt::__private::Step::Return(__curio_output)
         }
     };
     let walk = walker(function, sites, &walk_sites);
@@ -551,11 +550,11 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
             #sub_union
             #frame_struct
             #frame_impl
-            ::curio::__private::machine(#frame_init, #step, #walk, || #function)
+            #rt::__private::machine(#frame_init, #step, #walk, || #function)
         };
         // The shadow's output is the machine's (a block without an
         // output type learns it from where it is used).
-        ::curio::__private::same_output(&__curio_machine, __curio_shadow);
+        #rt::__private::same_output(&__curio_machine, __curio_shadow);
         __curio_machine
     }
 }
@@ -563,6 +562,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
 /// The traceback walker: the awaited coroutine's static `Location`, then
 /// its own chain. `sub_of`: per live resume point, its variant and field.
 fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)]) -> TokenStream {
+    let rt = crate::runtime::path();
     if sub_of.is_empty() {
         return quote!(|_, _| {});
     }
@@ -572,7 +572,7 @@ fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)])
         let s = &sites[*k];
         let (line, column, awaiting) = (s.line as u32, s.column as u32, &s.awaiting);
         quote! {
-            ::curio::__private::Location {
+            #rt::__private::Location {
                 function: #function, file: ::core::file!(), line: #line, column: #column, awaiting: #awaiting,
             }
         }
@@ -582,12 +582,12 @@ fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)])
         quote! {
             // SAFETY: at this resume point, the field holds the coroutine
             // awaited.
-            __CurioAt::#at => ::curio::__private::walk_sub(&HERE[#index], unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit),
+            __CurioAt::#at => #rt::__private::walk_sub(&HERE[#index], unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit),
         }
     });
     quote! {
         |__curio_f, __curio_visit| {
-            static HERE: [::curio::__private::Location; #count] = [#(#locations),*];
+            static HERE: [#rt::__private::Location; #count] = [#(#locations),*];
             match __curio_f.__curio_at {
                 #(#walks)*
                 _ => {}
@@ -702,23 +702,23 @@ fn replace_inlines(body: Vec<Stmt>, with: &mut dyn FnMut(usize) -> Expr) -> Vec<
     struct Replace<'a>(&'a mut dyn FnMut(usize) -> Expr);
     impl syn::visit_mut::VisitMut for Replace<'_> {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
-            if let Expr::Macro(m) = e {
-                if m.mac.path.is_ident("__curio_inline") {
-                    let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
-                    *e = (self.0)(target.base10_parse().expect("a block number"));
-                    return;
-                }
+            if let Expr::Macro(m) = e
+                && m.mac.path.is_ident("__curio_inline")
+            {
+                let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
+                *e = (self.0)(target.base10_parse().expect("a block number"));
+                return;
             }
             syn::visit_mut::visit_expr_mut(self, e);
         }
         fn visit_stmt_mut(&mut self, s: &mut Stmt) {
-            if let Stmt::Macro(m) = s {
-                if m.mac.path.is_ident("__curio_inline") {
-                    let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
-                    let e = (self.0)(target.base10_parse().expect("a block number"));
-                    *s = Stmt::Expr(e, Some(Default::default()));
-                    return;
-                }
+            if let Stmt::Macro(m) = s
+                && m.mac.path.is_ident("__curio_inline")
+            {
+                let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
+                let e = (self.0)(target.base10_parse().expect("a block number"));
+                *s = Stmt::Expr(e, Some(Default::default()));
+                return;
             }
             syn::visit_mut::visit_stmt_mut(self, s);
         }

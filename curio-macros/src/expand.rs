@@ -17,10 +17,49 @@ use crate::{emit, normalise};
 
 /// `#[curio::task]`.
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        return syn::Error::new_spanned(attr, "`#[curio::task]` takes no arguments")
-            .to_compile_error();
+    let args = match syn::parse2::<TaskArgs>(attr) {
+        Ok(args) => args,
+        Err(e) => return e.to_compile_error(),
+    };
+    crate::runtime::with(args.krate.as_ref(), || task_item(item))
+}
+
+/// The attribute's arguments: only `crate = path`, where the runtime is
+/// (see `runtime.rs`).
+#[derive(Default)]
+struct TaskArgs {
+    krate: Option<syn::Path>,
+}
+
+impl Parse for TaskArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = TaskArgs::default();
+        if input.is_empty() {
+            return Ok(args);
+        }
+        args.krate = Some(parse_crate_arg(input)?);
+        if !input.is_empty() {
+            return Err(input.error("`#[curio::task]` takes one argument at most: `crate = path`"));
+        }
+        Ok(args)
     }
+}
+
+/// `crate = path`.
+fn parse_crate_arg(input: ParseStream) -> syn::Result<syn::Path> {
+    let hint = "the only argument is `crate = path`, the path of the curio runtime \
+                (for a re-export the macro cannot find: `crate = my_crate::curio`)";
+    if !input.peek(syn::Token![crate]) {
+        return Err(input.error(hint));
+    }
+    input.parse::<syn::Token![crate]>()?;
+    input
+        .parse::<syn::Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), hint))?;
+    syn::Path::parse_mod_style(input)
+}
+
+fn task_item(item: TokenStream) -> TokenStream {
     match syn::parse2::<Item>(item) {
         Ok(Item::Fn(item)) => task_fn(item, None),
         Ok(Item::Impl(block)) => task_impl(block),
@@ -172,13 +211,15 @@ pub fn block(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(e) => return e.to_compile_error(),
     };
-    match lower_block(input) {
+    let krate = input.krate.clone();
+    crate::runtime::with(krate.as_ref(), || match lower_block(input) {
         Ok(tokens) => tokens,
         Err(error) => {
+            let rt = crate::runtime::path();
             let errors = error.to_compile_error();
-            quote!({ #errors ::curio::__private::rejected::<()>() })
+            quote!({ #errors #rt::__private::rejected::<()>() })
         }
-    }
+    })
 }
 
 fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
@@ -189,6 +230,7 @@ fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
 }
 
 fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenStream> {
+    let rt = crate::runtime::path();
     let name = item.sig.ident.clone();
     let locals = local_names(&item.block, typed_patterns(&item));
     let mut errors = check_body(&item.block, Some(&name), &locals);
@@ -218,8 +260,8 @@ fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenS
             Receiver::None => unreachable!(),
         };
         let ty: Expr = match sig.receiver {
-            Receiver::Cloned => parse_quote!(::curio::__private::ty_of::<Self>()),
-            _ => parse_quote!(::curio::__private::ty(&self)),
+            Receiver::Cloned => parse_quote!(#rt::__private::ty_of::<Self>()),
+            _ => parse_quote!(#rt::__private::ty(&self)),
         };
         let pat: Pat = if mutable {
             parse_quote!(mut #me)
@@ -230,7 +272,7 @@ fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenS
     }
     for (index, p) in sig.params.iter().enumerate() {
         let arg = &p.arg;
-        let ty: Expr = parse_quote!(::curio::__private::ty(&#arg));
+        let ty: Expr = parse_quote!(#rt::__private::ty(&#arg));
         match &p.pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 params.add(
@@ -478,6 +520,7 @@ pub fn lints() -> TokenStream {
 /// attribute (which cannot see the block's) and a method with an
 /// `impl Trait` argument (which cannot be listed) keep the default capture.
 fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]>) -> TokenStream {
+    let rt = crate::runtime::path();
     let item = &sig.item;
     let (attrs, vis) = (&item.attrs, &item.vis);
     let s = &item.sig;
@@ -519,7 +562,7 @@ fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]
     quote! {
         #(#attrs)*
         #vis #constness #unsafety #abi fn #ident #generics (#receiver #(#params),*)
-            -> impl ::curio::Coroutine<Output = #output> #bound #where_clause
+            -> impl #rt::Coroutine<Output = #output> #bound #where_clause
         {
             #body
         }
@@ -529,6 +572,7 @@ fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]
 /// On error: the errors, and a function with the same shape whose body
 /// cannot run, so uses of the task type-check.
 fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
+    let rt = crate::runtime::path();
     let errors = error.to_compile_error();
     let mut sig = item.sig.clone();
     sig.asyncness = None;
@@ -536,24 +580,33 @@ fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
         syn::ReturnType::Type(_, ty) if !quote!(#ty).to_string().contains("impl") => (**ty).clone(),
         _ => parse_quote!(()),
     };
-    sig.output = parse_quote!(-> impl ::curio::Coroutine<Output = #output>);
+    sig.output = parse_quote!(-> impl #rt::Coroutine<Output = #output>);
     let (attrs, vis) = (&item.attrs, &item.vis);
     quote! {
         #errors
         #(#attrs)*
         #[allow(unused_variables)]
-        #vis #sig { ::curio::__private::rejected() }
+        #vis #sig { #rt::__private::rejected() }
     }
 }
 
 /// `coroutine!({ … })` or `coroutine!(-> Type { … })`.
 pub struct BlockInput {
+    /// `crate = path,` before the block: where the runtime is.
+    pub krate: Option<syn::Path>,
     pub output: Option<Type>,
     pub block: Block,
 }
 
 impl Parse for BlockInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let krate = if input.peek(syn::Token![crate]) {
+            let path = parse_crate_arg(input)?;
+            input.parse::<syn::Token![,]>()?;
+            Some(path)
+        } else {
+            None
+        };
         let output = if input.peek(syn::Token![->]) {
             input.parse::<syn::Token![->]>()?;
             Some(input.parse::<Type>()?)
@@ -568,11 +621,16 @@ impl Parse for BlockInput {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the coroutine's block"));
         }
-        Ok(BlockInput { output, block })
+        Ok(BlockInput {
+            krate,
+            output,
+            block,
+        })
     }
 }
 
 fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
+    let rt = crate::runtime::path();
     let locals = local_names(&input.block, std::iter::empty());
     if let Some(error) = combine(check_body(&input.block, None, &locals)) {
         return Err(error);
@@ -587,7 +645,7 @@ fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
             true,
             parse_quote!(#name),
             parse_quote!(mut #name),
-            parse_quote!(::curio::__private::ty(&#name)),
+            parse_quote!(#rt::__private::ty(&#name)),
         );
     }
     let machine = build("coroutine!", params, input.block, input.output.as_ref())?;

@@ -25,6 +25,7 @@ mod mentions;
 mod normalise;
 mod parse;
 mod rename;
+mod runtime;
 mod scan;
 mod shadow;
 #[cfg(test)]

@@ -306,13 +306,12 @@ fn has_marker(stmt: &Stmt) -> bool {
     struct Find(bool);
     impl<'ast> syn::visit::Visit<'ast> for Find {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-            if let Expr::Path(p) = &*c.func {
-                if p.path
+            if let Expr::Path(p) = &*c.func
+                && p.path
                     .get_ident()
                     .is_some_and(|i| i.to_string().starts_with("__curio_"))
-                {
-                    self.0 = true;
-                }
+            {
+                self.0 = true;
             }
             syn::visit::visit_expr_call(self, c);
         }

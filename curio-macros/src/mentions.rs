@@ -220,11 +220,11 @@ impl<'a> Walk<'a> {
         let depth = self.hidden.len();
         let mut out = Vec::with_capacity(stmts.len());
         for mut stmt in std::mem::take(stmts) {
-            if let Stmt::Macro(m) = &stmt {
-                if m.mac.path.is_ident("__curio_bind") {
-                    self.bind_marker(&m.mac, &mut out);
-                    continue;
-                }
+            if let Stmt::Macro(m) = &stmt
+                && m.mac.path.is_ident("__curio_bind")
+            {
+                self.bind_marker(&m.mac, &mut out);
+                continue;
             }
             let lowered = matches!(&stmt, Stmt::Local(l) if l.attrs.iter().any(|a| a.path().is_ident("__curio_let")));
             self.stmt(&mut stmt);
@@ -262,6 +262,7 @@ impl<'a> Walk<'a> {
     /// A `let` of a lowered scope (its initialiser already rewritten): the
     /// frame locals it binds go to their slots.
     fn lowered_let(&mut self, stmt: Stmt, out: &mut Vec<Stmt>) {
+        let rt = crate::runtime::path();
         let Stmt::Local(mut local) = stmt else {
             unreachable!()
         };
@@ -287,34 +288,34 @@ impl<'a> Walk<'a> {
             },
             _ => None,
         };
-        if let Some((ident, ty)) = simple {
-            if local.init.as_ref().is_none_or(|i| i.diverge.is_none()) {
-                let slot = frame[0].1;
-                match local.init {
-                    Some(init) => {
-                        // The value first: computing it may use the frame.
-                        let value = init.expr;
-                        out.push(match &ty {
-                            Some(ty) => parse_quote!(let __curio_init: #ty = #value;),
-                            None => parse_quote!(let __curio_init = #value;),
-                        });
-                        let sref = slot_ref(&ident);
-                        out.push(parse_quote!(#sref.write(__curio_init);));
-                        out.extend(to_frame(&ident, self.flag(slot), Some(ty)));
-                    }
-                    None => {
-                        let sref = slot_ref(&ident);
-                        let ty = ty.map(|t| quote::quote!(: &mut #t));
-                        out.push(parse_quote! {
+        if let Some((ident, ty)) = simple
+            && local.init.as_ref().is_none_or(|i| i.diverge.is_none())
+        {
+            let slot = frame[0].1;
+            match local.init {
+                Some(init) => {
+                    // The value first: computing it may use the frame.
+                    let value = init.expr;
+                    out.push(match &ty {
+                        Some(ty) => parse_quote!(let __curio_init: #ty = #value;),
+                        None => parse_quote!(let __curio_init = #value;),
+                    });
+                    let sref = slot_ref(&ident);
+                    out.push(parse_quote!(#sref.write(__curio_init);));
+                    out.extend(to_frame(&ident, self.flag(slot), Some(ty)));
+                }
+                None => {
+                    let sref = slot_ref(&ident);
+                    let ty = ty.map(|t| quote::quote!(: &mut #t));
+                    out.push(parse_quote! {
                             // SAFETY: the slot is only written through
                             // until it holds a value (Rust's definite
                             // initialisation, checked on the shadow).
-                            let #ident #ty = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
+                            let #ident #ty = unsafe { #rt::__private::Slot::at(&mut *#sref, &__curio_anchor) };
                         });
-                    }
                 }
-                return;
             }
+            return;
         }
         // Any other pattern: bind natively, then move each frame local in.
         out.push(Stmt::Local(local));
@@ -574,6 +575,7 @@ impl<'a> Walk<'a> {
     /// A marker call of the lowering (its arguments already walked), as
     /// the machine's code.
     fn marker(&self, e: &mut Expr) {
+        let rt = crate::runtime::path();
         let Some(slots) = self.slots else { return };
         let Expr::Call(c) = e else { return };
         let Expr::Path(p) = &*c.func else { return };
@@ -604,9 +606,9 @@ impl<'a> Walk<'a> {
                     // inlined here as well as at the resume point, each
                     // level of nesting would double the code.)
                     // SAFETY: the field was just written.
-                    match ::curio::__private::start(unsafe { &mut *__curio_sub.#sub }) {
-                        ::curio::__private::Step::Trap(__curio_trap) => return ::curio::__private::Step::Trap(__curio_trap),
-                        ::curio::__private::Step::Return(__curio_v) => {
+                    match #rt::__private::start(unsafe { &mut *__curio_sub.#sub }) {
+                        #rt::__private::Step::Trap(__curio_trap) => return #rt::__private::Step::Trap(__curio_trap),
+                        #rt::__private::Step::Return(__curio_v) => {
                             // It finished without trapping: its value
                             // goes to the resume point.
                             #now = ::core::option::Option::Some(__curio_v);
@@ -653,10 +655,10 @@ impl<'a> Walk<'a> {
             }
             "__curio_try" => {
                 let value = &c.args[0];
-                parse_quote!(match ::curio::__private::Branch::branch(#value) {
+                parse_quote!(match #rt::__private::Branch::branch(#value) {
                     ::core::ops::ControlFlow::Continue(__curio_ok) => __curio_ok,
                     ::core::ops::ControlFlow::Break(__curio_residual) => {
-                        break '__curio_dispatch (::curio::__private::FromResidual::from_residual(__curio_residual))
+                        break '__curio_dispatch (#rt::__private::FromResidual::from_residual(__curio_residual))
                     }
                 })
             }
@@ -696,6 +698,7 @@ impl<'a> Walk<'a> {
 
     /// `x = v` with `x` a tracked local (`v` already walked).
     fn assign(&mut self, e: &mut Expr, ident: &Ident) {
+        let rt = crate::runtime::path();
         let name = ident.to_string();
         self.found.push(Mention {
             name: name.clone(),
@@ -712,7 +715,7 @@ impl<'a> Walk<'a> {
             *e = parse_quote!({
                 let __curio_new = #value;
                 // SAFETY: the slot is valid for writes.
-                unsafe { ::curio::__private::assign(#ident, false, __curio_new) };
+                unsafe { #rt::__private::assign(#ident, false, __curio_new) };
             });
             return;
         };
@@ -720,7 +723,7 @@ impl<'a> Walk<'a> {
             let __curio_new = #value;
             let __curio_had = __curio_live.take(#bit);
             // SAFETY: the flag says whether the slot holds a value.
-            unsafe { ::curio::__private::assign(#ident, __curio_had, __curio_new) };
+            unsafe { #rt::__private::assign(#ident, __curio_had, __curio_new) };
             __curio_live.set(#bit);
         });
     }
@@ -1039,6 +1042,7 @@ pub fn slot_ref(name: &Ident) -> Ident {
 /// `x` read out of its slot, its drop flag `flag` cleared (a local without
 /// drop glue has none).
 pub fn take(ident: &Ident, flag: Option<usize>) -> Expr {
+    let rt = crate::runtime::path();
     let span = ident.span();
     // The machine's own names resolve where the machine is (a body written
     // by `macro_rules!` has the macro's hygiene), at the user's location.
@@ -1048,7 +1052,7 @@ pub fn take(ident: &Ident, flag: Option<usize>) -> Expr {
         #clear
         // SAFETY: the slot holds the value, which rustc (on the task's
         // shadow) proved is not used again unless it is `Copy`.
-        unsafe { ::curio::__private::take(#ident) }
+        unsafe { #rt::__private::take(#ident) }
     }))
     .expect("a block")
 }
@@ -1134,6 +1138,7 @@ impl VisitMut for Walk<'_> {
 /// wrote it there) and binds `ident` to the slot from then on.
 /// `ty`: `Some(annotation)` when the value is already written.
 fn to_frame(ident: &Ident, flag: Option<usize>, written: Option<Option<syn::Type>>) -> Vec<Stmt> {
+    let rt = crate::runtime::path();
     let mut out: Vec<Stmt> = Vec::new();
     let sref = slot_ref(ident);
     if written.is_none() {
@@ -1145,7 +1150,7 @@ fn to_frame(ident: &Ident, flag: Option<usize>, written: Option<Option<syn::Type
     out.push(parse_quote! {
         // SAFETY: the slot holds the value just written; this block is
         // the only one using it now.
-        let #ident = unsafe { ::curio::__private::Slot::at(&mut *#sref, &__curio_anchor) };
+        let #ident = unsafe { #rt::__private::Slot::at(&mut *#sref, &__curio_anchor) };
     });
     out
 }

@@ -63,17 +63,17 @@ pub fn normalise(body: &mut Block) -> Vec<AwaitSite> {
     let mut n = Normaliser { temps: 0 };
     // The body's tail is the coroutine's output: with an `.await` in it, it
     // is returned from a statement instead.
-    if let Some(Stmt::Expr(tail, None)) = body.stmts.last() {
-        if expr_has_await(tail) {
-            let Some(Stmt::Expr(tail, None)) = body.stmts.pop() else {
-                unreachable!()
-            };
-            if is_construct(&tail) && expr_diverges(&tail) {
-                // A `loop` that never breaks has no value to return.
-                body.stmts.push(Stmt::Expr(tail, Some(Default::default())));
-            } else {
-                body.stmts.push(parse_quote!(return #tail;));
-            }
+    if let Some(Stmt::Expr(tail, None)) = body.stmts.last()
+        && expr_has_await(tail)
+    {
+        let Some(Stmt::Expr(tail, None)) = body.stmts.pop() else {
+            unreachable!()
+        };
+        if is_construct(&tail) && expr_diverges(&tail) {
+            // A `loop` that never breaks has no value to return.
+            body.stmts.push(Stmt::Expr(tail, Some(Default::default())));
+        } else {
+            body.stmts.push(parse_quote!(return #tail;));
         }
     }
     n.block(body, false);

@@ -88,10 +88,10 @@ pub fn replace_free(e: &mut Expr, name: &Ident, to: &Expr) {
         fn visit_block_mut(&mut self, b: &mut Block) {
             for stmt in &mut b.stmts {
                 self.visit_stmt_mut(stmt);
-                if let Stmt::Local(local) = stmt {
-                    if bindings(&local.pat).iter().any(|b| b.ident == *self.name) {
-                        return;
-                    }
+                if let Stmt::Local(local) = stmt
+                    && bindings(&local.pat).iter().any(|b| b.ident == *self.name)
+                {
+                    return;
                 }
             }
         }
@@ -162,13 +162,13 @@ struct Find<'a> {
 impl VisitMut for Find<'_> {
     fn visit_block_mut(&mut self, b: &mut Block) {
         for index in 0..b.stmts.len() {
-            if let Stmt::Local(local) = &mut b.stmts[index] {
-                if rename_in_pattern(&mut local.pat, self.site, self.to) {
-                    let from = Ident::new(&self.site.name, self.to.span());
-                    mentions(&mut b.stmts[index + 1..], &from, self.to);
-                    self.found = true;
-                    return;
-                }
+            if let Stmt::Local(local) = &mut b.stmts[index]
+                && rename_in_pattern(&mut local.pat, self.site, self.to)
+            {
+                let from = Ident::new(&self.site.name, self.to.span());
+                mentions(&mut b.stmts[index + 1..], &from, self.to);
+                self.found = true;
+                return;
             }
             self.visit_stmt_mut(&mut b.stmts[index]);
         }
@@ -279,10 +279,10 @@ fn mentions(stmts: &mut [Stmt], from: &Ident, to: &Ident) {
     let mut r = Mentions { from, to };
     for stmt in stmts {
         r.visit_stmt_mut(stmt);
-        if let Stmt::Local(local) = stmt {
-            if bindings(&local.pat).iter().any(|b| b.ident == *from) {
-                return;
-            }
+        if let Stmt::Local(local) = stmt
+            && bindings(&local.pat).iter().any(|b| b.ident == *from)
+        {
+            return;
         }
     }
 }

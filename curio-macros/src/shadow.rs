@@ -28,6 +28,7 @@ pub struct ShadowParam {
 
 /// The statement that type-checks `body` as async Rust.
 pub fn shadow(params: &[ShadowParam], body: &Block, output: Option<&Type>) -> TokenStream {
+    let rt = crate::runtime::path();
     let mut body = body.clone();
     Awaits.visit_block_mut(&mut body);
     let mut types: Expr = parse_quote!(());
@@ -38,14 +39,14 @@ pub fn shadow(params: &[ShadowParam], body: &Block, output: Option<&Type>) -> To
         pattern = quote!((#pat, #pattern));
     }
     let output_ty = match output {
-        Some(t) => quote!(::curio::__private::ty_of::<#t>()),
-        None => quote!(::curio::__private::ty_of::<_>()),
+        Some(t) => quote!(#rt::__private::ty_of::<#t>()),
+        None => quote!(#rt::__private::ty_of::<_>()),
     };
     quote! {
         // The body as the async Rust it reads as: rustc checks it (moves,
         // borrows, types) so that the state machine below only ever runs
         // programs that are valid Rust. Never run.
-        let __curio_shadow = ::curio::__private::check(#types, #output_ty,
+        let __curio_shadow = #rt::__private::check(#types, #output_ty,
             |#pattern| async move #body,
         );
     }
@@ -56,11 +57,12 @@ struct Awaits;
 
 impl VisitMut for Awaits {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
+        let rt = crate::runtime::path();
         match e {
             Expr::Await(a) => {
                 self.visit_expr_mut(&mut a.base);
                 let base = &a.base;
-                *a.base = parse_quote!(::curio::__private::shadow(#base));
+                *a.base = parse_quote!(#rt::__private::shadow(#base));
             }
             Expr::Macro(m) if crate::scan::is_coroutine_macro(&m.mac) => {
                 if let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.mac.tokens.clone()) {
@@ -70,7 +72,8 @@ impl VisitMut for Awaits {
                         Some(t) => quote!(#t),
                         None => quote!(_),
                     };
-                    *e = parse_quote!(::curio::__private::shadow_block::<#output, _>(async move #inner));
+                    *e =
+                        parse_quote!(#rt::__private::shadow_block::<#output, _>(async move #inner));
                 }
             }
             Expr::Closure(_) | Expr::Async(_) => {

@@ -36,6 +36,43 @@
 //!   panics.
 //! * Dropping a suspended coroutine drops its live locals and the awaited
 //!   sub-coroutine, exactly as dropping a suspended `async fn` future would.
+//!
+//! # The replies
+//!
+//! Everything the kernel tells a task travels as the value of `resume`
+//! (or as the error of `throw`), so a driver of its own can run any task
+//! by answering its traps. The kernel's answers, which a hand-written
+//! driver gives too:
+//!
+//! | trap | reply |
+//! |---|---|
+//! | [`Sleep`](Trap::Sleep) | `Value::Float(now)` when it wakes |
+//! | [`Clock`](Trap::Clock) | `Value::Float(now)` |
+//! | [`GetCurrent`](Trap::GetCurrent) | `Value::Task(task)`: the asker ([`Task::standalone`](crate::Task::standalone) makes one for a hand-driven coroutine) |
+//! | [`IoWaiting`](Trap::IoWaiting) | `Value::Waiting((reader, writer))` |
+//! | [`SetTimeout`](Trap::SetTimeout) | the previous deadline: `Value::Float(t)`, or `Value::None` for none |
+//! | [`UnsetTimeout`](Trap::UnsetTimeout) | `Value::Float(now)` |
+//! | every other trap | `Value::None` once satisfied |
+//!
+//! A cancellation, a timeout or a misuse (a bad fd, a foreign queue) is a
+//! `throw` at the blocking trap instead.
+//!
+//! # Outside the protocol
+//!
+//! Three things a task learns without a trap, each because the code that
+//! needs it is synchronous (no `.await`, so no trap to carry a reply):
+//!
+//! * **Which task is running**, for [`Local`](crate::Local): reading a
+//!   task-local is a plain function call. The kernel marks the running
+//!   task in a thread-local around each cycle; a hand driver marks none,
+//!   and `Local` then reports that it is outside a task.
+//! * **The fairness budget** (`coop.rs`): an I/O operation that succeeds
+//!   at once does not trap, which is the point of it; the kernel writes the
+//!   budget to a thread-local. A hand driver leaves it unlimited.
+//! * **File descriptors closed by `Drop`**: dropping the last handle of a
+//!   socket or file cannot trap, so it notes the fd for the kernels of the
+//!   thread, which forget their registration before the number is reused
+//!   (async code says so with the [`IoRelease`](Trap::IoRelease) trap).
 
 use crate::{Error, Trap};
 
@@ -86,6 +123,98 @@ pub enum Value {
     Int(i64),
     /// A clock reading or another floating point reply, in seconds.
     Float(f64),
+    /// A task: the reply to [`Trap::GetCurrent`] (the task that asked).
+    Task(crate::Task),
+    /// The tasks blocked on a file descriptor, `(reader, writer)`: the
+    /// reply to [`Trap::IoWaiting`]. Boxed: it is rare, and every other
+    /// reply fits in two machine words.
+    Waiting(Box<(Option<crate::Task>, Option<crate::Task>)>),
+}
+
+/// How a coroutine is continued: [`resume`](Coroutine::resume) with a
+/// reply, or [`throw`](Coroutine::throw) an error. What a driver (the
+/// kernel, or a hand-written loop) hands a suspended coroutine; nothing
+/// here allocates.
+#[derive(Debug)]
+pub enum Input {
+    /// `resume(value)`.
+    Resume(Value),
+    /// `throw(error)`.
+    Throw(Error),
+}
+
+#[doc(hidden)]
+impl Input {
+    /// The input that starts a freshly awaited sub-coroutine.
+    #[inline(always)]
+    pub fn start() -> Self {
+        Input::Resume(Value::None)
+    }
+
+    /// Continues `sub` with this input, in place.
+    #[inline(always)]
+    pub fn drive<C: Coroutine + ?Sized>(self, sub: &mut C) -> Step<C::Output> {
+        let input = std::mem::ManuallyDrop::new(self);
+        // SAFETY: handed over, not used again.
+        unsafe { sub.__curio_drive(&input) }
+    }
+
+    #[doc(hidden)]
+    /// Continues `sub` with the input a step was given, in place (a
+    /// nested coroutine reads it where it is, not from a copy per level).
+    ///
+    /// # Safety
+    /// As [`Input::take`]: the input is read once per step.
+    #[inline(always)]
+    pub unsafe fn drive_ref<C: Coroutine + ?Sized>(
+        input: &std::mem::ManuallyDrop<Input>,
+        sub: &mut C,
+    ) -> Step<C::Output> {
+        // SAFETY: the caller reads the input once (here).
+        unsafe { sub.__curio_drive(input) }
+    }
+
+    #[doc(hidden)]
+    /// Moves the input out of the step function's copy.
+    ///
+    /// # Safety
+    /// Once per step: the copy is not read again (nor dropped: it is in a
+    /// `ManuallyDrop`).
+    #[inline(always)]
+    pub unsafe fn take(input: &std::mem::ManuallyDrop<Input>) -> Input {
+        // SAFETY: the caller reads it once.
+        unsafe { std::ptr::read(&**input) }
+    }
+
+    #[doc(hidden)]
+    /// The step of a coroutine that has not started: takes the input (once
+    /// per step) and checks that it is a resume. Cold: it runs once per
+    /// coroutine, so the resume points come first.
+    ///
+    /// # Safety
+    /// As [`Input::take`].
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn start_step(input: &std::mem::ManuallyDrop<Input>) {
+        // SAFETY: the caller reads it once.
+        unsafe { Input::take(input) }.expect_start();
+    }
+
+    #[doc(hidden)]
+    /// Checks that a coroutine that has not started is being resumed.
+    #[inline(always)]
+    pub fn expect_start(&self) {
+        if let Input::Throw(error) = self {
+            panic!("throw({error}) into a coroutine that has not started: resume it first");
+        }
+    }
+}
+
+/// Called when a finished coroutine is resumed again.
+#[cold]
+#[track_caller]
+pub fn resumed_after_completion() -> ! {
+    panic!("coroutine resumed after completion")
 }
 
 /// A source position of a suspension point: where a coroutine is waiting.
@@ -153,12 +282,12 @@ pub trait Coroutine {
     #[inline(always)]
     unsafe fn __curio_drive(
         &mut self,
-        input: &core::mem::ManuallyDrop<crate::machine::Input>,
+        input: &core::mem::ManuallyDrop<Input>,
     ) -> Step<Self::Output> {
         // SAFETY: the caller hands the input over.
-        match unsafe { crate::machine::Input::take(input) } {
-            crate::machine::Input::Resume(value) => self.resume(value),
-            crate::machine::Input::Throw(error) => self.throw(error),
+        match unsafe { Input::take(input) } {
+            Input::Resume(value) => self.resume(value),
+            Input::Throw(error) => self.throw(error),
         }
     }
 

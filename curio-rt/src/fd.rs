@@ -302,7 +302,7 @@ where
                 self.phase = Phase::Yielded;
                 Step::Trap(crate::coop::yield_trap())
             }
-            Phase::Done => crate::machine::resumed_after_completion(),
+            Phase::Done => crate::coroutine::resumed_after_completion(),
             _ => self.attempt(),
         }
     }
@@ -316,7 +316,7 @@ where
             Phase::Start => {
                 panic!("throw into an I/O operation that never started: resume it first")
             }
-            Phase::Done => crate::machine::resumed_after_completion(),
+            Phase::Done => crate::coroutine::resumed_after_completion(),
         }
     }
 }

@@ -99,7 +99,7 @@ pub use cancel::{
     check_cancellation, check_cancellation_if, disable_cancellation, set_cancellation,
 };
 pub use coop::BUDGET;
-pub use coroutine::{BoxCoroutine, Coroutine, Location, Step, Value, boxed};
+pub use coroutine::{BoxCoroutine, Coroutine, Input, Location, Step, Value, boxed};
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Progress, Result};
 pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
@@ -122,10 +122,10 @@ pub mod traps {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::coroutine::{Input, resumed_after_completion};
     pub use crate::frame::{Anchor, Live, Slot, assign, take};
     pub use crate::machine::{
-        Branch, Frame, FromResidual, Input, Machine, Rejected, machine, rejected,
-        resumed_after_completion, start, walk_sub,
+        Branch, Frame, FromResidual, Machine, Rejected, machine, rejected, start, walk_sub,
     };
     pub use crate::shadow::{
         Shadow, ShadowBlock, Ty, Types, check, same_output, shadow, shadow_block, ty, ty_of,

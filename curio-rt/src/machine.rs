@@ -12,79 +12,8 @@
 
 use std::ops::ControlFlow;
 
+use crate::coroutine::Input;
 use crate::{Coroutine, Error, Location, Step, Value};
-
-/// How a generated coroutine is being continued. Nothing here allocates:
-/// an `.await`, a resume and a throw all move values only.
-#[derive(Debug)]
-pub enum Input {
-    /// `resume(value)`.
-    Resume(Value),
-    /// `throw(error)`.
-    Throw(Error),
-}
-
-impl Input {
-    /// The input that starts a freshly awaited sub-coroutine.
-    #[inline(always)]
-    pub fn start() -> Self {
-        Input::Resume(Value::None)
-    }
-
-    /// Continues `sub` with this input, in place.
-    #[inline(always)]
-    pub fn drive<C: Coroutine + ?Sized>(self, sub: &mut C) -> Step<C::Output> {
-        let input = std::mem::ManuallyDrop::new(self);
-        // SAFETY: handed over, not used again.
-        unsafe { sub.__curio_drive(&input) }
-    }
-
-    /// Continues `sub` with the input a step was given, in place (a
-    /// nested coroutine reads it where it is, not from a copy per level).
-    ///
-    /// # Safety
-    /// As [`Input::take`]: the input is read once per step.
-    #[inline(always)]
-    pub unsafe fn drive_ref<C: Coroutine + ?Sized>(
-        input: &std::mem::ManuallyDrop<Input>,
-        sub: &mut C,
-    ) -> Step<C::Output> {
-        // SAFETY: the caller reads the input once (here).
-        unsafe { sub.__curio_drive(input) }
-    }
-
-    /// Moves the input out of the step function's copy.
-    ///
-    /// # Safety
-    /// Once per step: the copy is not read again (nor dropped: it is in a
-    /// `ManuallyDrop`).
-    #[inline(always)]
-    pub unsafe fn take(input: &std::mem::ManuallyDrop<Input>) -> Input {
-        // SAFETY: the caller reads it once.
-        unsafe { std::ptr::read(&**input) }
-    }
-
-    /// The step of a coroutine that has not started: takes the input (once
-    /// per step) and checks that it is a resume. Cold: it runs once per
-    /// coroutine, so the resume points come first.
-    ///
-    /// # Safety
-    /// As [`Input::take`].
-    #[cold]
-    #[inline(never)]
-    pub unsafe fn start_step(input: &std::mem::ManuallyDrop<Input>) {
-        // SAFETY: the caller reads it once.
-        unsafe { Input::take(input) }.expect_start();
-    }
-
-    /// Checks that a coroutine that has not started is being resumed.
-    #[inline(always)]
-    pub fn expect_start(&self) {
-        if let Input::Throw(error) = self {
-            panic!("throw({error}) into a coroutine that has not started: resume it first");
-        }
-    }
-}
 
 /// A generated state machine: `state`, the `step` function over it, and the
 /// `walk` function that reports its suspension points.
@@ -202,13 +131,6 @@ pub fn walk_sub<C: Coroutine + ?Sized>(
 ) {
     visit(here);
     sub.traceback(visit);
-}
-
-/// Called when a finished coroutine is resumed again.
-#[cold]
-#[track_caller]
-pub fn resumed_after_completion() -> ! {
-    panic!("coroutine resumed after completion")
 }
 
 /// The stable stand-in for the `Try` trait: what `?` does to its operand.

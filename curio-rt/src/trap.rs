@@ -9,7 +9,6 @@ use std::marker::PhantomData;
 use std::os::fd::RawFd;
 
 use crate::sched::Sched;
-use crate::task::{Reply, take_reply};
 use crate::{Coroutine, Error, Location, Result, Step, Task, TaskState, Value};
 
 /// A request from a task to the kernel, one variant per kernel service.
@@ -108,6 +107,30 @@ impl FromReply for () {
     #[inline]
     fn from_reply(_: Value) -> Result<()> {
         Ok(())
+    }
+}
+
+impl FromReply for Task {
+    #[inline]
+    fn from_reply(value: Value) -> Result<Task> {
+        match value {
+            Value::Task(task) => Ok(task),
+            other => Err(Error::protocol(format!(
+                "expected a task in reply to GetCurrent, got {other:?}"
+            ))),
+        }
+    }
+}
+
+impl FromReply for (Option<Task>, Option<Task>) {
+    #[inline]
+    fn from_reply(value: Value) -> Result<Self> {
+        match value {
+            Value::Waiting(tasks) => Ok(*tasks),
+            other => Err(Error::protocol(format!(
+                "expected the waiting tasks in reply to IoWaiting, got {other:?}"
+            ))),
+        }
     }
 }
 
@@ -276,15 +299,6 @@ pub fn io_release(fd: RawFd) -> TrapCall<()> {
 
 /// Which tasks wait on `fd`: `(reader, writer)`, each only while it is
 /// blocked there (Curio's `_io_waiting`).
-#[crate::task]
-pub async fn io_waiting(fd: RawFd) -> Result<(Option<Task>, Option<Task>)> {
-    TrapCall::<()>::new(Trap::IoWaiting(fd)).await?;
-    match take_reply() {
-        Reply::Tasks(reader, writer) => {
-            Ok((reader.map(Task::from_raw), writer.map(Task::from_raw)))
-        }
-        _ => Err(Error::protocol(
-            "the IoWaiting trap was answered without tasks".into(),
-        )),
-    }
+pub fn io_waiting(fd: RawFd) -> TrapCall<(Option<Task>, Option<Task>)> {
+    TrapCall::new(Trap::IoWaiting(fd))
 }

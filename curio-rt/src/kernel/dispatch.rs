@@ -10,9 +10,9 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 use super::{Core, Next, TimerKind};
-use crate::machine::Input;
+use crate::coroutine::Input;
 use crate::sched::Sched;
-use crate::task::{Joiner, REPLY, Reply, TaskRef, Wait};
+use crate::task::{Joiner, TaskRef, Wait};
 use crate::{Error, Task, TaskState, Trap, Value};
 
 /// The reply to a trap that answers at once.
@@ -146,8 +146,10 @@ impl Core {
     /// Which tasks are blocked on `fd`.
     fn trap_io_waiting(&mut self, fd: RawFd) -> Next {
         let (reader, writer) = self.io.waiting(fd);
-        REPLY.with(|r| *r.borrow_mut() = Reply::Tasks(reader, writer));
-        answer(Value::None)
+        answer(Value::Waiting(Box::new((
+            reader.map(Task::from_raw),
+            writer.map(Task::from_raw),
+        ))))
     }
 
     fn trap_clock(&mut self) -> Next {
@@ -155,8 +157,7 @@ impl Core {
     }
 
     fn trap_get_current(&mut self, task: &TaskRef) -> Next {
-        REPLY.with(|r| *r.borrow_mut() = Reply::Task(task.clone()));
-        answer(Value::None)
+        answer(Value::Task(Task::from_raw(task.clone())))
     }
 
     /// Starts a task built by the caller's `spawn`.

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::machine::Input;
+use crate::coroutine::Input;
 use crate::task::{Joiner, TaskCell, TaskRef, TaskResult, TaskState, Wait};
 use crate::{Activation, Coroutine, Error, Result, Task, Value};
 use io::Io;

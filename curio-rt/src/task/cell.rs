@@ -29,7 +29,7 @@ use std::os::fd::RawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 
-use crate::machine::Input;
+use crate::coroutine::Input;
 use crate::task::group::Members;
 use crate::task::{TaskResult, TaskState, Unknown};
 use crate::{Coroutine, Error, Location, Result, Step, Trap};

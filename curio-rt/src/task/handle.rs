@@ -301,6 +301,56 @@ impl<T: 'static> Task<T> {
     }
 }
 
+impl Task {
+    /// A handle for a coroutine you drive by hand, to answer its
+    /// [`Trap::GetCurrent`] with (`Value::Task(me.clone())`): it has an
+    /// id and `name`, and the attributes a task's helpers keep on it
+    /// (timeout deadlines, cancellation state, task-locals), but no kernel
+    /// runs it. Its state stays `INITIAL` unless the driver's traps change
+    /// it.
+    ///
+    /// ```
+    /// use curio::{current_task, Coroutine, Step, Task, Trap, Value};
+    ///
+    /// #[curio::task]
+    /// async fn who() -> curio::Result<String> {
+    ///     Ok(current_task().await?.name().to_string())
+    /// }
+    ///
+    /// let me = Task::standalone("by hand");
+    /// let mut c = who();
+    /// assert!(matches!(c.resume(Value::None), Step::Trap(Trap::GetCurrent)));
+    /// let Step::Return(name) = c.resume(Value::Task(me)) else { panic!() };
+    /// assert_eq!(name.unwrap(), "by hand");
+    /// ```
+    pub fn standalone(name: &'static str) -> Task {
+        Task::from_raw(TaskRef(crate::task::TaskCell::new(HandDriven(name))))
+    }
+}
+
+/// The body of a [`Task::standalone`]: its coroutine is the driver's,
+/// elsewhere, so a kernel given this task has nothing to run.
+struct HandDriven(&'static str);
+
+impl Coroutine for HandDriven {
+    type Output = Result<()>;
+
+    fn resume(&mut self, _: Value) -> Step<Result<()>> {
+        Step::Return(Err(Error::runtime(format!(
+            "{}: a standalone task is driven by hand; a kernel cannot run it",
+            self.0
+        ))))
+    }
+
+    fn throw(&mut self, error: Error) -> Step<Result<()>> {
+        Step::Return(Err(error))
+    }
+
+    fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
 /// The coroutine [`Task::cancel`] returns; set options before awaiting it,
 /// like Curio's keyword arguments: `t.cancel().exc(e).blocking(false).await?`.
 #[must_use = "a cancellation does nothing unless awaited"]
@@ -366,7 +416,7 @@ impl Coroutine for Cancel {
                 Step::Trap(Trap::TaskWait(self.task.clone()))
             }
             CancelStage::Waiting => self.done(),
-            CancelStage::Done => crate::machine::resumed_after_completion(),
+            CancelStage::Done => crate::coroutine::resumed_after_completion(),
         }
     }
 

@@ -33,7 +33,6 @@ mod spawn;
 pub(crate) use cell::{Header, Joiner, TaskCell, TaskRef, Wait};
 pub(crate) use group::Members;
 pub use handle::{Cancel, Task};
-pub(crate) use spawn::{REPLY, Reply, take_reply};
 pub use spawn::{Spawn, current_task, spawn};
 
 use std::fmt;

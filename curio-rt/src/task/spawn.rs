@@ -1,7 +1,5 @@
 //! [`spawn`] and [`current_task`]: the traps that create and name tasks.
 
-use std::cell::RefCell;
-
 use crate::task::{TaskCell, TaskRef, TaskResult};
 use crate::trap::TrapCall;
 use crate::{Coroutine, Error, Result, Step, Task, Trap, Value};
@@ -72,7 +70,7 @@ impl<T: 'static> Coroutine for Spawn<T> {
         }
         match self.task.take() {
             Some(task) => Step::Return(Ok(task)),
-            None => crate::machine::resumed_after_completion(),
+            None => crate::coroutine::resumed_after_completion(),
         }
     }
 
@@ -90,23 +88,6 @@ impl<T: 'static> Coroutine for Spawn<T> {
     }
 }
 
-/// A task-valued reply from the kernel, passed beside the trap's `Value`.
-pub(crate) enum Reply {
-    None,
-    Task(TaskRef),
-    Tasks(Option<TaskRef>, Option<TaskRef>),
-}
-
-thread_local! {
-    /// Replies that do not fit in a [`Value`]: set by the kernel right
-    /// before it resumes the task that asked, taken by that task's leaf.
-    pub(crate) static REPLY: RefCell<Reply> = const { RefCell::new(Reply::None) };
-}
-
-pub(crate) fn take_reply() -> Reply {
-    REPLY.with(|reply| std::mem::replace(&mut *reply.borrow_mut(), Reply::None))
-}
-
 /// Returns the calling task's handle (Curio's `current_task`).
 ///
 /// # Examples
@@ -120,13 +101,6 @@ pub(crate) fn take_reply() -> Reply {
 /// }
 /// assert_eq!(curio::run(demo()).unwrap(), "demo RUNNING");
 /// ```
-#[crate::task]
-pub async fn current_task() -> Result<Task> {
-    TrapCall::<()>::new(Trap::GetCurrent).await?;
-    match take_reply() {
-        Reply::Task(raw) => Ok(Task::from_raw(raw)),
-        _ => Err(Error::protocol(
-            "the GetCurrent trap was answered without a task".into(),
-        )),
-    }
+pub fn current_task() -> TrapCall<Task> {
+    TrapCall::new(Trap::GetCurrent)
 }
