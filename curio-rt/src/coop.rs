@@ -99,7 +99,8 @@ impl Coroutine for Proceed {
     type Output = Result<()>;
 
     #[inline]
-    fn resume(&mut self, _: Value) -> Step<Result<()>> {
+    fn resume(&mut self, value: Value) -> Step<Result<()>> {
+        value.discard();
         if !self.yielded && !spend() {
             self.yielded = true;
             return Step::Trap(yield_trap());

@@ -288,7 +288,8 @@ where
     type Output = Result<R>;
 
     #[inline(always)]
-    fn resume(&mut self, _: Value) -> Step<Result<R>> {
+    fn resume(&mut self, value: Value) -> Step<Result<R>> {
+        value.discard();
         // After a wait the kernel's reply carries nothing: failures come
         // by `throw`.
         match self.phase {

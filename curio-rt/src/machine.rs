@@ -202,7 +202,8 @@ pub fn rejected<T>() -> Rejected<T> {
 
 impl<T> Coroutine for Rejected<T> {
     type Output = T;
-    fn resume(&mut self, _: Value) -> Step<T> {
+    fn resume(&mut self, value: Value) -> Step<T> {
+        value.discard();
         unreachable!("a task rejected by #[curio::task] cannot run")
     }
     fn throw(&mut self, _: Error) -> Step<T> {

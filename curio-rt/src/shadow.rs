@@ -114,7 +114,8 @@ pub fn shadow_block<T, F: Future<Output = T>>(body: F) -> ShadowBlock<F> {
 
 impl<F: Future> Coroutine for ShadowBlock<F> {
     type Output = F::Output;
-    fn resume(&mut self, _: Value) -> Step<F::Output> {
+    fn resume(&mut self, value: Value) -> Step<F::Output> {
+        value.discard();
         unreachable!("a task's shadow is never run")
     }
     fn throw(&mut self, _: Error) -> Step<F::Output> {

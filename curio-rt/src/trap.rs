@@ -105,7 +105,8 @@ pub trait FromReply: Sized {
 
 impl FromReply for () {
     #[inline]
-    fn from_reply(_: Value) -> Result<()> {
+    fn from_reply(value: Value) -> Result<()> {
+        value.discard();
         Ok(())
     }
 }

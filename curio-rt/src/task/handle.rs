@@ -335,7 +335,8 @@ struct HandDriven(&'static str);
 impl Coroutine for HandDriven {
     type Output = Result<()>;
 
-    fn resume(&mut self, _: Value) -> Step<Result<()>> {
+    fn resume(&mut self, value: Value) -> Step<Result<()>> {
+        value.discard();
         Step::Return(Err(Error::runtime(format!(
             "{}: a standalone task is driven by hand; a kernel cannot run it",
             self.0
@@ -394,7 +395,8 @@ impl Cancel {
 impl Coroutine for Cancel {
     type Output = Result<()>;
 
-    fn resume(&mut self, _: Value) -> Step<Result<()>> {
+    fn resume(&mut self, value: Value) -> Step<Result<()>> {
+        value.discard();
         match self.stage {
             CancelStage::Start => {
                 if self.task.terminated() {

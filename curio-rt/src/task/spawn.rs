@@ -61,7 +61,8 @@ impl<T: 'static> Spawn<T> {
 impl<T: 'static> Coroutine for Spawn<T> {
     type Output = Result<Task<T>>;
 
-    fn resume(&mut self, _: Value) -> Step<Self::Output> {
+    fn resume(&mut self, value: Value) -> Step<Self::Output> {
+        value.discard();
         if !self.issued {
             self.issued = true;
             if let Some(task) = &self.task {
