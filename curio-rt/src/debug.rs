@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use log::Level;
 
-use crate::{Activation, Task, Trap};
+use crate::kernel::activation::Activation;
+use crate::protocol::trap::Trap;
+use crate::task::Task;
 
 /// What the tracers share: a log level and an optional filter of task names.
 #[derive(Debug, Clone)]

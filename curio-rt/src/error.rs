@@ -56,7 +56,7 @@ pub enum Error {
     /// A user error with a message.
     Message(String),
     /// A stream's `readline` found no newline within `limit` bytes (see
-    /// [`Stream::set_max_line`](crate::stream::Stream::set_max_line)); the
+    /// [`Stream::set_max_line`](crate::io::stream::Stream::set_max_line)); the
     /// bytes stay buffered. asyncio's `LimitOverrunError`.
     LineTooLong {
         /// The longest line the stream accepts, newline included.

@@ -71,64 +71,55 @@
 
 extern crate self as curio;
 
-mod activation;
-mod cancel;
-mod coop;
-mod coroutine;
 pub mod debug;
 mod error;
-mod fd;
-mod frame;
+mod io;
 mod kernel;
-mod local;
-mod machine;
-pub mod net;
-pub mod queue;
-mod sched;
-mod shadow;
-pub mod socket;
-pub mod stream;
+mod protocol;
 pub mod sync;
 mod task;
-mod task_group;
-mod timeout;
-pub mod trap;
+mod transform;
 
-pub use activation::Activation;
-pub use cancel::{
-    check_cancellation, check_cancellation_if, disable_cancellation, set_cancellation,
-};
-pub use coop::BUDGET;
-pub use coroutine::{BoxCoroutine, Coroutine, Input, Location, Step, Value, boxed};
+pub use io::{net, socket, stream};
+pub use sync::queue;
+
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Progress, Result};
+pub use io::coop::BUDGET;
+pub use kernel::activation::Activation;
+pub use kernel::wait_queue::Sched;
 pub use kernel::{Kernel, KernelBuilder, KernelWaker, run};
-pub use local::Local;
-pub use queue::{LifoQueue, PriorityQueue, Queue};
-pub use sched::{Sched, SchedBarrier, SchedFifo};
+pub use protocol::coroutine::{BoxCoroutine, Coroutine, Input, Location, Step, Value, boxed};
+pub use protocol::trap::Trap;
+pub use protocol::traps::{clock, sleep, wake_at};
+pub use sync::queue::{LifoQueue, PriorityQueue, Queue};
+pub use sync::sched::{SchedBarrier, SchedFifo};
 pub use sync::{BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
+pub use task::cancel::{
+    check_cancellation, check_cancellation_if, disable_cancellation, set_cancellation,
+};
+pub use task::group::{TaskGroup, Wait};
+pub use task::local::Local;
+pub use task::timeout::{ignore_after, ignore_after_with, timeout_after};
 pub use task::{Cancel, Spawn, Task, TaskResult, TaskState, Unknown, current_task, spawn};
-pub use task_group::{TaskGroup, Wait};
-pub use timeout::{ignore_after, ignore_after_with, timeout_after};
-pub use trap::{Trap, clock, sleep, wake_at};
 
 /// The leaf trap coroutines: the only way into the kernel.
 pub mod traps {
-    pub use crate::trap::{
-        CancelRequest, FromReply, TrapCall, clock, io_release, io_waiting, read_wait, sleep,
-        wake_at, write_wait,
+    pub use crate::protocol::trap::CancelRequest;
+    pub use crate::protocol::traps::{
+        FromReply, TrapCall, clock, io_release, io_waiting, read_wait, sleep, wake_at, write_wait,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coroutine::{Input, resumed_after_completion};
-    pub use crate::frame::{Anchor, Live, Slot, assign, take};
-    pub use crate::machine::{
+    pub use crate::protocol::coroutine::{Coroutine, Location, Step, Value};
+    pub use crate::protocol::coroutine::{Input, resumed_after_completion};
+    pub use crate::transform::frame::{Anchor, Live, Slot, assign, take};
+    pub use crate::transform::machine::{
         Branch, Frame, FromResidual, Machine, Rejected, machine, rejected, start, walk_sub,
     };
-    pub use crate::shadow::{
+    pub use crate::transform::shadow::{
         Shadow, ShadowBlock, Ty, Types, check, same_output, shadow, shadow_block, ty, ty_of,
     };
-    pub use crate::{Coroutine, Location, Step, Value};
 }

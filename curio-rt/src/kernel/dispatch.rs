@@ -10,10 +10,13 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 use super::{Core, Next, TimerKind};
-use crate::coroutine::Input;
-use crate::sched::Sched;
-use crate::task::{Joiner, TaskRef, Wait};
-use crate::{Error, Task, TaskState, Trap, Value};
+use crate::error::Error;
+use crate::kernel::wait_queue::Sched;
+use crate::protocol::coroutine::Input;
+use crate::protocol::coroutine::Value;
+use crate::protocol::trap::Trap;
+use crate::task::{Blocked, Joiner, TaskRef};
+use crate::task::{Task, TaskState};
 
 /// The reply to a trap that answers at once.
 fn answer(value: Value) -> Next {
@@ -93,7 +96,7 @@ impl Core {
             self.timers
                 .push(deadline, h.key.get() as usize, h.id, TimerKind::Sleep);
         }
-        self.suspend(task, TaskState::TimeSleep, Wait::Sleep)
+        self.suspend(task, TaskState::TimeSleep, Blocked::Sleep)
     }
 
     /// Waits until `fd` is readable (`read`) or writable.
@@ -108,9 +111,9 @@ impl Core {
             Ok(true) => {}
         }
         if read {
-            self.suspend(task, TaskState::ReadWait, Wait::Read(fd))
+            self.suspend(task, TaskState::ReadWait, Blocked::Read(fd))
         } else {
-            self.suspend(task, TaskState::WriteWait, Wait::Write(fd))
+            self.suspend(task, TaskState::WriteWait, Blocked::Write(fd))
         }
     }
 
@@ -125,7 +128,7 @@ impl Core {
     /// be); tasks blocked on it get an error.
     pub(super) fn release_fd(&mut self, fd: RawFd, closed: bool) {
         for stranded in self.io.release(fd, closed) {
-            stranded.header().wait.set(Wait::None);
+            stranded.header().unblock();
             let error = std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
                 format!("file descriptor {fd} was released while this task waited on it"),
@@ -170,7 +173,7 @@ impl Core {
         }
         // Task-local values are inherited: the child starts with a copy.
         if let Some(map) = task.header().locals() {
-            let copy = Rc::new(crate::local::LocalMap::copy_of(&map));
+            let copy = Rc::new(crate::task::local::LocalMap::copy_of(&map));
             raw.header().extras(|e| e.locals = Some(copy));
         }
         self.admit(raw, task.header().id);
@@ -197,7 +200,7 @@ impl Core {
     /// The error for a wait queue that has waiters of another kernel (a
     /// `Lock`, `Event`, `Queue`, ... shared by two kernels of one thread).
     fn foreign_queue(&self, sched: &Sched) -> Option<Next> {
-        (sched.0.live.get() > 0 && sched.0.kernel.get() != self.serial).then(|| {
+        sched.foreign(self.serial).then(|| {
             Next::Resume(Input::Throw(Error::runtime(
                 "tasks of another kernel are waiting on this primitive (Lock, Event, Queue, ...): \
                  it cannot be used by two kernels at once",
@@ -222,7 +225,7 @@ impl Core {
         if h.timeout.replace(f64::INFINITY).is_finite() {
             self.forget_timer();
         }
-        if !h.allow_cancel.get() || h.wait.get() == Wait::None {
+        if !h.allow_cancel.get() || !h.is_blocked() {
             h.cancel_pending.set(Some(Box::new(error)));
             return answer(Value::None);
         }
@@ -248,7 +251,7 @@ impl Core {
                 "a task cannot wait for itself to terminate",
             )));
         }
-        let next = self.suspend(task, TaskState::TaskJoin, Wait::Join);
+        let next = self.suspend(task, TaskState::TaskJoin, Blocked::Join);
         let me = Joiner {
             key: task.header().key.get(),
             seq: task.header().wait_seq.get(),
@@ -279,38 +282,21 @@ impl Core {
         if let Some(next) = self.deliver_pending(task) {
             return next;
         }
-        let next = self.suspend(task, state, Wait::Sched);
+        let next = self.suspend(task, state, Blocked::Sched(sched.clone()));
         let h = task.header();
-        let q = &sched.0;
-        if q.kernel.replace(self.serial) != self.serial {
-            // Entries left by another kernel's tasks name its keys.
-            q.entries.borrow_mut().clear();
-        }
-        // Cancelled waiters leave stale entries: drop them before they
-        // outnumber the live ones.
-        if q.entries.borrow().len() > 2 * q.live.get() + 32 {
-            q.entries
-                .borrow_mut()
-                .retain(|e| self.sched_waiter(*e).is_some());
-        }
-        q.entries.borrow_mut().push_back(Joiner {
+        let me = Joiner {
             key: h.key.get(),
             seq: h.wait_seq.get(),
-        });
-        q.live.set(q.live.get() + 1);
-        let key = h.key.get() as usize;
-        if self.sched_waits.len() <= key {
-            self.sched_waits.resize(key + 1, None);
-        }
-        self.sched_waits[key] = Some(sched);
+        };
+        sched.add(self.serial, me, |e| self.sched_waiter(e).is_some());
         next
     }
 
     /// The task behind a wait-queue entry, if it still waits there.
-    pub(super) fn sched_waiter(&self, entry: Joiner) -> Option<TaskRef> {
+    fn sched_waiter(&self, entry: Joiner) -> Option<TaskRef> {
         let task = self.tasks.get(entry.key as usize)?;
         let h = task.header();
-        (h.wait_seq.get() == entry.seq && h.wait.get() == Wait::Sched).then(|| task.clone())
+        (h.wait_seq.get() == entry.seq && h.is_on_queue()).then(|| task.clone())
     }
 
     /// Wakes up to `n` tasks of a scheduler primitive, oldest first.
@@ -325,21 +311,11 @@ impl Core {
     /// Reschedules up to `n` tasks waiting on `sched`, oldest first.
     /// Entries of another kernel's tasks are not this kernel's to wake.
     pub(super) fn wake_sched(&mut self, sched: &Sched, n: usize) {
-        if sched.0.kernel.get() != self.serial {
-            return;
-        }
-        let mut woken = 0;
-        while woken < n {
-            let Some(entry) = sched.0.entries.borrow_mut().pop_front() else {
+        for _ in 0..n {
+            let Some(waiter) = sched.pop(self.serial, |e| self.sched_waiter(e)) else {
                 break;
             };
-            let Some(waiter) = self.sched_waiter(entry) else {
-                continue;
-            };
-            sched.0.live.set(sched.0.live.get() - 1);
-            self.sched_waits[entry.key as usize] = None;
             self.reschedule(waiter, Input::start());
-            woken += 1;
         }
     }
 

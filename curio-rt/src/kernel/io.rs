@@ -7,7 +7,7 @@
 //! edge-triggered for both directions, the first time a task waits on it,
 //! and leave it registered: any data (or room) that arrives after the
 //! failed attempt is a new edge, reported at a later poll. Later waits on
-//! that fd cost no system call. [`io_release`](crate::traps::io_release)
+//! that fd cost no system call. [`io_release`](crate::protocol::traps::io_release)
 //! deregisters it; call it before closing the fd (sockets and streams do),
 //! since a closed fd number may be reused for another file the poller
 //! does not know.
@@ -34,7 +34,7 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::Error;
+use crate::error::Error;
 use crate::task::TaskRef;
 
 /// What a kernel shares with the code that closes fds: which fds it has
@@ -135,7 +135,7 @@ struct FdState {
     /// The peer closed its end (or the fd failed): reads no longer block.
     /// Never cleared while registered, because the edge that said so is
     /// not repeated: a reader that stops after a short read (see
-    /// [`Transport::drained`](crate::stream::Transport::drained)) and
+    /// [`Transport::drained`](crate::io::stream::Transport::drained)) and
     /// waits again must find out here that end of file is waiting.
     read_closed: bool,
     /// The same for writing (a hang-up or an error).

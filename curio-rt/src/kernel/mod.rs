@@ -30,9 +30,11 @@
 //! timer whenever nothing is ready, so timed programs run instantly and
 //! deterministically (for tests and simulations).
 
+pub(crate) mod activation;
 mod dispatch;
 mod io;
 mod timer;
+pub(crate) mod wait_queue;
 
 pub use io::KernelWaker;
 pub(crate) use io::note_closed;
@@ -45,9 +47,12 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::coroutine::Input;
-use crate::task::{Joiner, TaskCell, TaskRef, TaskResult, TaskState, Wait};
-use crate::{Activation, Coroutine, Error, Result, Task, Value};
+use crate::error::{Error, Result};
+use crate::kernel::activation::Activation;
+use crate::protocol::coroutine::Input;
+use crate::protocol::coroutine::{Coroutine, Value};
+use crate::task::Task;
+use crate::task::{Blocked, Joiner, TaskCell, TaskRef, TaskResult, TaskState};
 use io::Io;
 use timer::{Entry, TimeQueue, TimerKind};
 
@@ -123,8 +128,6 @@ struct Core {
     more_joiners: HashMap<u64, Vec<Joiner>>,
     /// Numbers suspensions (`Header::wait_seq`).
     seq: u32,
-    /// The wait queue each task in `Wait::Sched` is on, by task key.
-    sched_waits: Vec<Option<crate::sched::Sched>>,
     /// This kernel's serial number, unique in the process: tasks and wait
     /// queues record it, so that a handle used in the wrong kernel is
     /// refused instead of corrupting this one's tables.
@@ -240,7 +243,6 @@ impl KernelBuilder {
                 pass_clock: None,
                 more_joiners: HashMap::new(),
                 seq: 0,
-                sched_waits: Vec::new(),
                 serial: next_serial(),
             },
             status: Status::Usable,
@@ -432,7 +434,7 @@ enum Next {
 fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
     let h = task.header();
     h.state.set(TaskState::Ready);
-    h.wait.set(Wait::None);
+    h.block(Blocked::None);
     ready.push((task, input));
 }
 
@@ -440,7 +442,7 @@ fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
 fn joiner_task(tasks: &Slab<TaskRef>, joiner: Joiner) -> Option<TaskRef> {
     let task = tasks.get(joiner.key as usize)?;
     let h = task.header();
-    (h.wait_seq.get() == joiner.seq && h.wait.get() == Wait::Join).then(|| task.clone())
+    (h.wait_seq.get() == joiner.seq && h.is_joining()).then(|| task.clone())
 }
 
 /// Whether `entry` is the timer its task is still waiting for.
@@ -484,10 +486,10 @@ impl Core {
     }
 
     /// Blocks the task in `state` until something reschedules it.
-    fn suspend(&mut self, task: &TaskRef, state: TaskState, wait: Wait) -> Next {
+    fn suspend(&mut self, task: &TaskRef, state: TaskState, on: Blocked) -> Next {
         let h = task.header();
         h.state.set(state);
-        h.wait.set(wait);
+        h.block(on);
         self.seq = self.seq.wrapping_add(1);
         h.wait_seq.set(self.seq);
         Next::Suspend
@@ -496,23 +498,18 @@ impl Core {
     /// Takes a blocked task off whatever it waits on (Curio's `cancel_func`).
     fn unblock(&mut self, task: &TaskRef) {
         let h = task.header();
-        match h.wait.replace(Wait::None) {
-            Wait::None | Wait::Join => {}
-            Wait::Sleep => {
+        match h.unblock() {
+            Blocked::None | Blocked::Join => {}
+            Blocked::Sleep => {
                 // An infinite sleep armed no timer.
                 if h.sleep.replace(f64::INFINITY).is_finite() {
                     self.forget_timer();
                 }
             }
-            Wait::Read(fd) => self.io.unregister(fd, true),
-            Wait::Write(fd) => self.io.unregister(fd, false),
-            Wait::Sched => {
-                // The entry stays in the queue, stale; it no longer counts.
-                let key = h.key.get() as usize;
-                if let Some(sched) = self.sched_waits.get_mut(key).and_then(Option::take) {
-                    sched.0.live.set(sched.0.live.get() - 1);
-                }
-            }
+            Blocked::Read(fd) => self.io.unregister(fd, true),
+            Blocked::Write(fd) => self.io.unregister(fd, false),
+            // The entry stays in the queue, stale; it no longer counts.
+            Blocked::Sched(sched) => sched.forget(),
         }
     }
 
@@ -630,7 +627,7 @@ impl Core {
                 }
                 TimerKind::Timeout => {
                     h.timeout.set(f64::INFINITY);
-                    if h.allow_cancel.get() && h.wait.get() != Wait::None {
+                    if h.allow_cancel.get() && h.is_blocked() {
                         self.unblock(&task);
                         self.reschedule(task, Input::Throw(Error::TaskTimeout(now)));
                     } else {
@@ -654,8 +651,8 @@ impl Core {
         let h = task.header();
         h.state.set(TaskState::Running);
         h.cycles.set(h.cycles.get() + 1);
-        let _current = crate::local::Current::enter(h);
-        crate::coop::refill();
+        let _current = crate::task::local::Current::enter(h);
+        crate::io::coop::refill();
         let mut last_trap = None;
         loop {
             let Some(trap) = task.body().step(input) else {
@@ -670,7 +667,7 @@ impl Core {
                 Next::Suspend => break,
             }
         }
-        crate::coop::unlimited();
+        crate::io::coop::unlimited();
         if let Some(handle) = &handle {
             let terminated = h.terminated.get();
             for a in &mut self.activations {
@@ -699,7 +696,7 @@ impl Core {
         let h = task.header();
         h.terminated.set(true);
         h.state.set(TaskState::Terminated);
-        h.wait.set(Wait::None);
+        h.block(Blocked::None);
         self.tasks.remove(h.key.replace(u32::MAX) as usize);
         if h.timeout.replace(f64::INFINITY).is_finite() {
             self.forget_timer();
@@ -739,6 +736,6 @@ mod tests {
 
     #[test]
     fn trap_size_stays_three_words() {
-        assert_eq!(std::mem::size_of::<crate::Trap>(), 24);
+        assert_eq!(std::mem::size_of::<crate::protocol::trap::Trap>(), 24);
     }
 }

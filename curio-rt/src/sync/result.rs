@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::{Error, Event};
+use crate::error::Error;
+use crate::sync::Event;
 
 /// A synchronized result: like an [`Event`], but it carries a value or an
 /// error. `unwrap` waits until one is set and returns (a clone of) it.
@@ -74,7 +75,7 @@ impl<T: Clone + 'static> Result<T> {
     ///
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
-    pub async fn set_value(&self, value: T) -> crate::Result<()> {
+    pub async fn set_value(&self, value: T) -> crate::error::Result<()> {
         *self.value.borrow_mut() = Some(Ok(value));
         self.event.set().await
     }
@@ -83,7 +84,7 @@ impl<T: Clone + 'static> Result<T> {
     ///
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
-    pub async fn set_exception(&self, error: Error) -> crate::Result<()> {
+    pub async fn set_exception(&self, error: Error) -> crate::error::Result<()> {
         *self.value.borrow_mut() = Some(Err(error));
         self.event.set().await
     }
@@ -93,7 +94,7 @@ impl<T: Clone + 'static> Result<T> {
     ///
     /// # Errors
     /// The error that was set; a cancellation or timeout while waiting.
-    pub async fn unwrap(&self) -> crate::Result<T> {
+    pub async fn unwrap(&self) -> crate::error::Result<T> {
         self.event.wait().await?;
         self.value
             .borrow()

@@ -16,8 +16,8 @@
 //! * `body` is borrowed mutably only inside [`AnyTask::step`]; handles read
 //!   it only after `terminated` is set, so a task inspecting itself never
 //!   meets a borrowed body.
-//! * `wait` is not [`Wait::None`] exactly while the task is suspended on
-//!   something it can be taken off (Curio's `cancel_func`).
+//! * `blocked` is not [`Blocked::None`] exactly while the task is
+//!   suspended on something it can be taken off (Curio's `cancel_func`).
 //! * A timer entry for the task is live only while `sleep` (or `timeout`)
 //!   still holds that entry's deadline; clearing the field is how a timer is
 //!   cancelled.
@@ -29,16 +29,20 @@ use std::os::fd::RawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 
-use crate::coroutine::Input;
-use crate::task::group::Members;
+use crate::error::{Error, Result};
+use crate::kernel::wait_queue::Sched;
+use crate::protocol::coroutine::Input;
+use crate::protocol::coroutine::{Coroutine, Location, Step};
+use crate::protocol::trap::Trap;
+use crate::task::members::Members;
 use crate::task::{TaskResult, TaskState, Unknown};
-use crate::{Coroutine, Error, Location, Result, Step, Trap};
 
 /// What a suspended task can be taken off when it is cancelled or timed
 /// out (Curio's `cancel_func`, as data).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Wait {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum Blocked {
     /// Running, ready, or terminated: nothing to undo.
+    #[default]
     None,
     /// A sleep timer; cancelled by clearing `sleep`.
     Sleep,
@@ -49,9 +53,10 @@ pub(crate) enum Wait {
     /// On another task's joiner list; the entry goes stale when
     /// `wait_seq` moves on.
     Join,
-    /// On a scheduler primitive ([`SchedFifo`](crate::SchedFifo) or
-    /// [`SchedBarrier`](crate::SchedBarrier)); the kernel knows which.
-    Sched,
+    /// On this scheduler primitive's wait queue ([`SchedFifo`](crate::SchedFifo)
+    /// or [`SchedBarrier`](crate::SchedBarrier)), which forgets the task
+    /// if it leaves early.
+    Sched(Sched),
 }
 
 /// A task waiting for another to terminate, by table key and suspension
@@ -104,8 +109,9 @@ pub(crate) struct Header {
     pub timeout: Cell<f64>,
     /// Wake-up time of the current sleep (`f64::INFINITY`: none).
     pub sleep: Cell<f64>,
-    /// What to undo if the task is cancelled while suspended.
-    pub wait: Cell<Wait>,
+    /// What to undo if the task is cancelled while suspended (read it
+    /// with the `blocked_*` methods).
+    blocked: Cell<Blocked>,
     /// The kernel's number for the current suspension, so stale joiner
     /// entries can be recognised.
     pub wait_seq: Cell<u32>,
@@ -122,7 +128,7 @@ pub(crate) struct Header {
 pub(crate) struct Extras {
     /// Task-local values ([`Local`](crate::Local)); copied into spawned
     /// children.
-    pub locals: Option<Rc<crate::local::LocalMap>>,
+    pub locals: Option<Rc<crate::task::local::LocalMap>>,
     /// Deadlines of the enclosing timeout blocks, outermost first
     /// (`f64::INFINITY` for `None`).
     pub deadlines: Vec<f64>,
@@ -160,7 +166,7 @@ impl Header {
             cancel_pending: Cell::new(None),
             timeout: Cell::new(f64::INFINITY),
             sleep: Cell::new(f64::INFINITY),
-            wait: Cell::new(Wait::None),
+            blocked: Cell::new(Blocked::None),
             wait_seq: Cell::new(0),
             joiner: Cell::new(Joiner::NONE),
             extras: Cell::new(None),
@@ -173,6 +179,39 @@ impl Header {
         let copy = pending.as_deref().cloned();
         self.cancel_pending.set(pending);
         copy
+    }
+
+    /// Records what the task is suspended on.
+    pub fn block(&self, on: Blocked) {
+        self.blocked.set(on);
+    }
+
+    /// Takes the task off what it was suspended on: returns it, and leaves
+    /// `Blocked::None`.
+    pub fn unblock(&self) -> Blocked {
+        self.blocked.take()
+    }
+
+    /// Whether the task is suspended on something it can be taken off.
+    pub fn is_blocked(&self) -> bool {
+        self.peek_blocked(|b| *b != Blocked::None)
+    }
+
+    /// Whether the task waits on another task's end.
+    pub fn is_joining(&self) -> bool {
+        self.peek_blocked(|b| *b == Blocked::Join)
+    }
+
+    /// Whether the task waits on a scheduler primitive's queue.
+    pub fn is_on_queue(&self) -> bool {
+        self.peek_blocked(|b| matches!(b, Blocked::Sched(_)))
+    }
+
+    fn peek_blocked<R>(&self, f: impl FnOnce(&Blocked) -> R) -> R {
+        let blocked = self.blocked.take();
+        let out = f(&blocked);
+        self.blocked.set(blocked);
+        out
     }
 
     /// Runs `f` on the rarely used attributes, making them on first use.
@@ -198,7 +237,7 @@ impl Header {
     }
 
     /// The task-locals, if the task has any.
-    pub fn locals(&self) -> Option<Rc<crate::local::LocalMap>> {
+    pub fn locals(&self) -> Option<Rc<crate::task::local::LocalMap>> {
         self.peek_extras(|e| e.and_then(|e| e.locals.clone()))
     }
 
@@ -422,10 +461,15 @@ mod tests {
     use super::*;
 
     /// Every task pays for its header: keep it from growing unnoticed.
+    /// (120 bytes since a task blocked on a wait queue names the queue in
+    /// its header: the kernel's side table of 8 bytes per task is gone.)
     #[test]
     fn header_and_leaf_sizes() {
-        assert_eq!(std::mem::size_of::<Header>(), 112);
+        assert_eq!(std::mem::size_of::<Header>(), 120);
         assert_eq!(std::mem::size_of::<Input>(), 32);
-        assert_eq!(std::mem::size_of::<crate::traps::TrapCall<f64>>(), 24);
+        assert_eq!(
+            std::mem::size_of::<crate::protocol::traps::TrapCall<f64>>(),
+            24
+        );
     }
 }

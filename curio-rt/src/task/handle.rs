@@ -3,9 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::{Coroutine, Location, Step, Value};
+use crate::protocol::trap::CancelRequest;
+use crate::protocol::trap::Trap;
+use crate::protocol::traps::TrapCall;
 use crate::task::{TaskRef, TaskState, Unknown};
-use crate::trap::{CancelRequest, TrapCall};
-use crate::{Coroutine, Error, Location, Result, Step, Trap, Value};
 
 /// A handle to a task (Curio's `Task`). Cheap to clone; every clone refers
 /// to the same task.
@@ -418,7 +421,7 @@ impl Coroutine for Cancel {
                 Step::Trap(Trap::TaskWait(self.task.clone()))
             }
             CancelStage::Waiting => self.done(),
-            CancelStage::Done => crate::coroutine::resumed_after_completion(),
+            CancelStage::Done => crate::protocol::coroutine::resumed_after_completion(),
         }
     }
 

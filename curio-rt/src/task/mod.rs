@@ -25,19 +25,23 @@
 //! assert_eq!(curio::run(parent()).unwrap(), 42);
 //! ```
 
+pub(crate) mod cancel;
 mod cell;
-mod group;
+pub(crate) mod group;
 mod handle;
+pub(crate) mod local;
+mod members;
 mod spawn;
+pub(crate) mod timeout;
 
-pub(crate) use cell::{Header, Joiner, TaskCell, TaskRef, Wait};
-pub(crate) use group::Members;
+pub(crate) use cell::{Blocked, Header, Joiner, TaskCell, TaskRef};
 pub use handle::{Cancel, Task};
+pub(crate) use members::Members;
 pub use spawn::{Spawn, current_task, spawn};
 
 use std::fmt;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A task's state, displayed with Curio's names (`READY`, `TIME_SLEEP`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,8 +1,11 @@
 //! [`spawn`] and [`current_task`]: the traps that create and name tasks.
 
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::{Coroutine, Step, Value};
+use crate::protocol::trap::Trap;
+use crate::protocol::traps::TrapCall;
+use crate::task::Task;
 use crate::task::{TaskCell, TaskRef, TaskResult};
-use crate::trap::TrapCall;
-use crate::{Coroutine, Error, Result, Step, Task, Trap, Value};
 
 /// Starts `coroutine` as a new task and returns its handle (Curio's
 /// `spawn`). The new task goes to the back of the ready queue; the caller
@@ -71,7 +74,7 @@ impl<T: 'static> Coroutine for Spawn<T> {
         }
         match self.task.take() {
             Some(task) => Step::Return(Ok(task)),
-            None => crate::coroutine::resumed_after_completion(),
+            None => crate::protocol::coroutine::resumed_after_completion(),
         }
     }
 

@@ -3,9 +3,9 @@
 //! `curio.sched`).
 //!
 //! A task suspends itself on one with the `scheduler_wait` trap and another
-//! task wakes it with `scheduler_wake`. The kernel keeps the queue: a
-//! suspended task is an entry; a cancelled one leaves a stale entry behind
-//! (skipped when the queue is woken) and no longer counts in `len`.
+//! task wakes it with `scheduler_wake`. The queue itself is a
+//! [`Sched`] (`kernel/wait_queue.rs`), which the kernel asks to add, pop
+//! and forget waiters.
 //!
 //! Here is the manual's `Event`, as written in Rust:
 //!
@@ -52,64 +52,10 @@
 //! assert_eq!(curio::run(demo()).unwrap(), "woken");
 //! ```
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::fmt;
-use std::rc::Rc;
-
-use crate::task::Joiner;
-use crate::trap::TrapCall;
-use crate::{TaskState, Trap};
-
-/// The queue the kernel manipulates: entries in arrival order, and the
-/// number of them that are live.
-pub(crate) struct WaitQueue {
-    pub entries: RefCell<VecDeque<Joiner>>,
-    /// Suspended tasks not yet woken or cancelled.
-    pub live: Cell<usize>,
-    /// The serial number of the kernel whose tasks the entries name (a
-    /// primitive may serve several kernels of a thread in turn, never two
-    /// at once).
-    pub kernel: Cell<u32>,
-}
-
-/// A wait queue, as a trap names it. Cheap to clone; clones are the same
-/// queue.
-#[derive(Clone)]
-pub struct Sched(pub(crate) Rc<WaitQueue>);
-
-impl Sched {
-    fn new() -> Sched {
-        Sched(Rc::new(WaitQueue {
-            entries: RefCell::new(VecDeque::new()),
-            live: Cell::new(0),
-            kernel: Cell::new(0),
-        }))
-    }
-
-    /// The number of tasks suspended here.
-    pub fn len(&self) -> usize {
-        self.0.live.get()
-    }
-
-    /// Whether no task is suspended here.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl PartialEq for Sched {
-    /// The same queue.
-    fn eq(&self, other: &Sched) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl fmt::Debug for Sched {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sched(waiting={})", self.len())
-    }
-}
+use crate::kernel::wait_queue::Sched;
+use crate::protocol::trap::Trap;
+use crate::protocol::traps::TrapCall;
+use crate::task::TaskState;
 
 /// A FIFO wait queue (Curio's `SchedFIFO`): tasks are woken in the order
 /// they suspended. Locks, semaphores and queues use it.

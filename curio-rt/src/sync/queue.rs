@@ -47,7 +47,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 
-use crate::{Coroutine, Error, Result, SchedBarrier, SchedFifo, TaskState};
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::Coroutine;
+use crate::sync::sched::{SchedBarrier, SchedFifo};
+use crate::task::TaskState;
 
 /// How a queue orders its items.
 pub trait Store: Default + 'static {

@@ -16,8 +16,8 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 use super::Socket;
-use crate::fd::MAX_READ;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::io::fd::MAX_READ;
 use socket2::SockAddr;
 
 /// One ancillary (control) message of [`Socket::recvmsg`] and

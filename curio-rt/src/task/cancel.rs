@@ -6,7 +6,9 @@
 //! pending and arrive at the first blocking operation after the shield is
 //! lifted, unless the code checks for them itself.
 
-use crate::{Coroutine, Error, Result, current_task};
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::Coroutine;
+use crate::task::current_task;
 
 /// Runs `coroutine` with cancellation shielded (Curio's
 /// `disable_cancellation`): a cancel or timeout that arrives meanwhile

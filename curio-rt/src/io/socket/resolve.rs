@@ -2,7 +2,7 @@
 //! the servers: `"host:port"` split, and a host looked up with the
 //! system's resolver.
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Splits `"host:port"`, the host of an IPv6 address in brackets.
 pub(crate) fn split_host_port(addr: &str) -> Result<(&str, u16)> {

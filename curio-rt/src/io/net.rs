@@ -32,10 +32,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::fd::Transport;
-use crate::socket::{Domain, SockAddr, Socket, Type};
-use crate::stream::SocketStream;
-use crate::{Coroutine, Error, Location, Result, Step, TaskGroup, Trap, Value, Wait};
+use crate::error::{Error, Result};
+use crate::io::fd::Transport;
+use crate::io::socket::{Domain, SockAddr, Socket, Type};
+use crate::io::stream::SocketStream;
+use crate::protocol::coroutine::{Coroutine, Location, Step, Value};
+use crate::protocol::trap::Trap;
+use crate::task::group::{TaskGroup, Wait};
 
 /// A client's address, as a server hands it to the handler (Python's
 /// `addr`): an IP address and port, or a Unix socket's path. Displays as
@@ -93,14 +96,14 @@ pub const BACKLOG: i32 = 1024;
 /// A listening TCP socket on `host:port` (`""` for every address), with
 /// `SO_REUSEADDR` (Curio's `tcp_server_socket`). A host name is looked up
 /// first, blocking the kernel meanwhile (see
-/// [`create_connection`](crate::socket::create_connection)); an IPv4
+/// [`create_connection`](crate::io::socket::create_connection)); an IPv4
 /// address of the name is preferred, as Curio's default `AF_INET` family.
 ///
 /// # Errors
 /// A bad address or name, or the operating system's.
 pub fn tcp_server_socket(host: &str, port: u16, backlog: i32) -> Result<Socket> {
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let found = crate::socket::resolve(host, port)?;
+    let found = crate::io::socket::resolve(host, port)?;
     let addr = *found.iter().find(|a| a.is_ipv4()).unwrap_or(&found[0]);
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM)?;
     sock.set_reuse_address(true)?;
@@ -264,7 +267,7 @@ where
             Err(Error::Io(e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                 // Out of fds: let handlers finish, then try again.
                 log::warn!(target: "curio::net", "accept: {e}; retrying in 0.1 s");
-                crate::sleep(0.1).await?;
+                crate::protocol::traps::sleep(0.1).await?;
             }
             Err(e) => return Err(e),
         }
@@ -303,15 +306,15 @@ where
 /// `open_connection`): each of the host's addresses in turn, until one
 /// accepts. A numeric host costs nothing; a name is looked up with the
 /// system's resolver, which blocks the kernel while it runs (see
-/// [`create_connection`](crate::socket::create_connection)).
+/// [`create_connection`](crate::io::socket::create_connection)).
 ///
 /// # Errors
 /// A name that does not resolve, or the last connection's failure; a
 /// cancellation or timeout at once.
 #[crate::task]
 pub async fn open_connection(host: String, port: u16) -> Result<SocketStream> {
-    let addrs = crate::socket::resolve(&host, port)?;
-    let sock = crate::socket::connect_any(addrs).await?;
+    let addrs = crate::io::socket::resolve(&host, port)?;
+    let sock = crate::io::socket::connect_any(addrs).await?;
     Ok(SocketStream::new(sock))
 }
 

@@ -74,7 +74,8 @@
 //!   thread, which forget their registration before the number is reused
 //!   (async code says so with the [`IoRelease`](Trap::IoRelease) trap).
 
-use crate::{Error, Trap};
+use crate::error::Error;
+use crate::protocol::trap::Trap;
 
 /// What one call of [`Coroutine::resume`] or [`Coroutine::throw`] produced.
 #[derive(Debug, PartialEq)]
@@ -124,11 +125,11 @@ pub enum Value {
     /// A clock reading or another floating point reply, in seconds.
     Float(f64),
     /// A task: the reply to [`Trap::GetCurrent`] (the task that asked).
-    Task(crate::Task),
+    Task(crate::task::Task),
     /// The tasks blocked on a file descriptor, `(reader, writer)`: the
     /// reply to [`Trap::IoWaiting`]. Boxed: it is rare, and every other
     /// reply fits in two machine words.
-    Waiting(Box<(Option<crate::Task>, Option<crate::Task>)>),
+    Waiting(Box<(Option<crate::task::Task>, Option<crate::task::Task>)>),
 }
 
 /// How a coroutine is continued: [`resume`](Coroutine::resume) with a

@@ -39,8 +39,11 @@
 //! assert_eq!(curio::run(demo()).unwrap(), None);
 //! ```
 
-use crate::trap::TrapCall;
-use crate::{Coroutine, Error, Result, Trap, current_task};
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::Coroutine;
+use crate::protocol::trap::Trap;
+use crate::protocol::traps::TrapCall;
+use crate::task::current_task;
 
 /// How a timeout block ended.
 enum Outcome<T> {
@@ -64,7 +67,7 @@ where
     let seconds = seconds.filter(|s| s.is_finite());
     let task = current_task().await?;
     let deadline = match seconds {
-        Some(seconds) => seconds + crate::clock().await?,
+        Some(seconds) => seconds + crate::protocol::traps::clock().await?,
         None => f64::INFINITY,
     };
     let prior: Option<f64> = TrapCall::new(Trap::SetTimeout(seconds.map(|_| deadline))).await?;
@@ -87,7 +90,7 @@ fn settle<T>(
     result: Result<T>,
     now: f64,
     ignore: bool,
-    task: &crate::Task,
+    task: &crate::task::Task,
 ) -> Result<Outcome<T>> {
     let own = stack.len() - 1;
     match result {

@@ -12,8 +12,9 @@
 
 use std::ops::ControlFlow;
 
-use crate::coroutine::Input;
-use crate::{Coroutine, Error, Location, Step, Value};
+use crate::error::Error;
+use crate::protocol::coroutine::Input;
+use crate::protocol::coroutine::{Coroutine, Location, Step, Value};
 
 /// A generated state machine: `state`, the `step` function over it, and the
 /// `walk` function that reports its suspension points.

@@ -41,19 +41,24 @@ use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
+pub mod queue;
 mod result;
+pub(crate) mod sched;
 
-use crate::{Coroutine, Error, SchedBarrier, SchedFifo, TaskState, current_task};
+use crate::error::Error;
+use crate::protocol::coroutine::Coroutine;
+use crate::sync::sched::{SchedBarrier, SchedFifo};
+use crate::task::{TaskState, current_task};
 
 /// The scoped form every primitive shares: `acquire`, run `body`, then
 /// `release` however the body ended (the `release` coroutine does nothing
 /// until it is awaited).
 #[crate::task]
-async fn held<A, C, R, T>(acquire: A, body: C, release: R) -> crate::Result<T>
+async fn held<A, C, R, T>(acquire: A, body: C, release: R) -> crate::error::Result<T>
 where
-    A: Coroutine<Output = crate::Result<()>>,
-    C: Coroutine<Output = crate::Result<T>>,
-    R: Coroutine<Output = crate::Result<()>>,
+    A: Coroutine<Output = crate::error::Result<()>>,
+    C: Coroutine<Output = crate::error::Result<T>>,
+    R: Coroutine<Output = crate::error::Result<()>>,
 {
     acquire.await?;
     let result = body.await;
@@ -94,7 +99,7 @@ impl Event {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting.
-    pub async fn wait(&self) -> crate::Result<()> {
+    pub async fn wait(&self) -> crate::error::Result<()> {
         if !self.inner.set.get() {
             self.inner.waiting.suspend(TaskState::EventWait).await?;
         }
@@ -105,7 +110,7 @@ impl Event {
     ///
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
-    pub async fn set(&self) -> crate::Result<()> {
+    pub async fn set(&self) -> crate::error::Result<()> {
         self.inner.set.set(true);
         self.inner.waiting.wake_all().await
     }
@@ -139,7 +144,7 @@ impl Lock {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting; the lock is then not held.
-    pub async fn acquire(&self) -> crate::Result<()> {
+    pub async fn acquire(&self) -> crate::error::Result<()> {
         if self.inner.acquired.get() {
             // `release` hands the lock over: it stays acquired, for us.
             self.inner.waiting.suspend(TaskState::LockAcquire).await?;
@@ -153,7 +158,7 @@ impl Lock {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held.
-    pub async fn release(&self) -> crate::Result<()> {
+    pub async fn release(&self) -> crate::error::Result<()> {
         if !self.inner.acquired.get() {
             return Err(Error::runtime("Lock not acquired"));
         }
@@ -170,9 +175,9 @@ impl Lock {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::error::Result<T>
     where
-        C: Coroutine<Output = crate::Result<T>>,
+        C: Coroutine<Output = crate::error::Result<T>>,
     {
         held(self.acquire(), coroutine, self.release()).await
     }
@@ -209,7 +214,7 @@ impl RLock {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting.
-    pub async fn acquire(&self) -> crate::Result<()> {
+    pub async fn acquire(&self) -> crate::error::Result<()> {
         let me = current_task().await?.id();
         if self.inner.owner.get() != me {
             self.inner.lock.acquire().await?;
@@ -223,7 +228,7 @@ impl RLock {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the caller does not own the lock.
-    pub async fn release(&self) -> crate::Result<()> {
+    pub async fn release(&self) -> crate::error::Result<()> {
         let me = current_task().await?.id();
         if self.inner.owner.get() != me || self.inner.count.get() == 0 {
             return Err(Error::runtime("RLock can only be released by the owner"));
@@ -240,9 +245,9 @@ impl RLock {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::error::Result<T>
     where
-        C: Coroutine<Output = crate::Result<T>>,
+        C: Coroutine<Output = crate::error::Result<T>>,
     {
         held(self.acquire(), coroutine, self.release()).await
     }
@@ -318,7 +323,7 @@ impl Semaphore {
     ///
     /// # Errors
     /// A cancellation or timeout while waiting; nothing is then acquired.
-    pub async fn acquire(&self) -> crate::Result<()> {
+    pub async fn acquire(&self) -> crate::error::Result<()> {
         if self.inner.value.get() == 0 {
             // `release` hands its unit over without incrementing.
             self.inner.waiting.suspend(TaskState::SemaAcquire).await?;
@@ -333,7 +338,7 @@ impl Semaphore {
     /// # Errors
     /// For a [`BoundedSemaphore`], [`Error::RuntimeError`] if the value
     /// would exceed its start (Curio raises `ValueError`).
-    pub async fn release(&self) -> crate::Result<()> {
+    pub async fn release(&self) -> crate::error::Result<()> {
         if !self.inner.waiting.is_empty() {
             return self.inner.waiting.wake(1).await;
         }
@@ -352,9 +357,9 @@ impl Semaphore {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::error::Result<T>
     where
-        C: Coroutine<Output = crate::Result<T>>,
+        C: Coroutine<Output = crate::error::Result<T>>,
     {
         held(self.acquire(), coroutine, self.release()).await
     }
@@ -403,7 +408,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`Lock::acquire`].
-    pub async fn acquire(&self) -> crate::Result<()> {
+    pub async fn acquire(&self) -> crate::error::Result<()> {
         self.inner.lock.acquire().await
     }
 
@@ -411,7 +416,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`Lock::release`].
-    pub async fn release(&self) -> crate::Result<()> {
+    pub async fn release(&self) -> crate::error::Result<()> {
         self.inner.lock.release().await
     }
 
@@ -419,9 +424,9 @@ impl Condition {
     ///
     /// # Errors
     /// The coroutine's error, or a cancellation while acquiring.
-    pub async fn with<C, T>(&self, coroutine: C) -> crate::Result<T>
+    pub async fn with<C, T>(&self, coroutine: C) -> crate::error::Result<T>
     where
-        C: Coroutine<Output = crate::Result<T>>,
+        C: Coroutine<Output = crate::error::Result<T>>,
     {
         self.inner.lock.with(coroutine).await
     }
@@ -432,7 +437,7 @@ impl Condition {
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held; a cancellation or
     /// timeout while waiting (the lock is held again when it is returned).
-    pub async fn wait(&self) -> crate::Result<()> {
+    pub async fn wait(&self) -> crate::error::Result<()> {
         if !self.inner.lock.locked() {
             return Err(Error::runtime("Can't wait on unacquired lock"));
         }
@@ -447,7 +452,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`wait`](Self::wait).
-    pub async fn wait_for<R, F>(&self, predicate: F) -> crate::Result<R>
+    pub async fn wait_for<R, F>(&self, predicate: F) -> crate::error::Result<R>
     where
         F: Fn() -> Option<R>,
     {
@@ -463,7 +468,7 @@ impl Condition {
     ///
     /// # Errors
     /// [`Error::RuntimeError`] if the lock is not held.
-    pub async fn notify(&self, n: usize) -> crate::Result<()> {
+    pub async fn notify(&self, n: usize) -> crate::error::Result<()> {
         if !self.inner.lock.locked() {
             return Err(Error::runtime("Can't notify on unacquired lock"));
         }
@@ -474,7 +479,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`notify`](Self::notify).
-    pub async fn notify_all(&self) -> crate::Result<()> {
+    pub async fn notify_all(&self) -> crate::error::Result<()> {
         self.notify(usize::MAX).await
     }
 }

@@ -2,7 +2,8 @@
 //! run, suspended and terminated (Curio's `Activation`). The tracers in
 //! [`debug`](crate::debug) are built on them; so can be your own tools.
 
-use crate::{Task, Trap};
+use crate::protocol::trap::Trap;
+use crate::task::Task;
 
 /// Hooks into the kernel's scheduling, called in this order for a task:
 /// `created` once, then `running` before and `suspended` after each

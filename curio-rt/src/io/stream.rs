@@ -42,10 +42,11 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
-pub use crate::fd::Transport;
-use crate::fd::{FdCell, IoCall, Ready, fcntl_flags, set_flags};
-use crate::socket::Socket;
-use crate::{Coroutine, Error, Progress, Result};
+use crate::error::{Error, Progress, Result};
+pub use crate::io::fd::Transport;
+use crate::io::fd::{FdCell, IoCall, Ready, fcntl_flags, set_flags};
+use crate::io::socket::Socket;
+use crate::protocol::coroutine::Coroutine;
 
 /// How much a buffered read asks for at once.
 const CHUNK: usize = 65536;
@@ -159,6 +160,25 @@ impl std::fmt::Debug for FileIo {
         f.debug_struct("FileIo")
             .field("fd", &self.inner.fileno())
             .finish()
+    }
+}
+
+impl Socket {
+    /// A buffered stream over this socket (Curio's `as_stream()`); it
+    /// shares the socket.
+    pub fn as_stream(&self) -> SocketStream {
+        SocketStream::new(self.clone())
+    }
+
+    /// A [`FileStream`] over a duplicate of the socket's fd (Curio's
+    /// `makefile('rb')` / `makefile('wb')`; streams are always binary).
+    /// Closing either leaves the other open.
+    ///
+    /// # Errors
+    /// The operating system's; the socket is closed.
+    pub fn makefile(&self) -> Result<FileStream> {
+        let fd = self.io(|s| s.as_fd().try_clone_to_owned())?;
+        Ok(FileStream::new(FileIo::new(fd)?))
     }
 }
 
@@ -360,7 +380,7 @@ impl Stream<FileIo> {
         self.check_unbuffered()?;
         self.io
             .inner
-            .with(|nb| Ok(crate::fd::blocking(nb.file.as_raw_fd(), || f(&nb.file))))?
+            .with(|nb| Ok(crate::io::fd::blocking(nb.file.as_raw_fd(), || f(&nb.file))))?
     }
 }
 
@@ -380,13 +400,13 @@ impl<T: Transport> Stream<T> {
     pub async fn read(&self, maxbytes: usize) -> Result<Vec<u8>> {
         if self.buffered() > 0 {
             // Served from the buffer: still a turn of the task's budget.
-            crate::coop::proceed().await?;
+            crate::io::coop::proceed().await?;
             // (A clone of the stream may have read meanwhile.)
             if self.buffered() > 0 {
                 return Ok(self.take(maxbytes));
             }
         }
-        crate::fd::read_new(self.io.clone(), maxbytes).await
+        crate::io::fd::read_new(self.io.clone(), maxbytes).await
     }
 
     /// Reads exactly `n` bytes.
@@ -423,7 +443,7 @@ impl<T: Transport> Stream<T> {
             // A line may be served from the buffer: still a turn of the
             // task's budget (a flood of short lines must not starve the
             // other tasks).
-            crate::coop::proceed().await?;
+            crate::io::coop::proceed().await?;
         }
         let mut searched = 0;
         loop {
@@ -481,7 +501,7 @@ impl<T: Transport> Stream<T> {
     /// `e.bytes_written`), around the fd's error or the cancellation or
     /// timeout.
     pub async fn write<B: AsRef<[u8]> + 'static>(&self, data: B) -> Result<()> {
-        crate::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await?;
+        crate::io::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await?;
         Ok(())
     }
 
@@ -522,6 +542,6 @@ impl<T: Transport> Stream<T> {
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
     pub async fn close(&self) -> Result<()> {
-        crate::fd::close(self.io.clone()).await
+        crate::io::fd::close(self.io.clone()).await
     }
 }

@@ -43,8 +43,8 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::error::{Error, Result};
 use crate::task::Header;
-use crate::{Error, Result};
 
 /// One task's local values, by `Local` key.
 #[derive(Default)]

@@ -42,9 +42,9 @@ use msg::{Outgoing, recvmsg_once, sendmsg_once};
 pub(crate) use resolve::resolve;
 use resolve::split_host_port;
 
-use crate::fd::{FdCell, IoCall, MAX_READ, Ready, Transport};
-use crate::stream::{FileIo, FileStream, SocketStream};
-use crate::{Coroutine, Error, Progress, Result};
+use crate::error::{Error, Progress, Result};
+use crate::io::fd::{FdCell, IoCall, MAX_READ, Ready, Transport};
+use crate::protocol::coroutine::Coroutine;
 
 /// A non-blocking socket (Curio's `Socket`). Cheap to clone; clones share
 /// the socket, and dropping the last one closes it.
@@ -58,9 +58,16 @@ impl fmt::Debug for Socket {
     /// once closed).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let local = self.local_addr().ok();
+        let shown = local
+            .as_ref()
+            .map(|a| match (a.as_socket(), a.as_pathname()) {
+                (Some(inet), _) => inet.to_string(),
+                (None, Some(path)) => path.display().to_string(),
+                (None, None) => String::new(),
+            });
         f.debug_struct("Socket")
             .field("fd", &self.inner.fileno())
-            .field("local", &local.as_ref().map(crate::net::Address::from))
+            .field("local", &shown)
             .finish()
     }
 }
@@ -226,7 +233,7 @@ impl Socket {
     }
 
     /// Runs `f` on the open socket.
-    fn io<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn io<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> io::Result<R> {
         self.inner.with(f)
     }
 
@@ -406,24 +413,7 @@ impl Socket {
     /// # Errors
     /// `f`'s; the operating system's.
     pub fn blocking<R>(&self, f: impl FnOnce(&socket2::Socket) -> io::Result<R>) -> Result<R> {
-        self.with_socket2(|s| Ok(crate::fd::blocking(s.as_raw_fd(), || f(s))))?
-    }
-
-    /// A buffered stream over this socket (Curio's `as_stream()`); it
-    /// shares the socket.
-    pub fn as_stream(&self) -> SocketStream {
-        SocketStream::new(self.clone())
-    }
-
-    /// A [`FileStream`] over a duplicate of the socket's fd (Curio's
-    /// `makefile('rb')` / `makefile('wb')`; streams are always binary).
-    /// Closing either leaves the other open.
-    ///
-    /// # Errors
-    /// The operating system's; the socket is closed.
-    pub fn makefile(&self) -> Result<FileStream> {
-        let fd = self.io(|s| s.as_fd().try_clone_to_owned())?;
-        Ok(FileStream::new(FileIo::new(fd)?))
+        self.with_socket2(|s| Ok(crate::io::fd::blocking(s.as_raw_fd(), || f(s))))?
     }
 
     /// Runs `body`, then closes the socket, however `body` ended (Python's
@@ -436,7 +426,7 @@ impl Socket {
         C: Coroutine<Output = Result<T>>,
     {
         let result = body.await;
-        crate::disable_cancellation(self.close()).await?;
+        crate::task::cancel::disable_cancellation(self.close()).await?;
         result
     }
 
@@ -474,7 +464,7 @@ impl Socket {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return e.raw_os_error().ok_or_else(|| e.into()),
         }
-        crate::traps::write_wait(self.fileno()).await?;
+        crate::protocol::traps::write_wait(self.fileno()).await?;
         match self.io(socket2::Socket::take_error)? {
             None => Ok(0),
             Some(e) => e.raw_os_error().ok_or_else(|| e.into()),
@@ -489,7 +479,7 @@ impl Socket {
     /// The operating system's (a reset peer, ...); a cancellation or
     /// timeout while waiting (nothing was received then).
     pub fn recv(&self, maxsize: usize) -> impl Coroutine<Output = Result<Vec<u8>>> + use<> {
-        crate::fd::read_new(self.clone(), maxsize)
+        crate::io::fd::read_new(self.clone(), maxsize)
     }
 
     /// Receives into `buf`, replacing its contents with up to
@@ -599,7 +589,7 @@ impl Socket {
         &self,
         data: B,
     ) -> impl Coroutine<Output = Result<usize>> + use<B> {
-        crate::fd::write_some(self.clone(), data)
+        crate::io::fd::write_some(self.clone(), data)
     }
 
     /// Sends all of `data` (a `Vec<u8>`, a `b"literal"`, an `Rc<[u8]>`
@@ -615,7 +605,7 @@ impl Socket {
         &self,
         data: B,
     ) -> impl Coroutine<Output = Result<B>> + use<B> {
-        crate::fd::write_all(self.clone(), data, Progress::BytesSent)
+        crate::io::fd::write_all(self.clone(), data, Progress::BytesSent)
     }
 
     /// Sends a datagram to `addr`; returns the bytes sent.
@@ -659,7 +649,7 @@ impl Socket {
     /// # Errors
     /// None from a kernel; the signature is that of every trap.
     pub async fn close(&self) -> Result<()> {
-        crate::fd::close(self.clone()).await
+        crate::io::fd::close(self.clone()).await
     }
 }
 
@@ -704,7 +694,7 @@ mod tests {
 
     #[test]
     fn each_address_is_tried_until_one_accepts() {
-        let (connected, open) = crate::run(connects_to_the_second()).unwrap();
+        let (connected, open) = crate::kernel::run(connects_to_the_second()).unwrap();
         assert_eq!(connected, open);
     }
 
@@ -716,7 +706,7 @@ mod tests {
 
     #[test]
     fn the_last_failure_is_reported() {
-        let e = crate::run(refused_everywhere()).unwrap_err();
+        let e = crate::kernel::run(refused_everywhere()).unwrap_err();
         assert!(
             matches!(e.root(), Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused),
             "{e:?}"

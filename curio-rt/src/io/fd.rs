@@ -8,8 +8,10 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 
-use crate::traps::io_release;
-use crate::{Coroutine, Error, Progress, Result, Step, Trap, Value};
+use crate::error::{Error, Progress, Result};
+use crate::protocol::coroutine::{Coroutine, Step, Value};
+use crate::protocol::trap::Trap;
+use crate::protocol::traps::io_release;
 
 /// An fd, shared by the clones of a handle and closed when the last one
 /// goes (the kernel forgets it first: see `kernel::note_closed`).
@@ -108,9 +110,9 @@ impl<F: AsRawFd> Drop for FdCell<F> {
     }
 }
 
-/// A non-blocking byte channel a [`Stream`](crate::stream::Stream) reads
-/// and writes through: a [`Socket`](crate::socket::Socket) or a
-/// [`FileIo`](crate::stream::FileIo). Handles are cheap clones of one
+/// A non-blocking byte channel a [`Stream`](crate::io::stream::Stream) reads
+/// and writes through: a [`Socket`](crate::io::socket::Socket) or a
+/// [`FileIo`](crate::io::stream::FileIo). Handles are cheap clones of one
 /// shared fd.
 pub trait Transport: Clone + 'static {
     /// The fd to wait on; `-1` once closed.
@@ -298,12 +300,12 @@ where
                 self.phase = Phase::Waiting;
                 Step::Trap(Trap::ReadWait(self.io.fileno()))
             }
-            Phase::Start if !crate::coop::spend() => {
+            Phase::Start if !crate::io::coop::spend() => {
                 // The task has had its share: let the others run first.
                 self.phase = Phase::Yielded;
-                Step::Trap(crate::coop::yield_trap())
+                Step::Trap(crate::io::coop::yield_trap())
             }
-            Phase::Done => crate::coroutine::resumed_after_completion(),
+            Phase::Done => crate::protocol::coroutine::resumed_after_completion(),
             _ => self.attempt(),
         }
     }
@@ -317,7 +319,7 @@ where
             Phase::Start => {
                 panic!("throw into an I/O operation that never started: resume it first")
             }
-            Phase::Done => crate::coroutine::resumed_after_completion(),
+            Phase::Done => crate::protocol::coroutine::resumed_after_completion(),
         }
     }
 }

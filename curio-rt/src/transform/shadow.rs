@@ -23,7 +23,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::{Coroutine, Error, Step, Value};
+use crate::error::Error;
+use crate::protocol::coroutine::{Coroutine, Step, Value};
 
 /// The type of a value, without the value: `ty(&x)`.
 #[derive(Debug)]

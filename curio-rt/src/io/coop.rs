@@ -40,7 +40,9 @@
 
 use std::cell::Cell;
 
-use crate::{Coroutine, Error, Result, Step, Trap, Value};
+use crate::error::{Error, Result};
+use crate::protocol::coroutine::{Coroutine, Step, Value};
+use crate::protocol::trap::Trap;
 
 /// Operations a task may start per scheduling cycle before it yields.
 pub const BUDGET: u32 = 32;
