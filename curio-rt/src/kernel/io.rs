@@ -34,7 +34,9 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use super::ready::push_ready;
 use crate::error::Error;
+use crate::protocol::coroutine::Input;
 use crate::task::TaskRef;
 
 /// What a kernel shares with the code that closes fds: which fds it has
@@ -294,12 +296,12 @@ impl Io {
         }
     }
 
-    /// Waits up to `timeout` (`None`: no limit) for I/O, handing every task
-    /// whose fd became ready to `wake`.
+    /// Waits up to `timeout` (`None`: no limit) for I/O, putting every task
+    /// whose fd became ready on the `ready` queue.
     pub fn wait(
         &mut self,
         timeout: Option<Duration>,
-        mut wake: impl FnMut(TaskRef),
+        ready: &mut Vec<(TaskRef, Input)>,
     ) -> io::Result<()> {
         if self.poll.is_none() && timeout.is_some() {
             // Nothing can arrive: no fds and no waker. Just let time pass.
@@ -335,7 +337,7 @@ impl Io {
                 match state.reader.take() {
                     Some(task) => {
                         self.waiting -= 1;
-                        wake(task);
+                        push_ready(ready, task, Input::start());
                     }
                     None => state.readable = true,
                 }
@@ -344,7 +346,7 @@ impl Io {
                 match state.writer.take() {
                     Some(task) => {
                         self.waiting -= 1;
-                        wake(task);
+                        push_ready(ready, task, Input::start());
                     }
                     None => state.writable = true,
                 }

@@ -33,6 +33,7 @@
 pub(crate) mod activation;
 mod dispatch;
 mod io;
+mod ready;
 mod timer;
 pub(crate) mod wait_queue;
 
@@ -54,6 +55,7 @@ use crate::protocol::coroutine::{Coroutine, Value};
 use crate::task::Task;
 use crate::task::{Blocked, Joiner, TaskCell, TaskRef, TaskResult, TaskState};
 use io::Io;
+use ready::push_ready;
 use timer::{Entry, TimeQueue, TimerKind};
 
 /// Seconds on the process's monotonic clock (the real-time kernel clock).
@@ -428,16 +430,6 @@ enum Next {
     Suspend,
 }
 
-/// Puts a task on the ready queue, to be resumed with `input`. A free
-/// function so that the I/O phase can call it while the poller is borrowed.
-#[inline]
-fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
-    let h = task.header();
-    h.state.set(TaskState::Ready);
-    h.block(Blocked::None);
-    ready.push((task, input));
-}
-
 /// The task behind a joiner entry, if it still waits in that join.
 fn joiner_task(tasks: &Slab<TaskRef>, joiner: Joiner) -> Option<TaskRef> {
     let task = tasks.get(joiner.key as usize)?;
@@ -564,9 +556,7 @@ impl Core {
         let busy = self.io.has_waiters() || self.io.woken();
         if !self.ready.is_empty() || single_step {
             if busy {
-                self.io.wait(Some(Duration::ZERO), |t| {
-                    push_ready(&mut self.ready, t, Input::start())
-                })?;
+                self.io.wait(Some(Duration::ZERO), &mut self.ready)?;
             }
             return Ok(());
         }
@@ -581,21 +571,16 @@ impl Core {
                 let timeout = next.and_then(|deadline| {
                     Duration::try_from_secs_f64((deadline - monotonic()).max(0.0)).ok()
                 });
-                self.io
-                    .wait(timeout, |t| push_ready(&mut self.ready, t, Input::start()))?;
+                self.io.wait(timeout, &mut self.ready)?;
             }
             Clock::Virtual(now) => {
                 if busy {
-                    self.io.wait(Some(Duration::ZERO), |t| {
-                        push_ready(&mut self.ready, t, Input::start())
-                    })?;
+                    self.io.wait(Some(Duration::ZERO), &mut self.ready)?;
                 }
                 if self.ready.is_empty() {
                     match next {
                         Some(deadline) => *now = now.max(deadline),
-                        None if self.io.has_waiters() => self
-                            .io
-                            .wait(None, |t| push_ready(&mut self.ready, t, Input::start()))?,
+                        None if self.io.has_waiters() => self.io.wait(None, &mut self.ready)?,
                         None => {
                             return Err(Error::runtime(
                                 "deadlock: no task is ready and none waits for time or I/O",
@@ -696,7 +681,7 @@ impl Core {
         let h = task.header();
         h.terminated.set(true);
         h.state.set(TaskState::Terminated);
-        h.block(Blocked::None);
+        h.clear_blocked();
         self.tasks.remove(h.key.replace(u32::MAX) as usize);
         if h.timeout.replace(f64::INFINITY).is_finite() {
             self.forget_timer();

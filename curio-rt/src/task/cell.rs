@@ -59,6 +59,12 @@ pub(crate) enum Blocked {
     Sched(Sched),
 }
 
+#[cold]
+#[inline(never)]
+fn drop_blocked(on: Blocked) {
+    drop(on);
+}
+
 /// A task waiting for another to terminate, by table key and suspension
 /// number: stale unless the task at `key` is still in that suspension
 /// (`seq == wait_seq`, which the kernel numbers uniquely) and joining.
@@ -181,9 +187,27 @@ impl Header {
         copy
     }
 
-    /// Records what the task is suspended on.
+    /// Records what the task is suspended on (it was on nothing: see
+    /// [`clear_blocked`](Self::clear_blocked)).
+    #[inline(always)]
     pub fn block(&self, on: Blocked) {
-        self.blocked.set(on);
+        let before = self.blocked.replace(on);
+        debug_assert!(
+            before == Blocked::None,
+            "suspended while blocked on {before:?}"
+        );
+        std::mem::forget(before);
+    }
+
+    /// Marks the task as suspended on nothing (it is ready, running or
+    /// done). Inline and branch-light: only a wait queue needs dropping
+    /// (out of line), and this runs on every wake-up.
+    #[inline(always)]
+    pub fn clear_blocked(&self) {
+        match self.blocked.take() {
+            on @ Blocked::Sched(_) => drop_blocked(on),
+            other => std::mem::forget(other),
+        }
     }
 
     /// Takes the task off what it was suspended on: returns it, and leaves
@@ -210,7 +234,7 @@ impl Header {
     fn peek_blocked<R>(&self, f: impl FnOnce(&Blocked) -> R) -> R {
         let blocked = self.blocked.take();
         let out = f(&blocked);
-        self.blocked.set(blocked);
+        std::mem::forget(self.blocked.replace(blocked));
         out
     }
 
