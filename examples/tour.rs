@@ -96,7 +96,7 @@ fn main() {
     let mut chain = Vec::new();
     k.traceback(&mut |loc| chain.push(loc.to_string()));
     println!("   traceback: {chain:?}");
-    match k.throw(Error::TaskCancelled) {
+    match k.throw(Error::cancelled()) {
         Step::Return(result) => println!("   kid returned {result:?}\n"),
         Step::Trap(t) => println!("   kid caught it and trapped again: {t:?}\n"),
     }

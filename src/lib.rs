@@ -28,7 +28,7 @@
 //! // Or raise an error at the suspended `.await`, as Curio's cancel does:
 //! let mut c = main_task();
 //! let _ = c.resume(Value::None);
-//! assert!(matches!(c.throw(Error::TaskCancelled), Step::Return(Err(Error::TaskCancelled))));
+//! assert!(matches!(c.throw(Error::cancelled()), Step::Return(Err(Error::TaskCancelled(_)))));
 //! ```
 //!
 //! The kernel does the driving: [`run`] runs a main task, [`spawn`] starts

@@ -70,7 +70,7 @@ fn drive<C: Coroutine>(mut co: C, me: &Task) -> C::Output {
                 Some(deadline) if now + seconds > deadline => {
                     log(format!("sleep {seconds}: times out at {deadline}"));
                     now = deadline;
-                    Err(Error::TaskTimeout(deadline))
+                    Err(Error::timeout(deadline))
                 }
                 _ => {
                     log(format!("sleep {seconds}"));

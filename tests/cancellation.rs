@@ -42,7 +42,7 @@ async fn cancel_sleeping() -> Result<()> {
     let now = clock().await?;
     logf!("cancelled at {now}: {} {}", t.cancelled(), t.state());
     let e = t.join().await.unwrap_err();
-    assert!(matches!(cause(&e), Error::TaskCancelled));
+    assert!(matches!(cause(&e), Error::TaskCancelled(_)));
     Ok(())
 }
 
@@ -454,13 +454,13 @@ fn nested_shields_restore_the_outer_state() {
 
 #[curio::task]
 async fn set_and_check() -> Result<()> {
-    let previous = set_cancellation(Some(Error::TaskCancelled)).await?;
+    let previous = set_cancellation(Some(Error::cancelled())).await?;
     assert!(previous.is_none());
     let none = check_cancellation_if(|e| matches!(e, Error::TaskTimeout(_))).await?;
     logf!("timeout pending: {}", none.is_some());
     let e = sleep(1.0).await.unwrap_err();
     logf!("sleep: {e}");
-    set_cancellation(Some(Error::TaskCancelled)).await?;
+    set_cancellation(Some(Error::cancelled())).await?;
     disable_cancellation(coroutine!({
         let got = check_cancellation_if(Error::is_cancelled).await?;
         logf!("taken: {}", got.map_or("none".into(), |e| e.to_string()));
@@ -493,13 +493,13 @@ fn set_and_check_cancellation() {
 #[curio::task]
 async fn pending_at_every_blocking_trap() -> Result<()> {
     let other = spawn(sleeper("other", 5.0)).await?;
-    set_cancellation(Some(Error::TaskCancelled)).await?;
+    set_cancellation(Some(Error::cancelled())).await?;
     let e = curio::traps::read_wait(0).await.unwrap_err();
     logf!("read_wait: {e}");
-    set_cancellation(Some(Error::TaskCancelled)).await?;
+    set_cancellation(Some(Error::cancelled())).await?;
     let e = other.wait().await.unwrap_err();
     logf!("wait: {e}");
-    set_cancellation(Some(Error::TaskTimeout(0.0))).await?;
+    set_cancellation(Some(Error::timeout(0.0))).await?;
     // Leaving a timeout block drops a pending timeout.
     timeout_after(10.0, coroutine!({ Ok::<(), Error>(()) })).await?;
     let left = check_cancellation().await?;
@@ -527,7 +527,7 @@ fn pending_cancellation_is_delivered_instead_of_blocking() {
 async fn raise_inside_shield() -> Result<()> {
     let r = disable_cancellation(coroutine!({
         sleep(0.1).await?;
-        Err::<(), Error>(Error::TaskCancelled)
+        Err::<(), Error>(Error::cancelled())
     }))
     .await;
     logf!("returned: {}", r.unwrap_err());

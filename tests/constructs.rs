@@ -296,7 +296,7 @@ fn early_return_and_question_mark_drop_in_order() {
     assert_eq!(take_log(), ["trap sleep 1", "drop b", "drop a"]);
     // `?` on a thrown error propagates it, dropping live locals.
     assert!(
-        drive(&mut early(1), vec![Reply::Throw(Error::TaskCancelled)])
+        drive(&mut early(1), vec![Reply::Throw(Error::cancelled())])
             .unwrap_err()
             .is_cancelled()
     );
@@ -427,7 +427,7 @@ fn nested_sub_tasks_forward_traps_throws_and_drops() {
         &mut outer(),
         vec![
             Reply::Resume(Value::Int(1)),
-            Reply::Throw(Error::TaskTimeout(1.0)),
+            Reply::Throw(Error::timeout(1.0)),
         ],
     )
     .unwrap_err();
@@ -612,7 +612,7 @@ fn location_is_none_for_leaves_and_unstarted_tasks() {
 #[test]
 #[should_panic(expected = "has not started")]
 fn throw_before_start_panics() {
-    let _ = outer().throw(Error::TaskCancelled);
+    let _ = outer().throw(Error::cancelled());
 }
 
 #[derive(Clone)]

@@ -106,8 +106,8 @@ fn awaits_resumes_and_throws_allocate_nothing() {
     let _ = co.resume(Value::None);
     let allocated = allocations_during(|| {
         assert!(matches!(
-            co.throw(Error::TaskCancelled),
-            Step::Return(Err(Error::TaskCancelled))
+            co.throw(Error::cancelled()),
+            Step::Return(Err(Error::TaskCancelled(_)))
         ));
     });
     assert_eq!(allocated, 0, "a throw allocated");

@@ -151,7 +151,7 @@ fn step_plain(site: u32) -> curio::Result<i64> {
     let action = SCRIPT.with(|s| s.borrow_mut().as_mut().expect("a script").next());
     match action {
         Action::Resume(v) => Ok(v),
-        Action::Throw => Err(Error::TaskCancelled),
+        Action::Throw => Err(Error::cancelled()),
         Action::Drop => resume_unwind(Box::new(Dropped)),
     }
 }
@@ -187,7 +187,7 @@ fn run_task(case: &Case, a: i64, b: i64, mut script: Script) -> Vec<String> {
                 trace(format!("suspend {seconds}"));
                 step = match script.next() {
                     Action::Resume(v) => co.resume(Value::Int(v)),
-                    Action::Throw => co.throw(Error::TaskCancelled),
+                    Action::Throw => co.throw(Error::cancelled()),
                     Action::Drop => {
                         drop(co);
                         trace("dropped".into());

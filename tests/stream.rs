@@ -240,15 +240,13 @@ async fn partial_lines_and_writes() -> Result<()> {
     let (a, b) = pair()?;
     a.write(b"one\ntwo\nthr".to_vec()).await?;
     let e = timeout_after(0.05, b.readlines()).await.unwrap_err();
-    log(format!(
-        "{} {:?}",
-        matches!(e.root(), Error::TaskTimeout(_)),
-        e.lines_read()
-            .map(|l| l.iter().map(|x| text(x)).collect::<Vec<_>>())
-    ));
-    // The partial line is still buffered.
+    // The timeout as itself; the lines read are back in the buffer, in
+    // front of the partial line.
+    log(format!("{} {}", matches!(e, Error::TaskTimeout(_)), e));
     a.write(b"ee\n".to_vec()).await?;
-    log(text(&b.readline().await?));
+    for _ in 0..3 {
+        log(text(&b.readline().await?));
+    }
     // Nobody reads `b` now: writelines stops when the buffer is full.
     let line = vec![b'x'; 1 << 16];
     let lines = vec![line; 200];
@@ -271,7 +269,9 @@ fn readlines_and_writelines_report_progress_on_timeout() {
     assert_eq!(
         take_log(),
         [
-            "true Some([\"one\\n\", \"two\\n\"])",
+            "true task timeout at clock 0.05",
+            "one\n",
+            "two\n",
             "three\n",
             "true true"
         ]
@@ -323,15 +323,12 @@ async fn long_lines() -> Result<()> {
     log(text(&raw));
     let rest = b.readline().await?;
     log(text(&rest));
-    // readlines reports the lines it read before the long one.
+    // readlines fails with the error itself and keeps the lines it read
+    // before the long one buffered.
     a.write(b"ok\nmuch too long\n".to_vec()).await?;
     a.close().await?;
     let e = b.readlines().await.unwrap_err();
-    logf!(
-        "{:?} {}",
-        e.lines_read(),
-        matches!(e.root(), Error::LineTooLong { .. })
-    );
+    logf!("{}", matches!(e, Error::LineTooLong { .. }));
     b.set_max_line(usize::MAX);
     let all = b.readlines().await?;
     logf!("{all:?}");
@@ -354,8 +351,8 @@ fn readline_refuses_a_line_over_the_limit() {
             "true",
             "12345678\n",
             "rest\n",
-            "Some([[111, 107, 10]]) true",
-            "[[109, 117, 99, 104, 32, 116, 111, 111, 32, 108, 111, 110, 103, 10]]",
+            "true",
+            "[[111, 107, 10], [109, 117, 99, 104, 32, 116, 111, 111, 32, 108, 111, 110, 103, 10]]",
         ]
     );
 }

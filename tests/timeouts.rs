@@ -25,7 +25,7 @@ fn kind(e: &Error) -> &'static str {
         Error::TaskTimeout(_) => "TaskTimeout",
         Error::TimeoutCancellationError(_) => "TimeoutCancellationError",
         Error::UncaughtTimeoutError => "UncaughtTimeoutError",
-        Error::TaskCancelled => "TaskCancelled",
+        Error::TaskCancelled(_) => "TaskCancelled",
         _ => "other",
     }
 }

@@ -44,7 +44,7 @@ fn a_sleeping_task_yields_its_trap_then_finishes() {
 fn throw_surfaces_as_the_error_of_the_suspended_await() {
     let mut c = main_task();
     let _ = c.resume(Value::None);
-    match c.throw(Error::TaskCancelled) {
+    match c.throw(Error::cancelled()) {
         Step::Return(Err(e)) => assert!(e.is_cancelled()),
         other => panic!("expected the cancellation back, got {other:?}"),
     }

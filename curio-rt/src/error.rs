@@ -18,15 +18,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// The task was cancelled (Curio's `TaskCancelled`).
-    TaskCancelled,
-    /// The task's own timeout expired (Curio's `TaskTimeout`). The value is
-    /// the kernel clock when it expired; the timeout blocks compare it with
-    /// their deadlines to find which one it belongs to.
-    TaskTimeout(f64),
+    /// The task was cancelled (Curio's `TaskCancelled`). Match it as
+    /// `Error::TaskCancelled(_)`; the payload says what the interrupted
+    /// operation had done.
+    TaskCancelled(Interrupted),
+    /// The task's own timeout expired (Curio's `TaskTimeout`). The payload
+    /// has the kernel clock when it expired (the timeout blocks compare it
+    /// with their deadlines to find which one it belongs to) and what the
+    /// interrupted operation had done.
+    TaskTimeout(Interrupted),
     /// An outer timeout expired while an inner one was in force
-    /// (Curio's `TimeoutCancellationError`); the kernel clock at expiry.
-    TimeoutCancellationError(f64),
+    /// (Curio's `TimeoutCancellationError`); as `TaskTimeout`.
+    TimeoutCancellationError(Interrupted),
     /// An inner timeout's error leaked out of its block
     /// (Curio's `UncaughtTimeoutError`).
     UncaughtTimeoutError,
@@ -64,82 +67,103 @@ pub enum Error {
     },
     /// A user error of any type.
     Custom(Arc<dyn std::error::Error + Send + Sync + 'static>),
-    /// An operation that moves data piece by piece (`sendall`, a stream's
-    /// `write`, `writelines`, `readlines`) failed part way: `cause` is why,
-    /// `progress` what it had done. Curio attaches the same thing to its
-    /// exception as `bytes_sent`, `bytes_written` or `lines_read`.
-    ///
-    /// The cause may be a cancellation or timeout:
-    /// [`is_cancelled`](Self::is_cancelled) and the timeout blocks look
-    /// through the wrapper,
-    /// and [`root`](Self::root) gives the cause to `match` on.
-    Partial {
-        /// Why the operation stopped.
-        cause: Box<Error>,
-        /// What it had done by then.
-        progress: Progress,
-    },
 }
 
-/// What an operation had done when it failed (see [`Error::Partial`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The payload of the cancellation family ([`Error::TaskCancelled`],
+/// [`Error::TaskTimeout`], [`Error::TimeoutCancellationError`]): when a
+/// timeout expired, and what the operation it interrupted had done (Curio
+/// attaches the same to its exception as `bytes_sent` or
+/// `bytes_written`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interrupted {
+    /// The kernel clock when a timeout expired (`NaN` for a cancellation).
+    clock: f64,
+    /// What the interrupted operation had done, if it moves data piece by
+    /// piece.
+    progress: Option<Progress>,
+}
+
+impl Interrupted {
+    /// The kernel clock when the timeout expired; `None` for a plain
+    /// cancellation.
+    pub fn clock(&self) -> Option<f64> {
+        Some(self.clock).filter(|c| !c.is_nan())
+    }
+
+    /// What the interrupted operation had done, if it moves data piece by
+    /// piece (`sendall`, a stream's `write` and `writelines`).
+    pub fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+}
+
+/// What an operation that moves data piece by piece had done when a
+/// cancellation or timeout interrupted it (see [`Interrupted`]). Reads
+/// report nothing: what they had read stays buffered in the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Progress {
-    /// Bytes `sendall` had sent.
+    /// Bytes `sendall` had sent (Curio's `bytes_sent`).
     BytesSent(usize),
-    /// Bytes a stream's `write` or `writelines` had written.
+    /// Bytes a stream's `write` or `writelines` had written (Curio's
+    /// `bytes_written`).
     BytesWritten(usize),
-    /// Lines `readlines` had read (they are no longer buffered).
-    LinesRead(Vec<Vec<u8>>),
 }
 
 impl Error {
     /// True for the cancellation family (`TaskCancelled`, `TaskTimeout`,
     /// `TimeoutCancellationError`), like Python's `CancelledError`.
     pub fn is_cancelled(&self) -> bool {
-        matches!(
-            self.root(),
-            Error::TaskCancelled | Error::TaskTimeout(_) | Error::TimeoutCancellationError(_)
-        )
+        self.interrupted().is_some()
     }
 
-    /// The error itself, looking through [`Error::Partial`]: what to
-    /// `match` on when an operation may report partial progress.
-    pub fn root(&self) -> &Error {
+    /// A cancellation ([`Error::TaskCancelled`]), as the kernel delivers it.
+    pub fn cancelled() -> Self {
+        Error::TaskCancelled(Interrupted {
+            clock: f64::NAN,
+            progress: None,
+        })
+    }
+
+    /// A timeout that expired at `clock` ([`Error::TaskTimeout`]).
+    pub fn timeout(clock: f64) -> Self {
+        Error::TaskTimeout(Interrupted {
+            clock,
+            progress: None,
+        })
+    }
+
+    /// The payload of the cancellation family, if this is one of them.
+    pub fn interrupted(&self) -> Option<&Interrupted> {
         match self {
-            Error::Partial { cause, .. } => cause.root(),
-            other => other,
-        }
-    }
-
-    /// Replaces the root error (see [`root`](Self::root)), keeping any
-    /// partial progress around it.
-    pub(crate) fn map_root(self, f: impl FnOnce(Error) -> Error) -> Error {
-        match self {
-            Error::Partial { cause, progress } => Error::Partial {
-                cause: Box::new(cause.map_root(f)),
-                progress,
-            },
-            other => f(other),
-        }
-    }
-
-    /// `cause`, reported with what the operation had done.
-    pub(crate) fn partial(cause: Error, progress: Progress) -> Self {
-        Error::Partial {
-            cause: Box::new(cause),
-            progress,
-        }
-    }
-
-    fn progress(&self) -> Option<&Progress> {
-        match self {
-            Error::Partial { progress, .. } => Some(progress),
+            Error::TaskCancelled(i)
+            | Error::TaskTimeout(i)
+            | Error::TimeoutCancellationError(i) => Some(i),
             _ => None,
         }
     }
 
-    /// Bytes `sendall` had sent when it failed (Curio's `e.bytes_sent`).
+    /// The same error with `progress` attached, if it is a cancellation
+    /// or timeout (Curio attaches progress to `CancelledError` only; any
+    /// other error is returned as it is).
+    pub(crate) fn with_progress(mut self, progress: Progress) -> Self {
+        if let Error::TaskCancelled(i)
+        | Error::TaskTimeout(i)
+        | Error::TimeoutCancellationError(i) = &mut self
+        {
+            i.progress = Some(progress);
+        }
+        self
+    }
+
+    /// What the interrupted operation had done, for a cancellation or
+    /// timeout (see [`Interrupted::progress`]).
+    pub fn progress(&self) -> Option<&Progress> {
+        self.interrupted()?.progress()
+    }
+
+    /// Bytes `sendall` had sent when a cancellation or timeout stopped it
+    /// (Curio's `e.bytes_sent`).
     pub fn bytes_sent(&self) -> Option<usize> {
         match self.progress()? {
             Progress::BytesSent(n) => Some(*n),
@@ -147,19 +171,11 @@ impl Error {
         }
     }
 
-    /// Bytes a stream's `write` or `writelines` had written when it failed
-    /// (Curio's `e.bytes_written`).
+    /// Bytes a stream's `write` or `writelines` had written when a
+    /// cancellation or timeout stopped it (Curio's `e.bytes_written`).
     pub fn bytes_written(&self) -> Option<usize> {
         match self.progress()? {
             Progress::BytesWritten(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    /// Lines `readlines` had read when it failed (Curio's `e.lines_read`).
-    pub fn lines_read(&self) -> Option<&[Vec<u8>]> {
-        match self.progress()? {
-            Progress::LinesRead(lines) => Some(lines),
             _ => None,
         }
     }
@@ -199,10 +215,17 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::TaskCancelled => f.write_str("task cancelled"),
-            Error::TaskTimeout(clock) => write!(f, "task timeout at clock {clock}"),
-            Error::TimeoutCancellationError(clock) => {
-                write!(f, "cancelled by an outer timeout at clock {clock}")
+            Error::TaskCancelled(i) => {
+                f.write_str("task cancelled")?;
+                i.fmt_progress(f)
+            }
+            Error::TaskTimeout(i) => {
+                write!(f, "task timeout at clock {}", i.clock)?;
+                i.fmt_progress(f)
+            }
+            Error::TimeoutCancellationError(i) => {
+                write!(f, "cancelled by an outer timeout at clock {}", i.clock)?;
+                i.fmt_progress(f)
             }
             Error::UncaughtTimeoutError => {
                 f.write_str("uncaught timeout from an inner timeout block")
@@ -223,13 +246,17 @@ impl fmt::Display for Error {
                 "line too long: no newline within {limit} bytes (the stream's max_line)"
             ),
             Error::Custom(e) => fmt::Display::fmt(e, f),
-            Error::Partial { cause, progress } => match progress {
-                Progress::BytesSent(n) => write!(f, "{cause} (after sending {n} bytes)"),
-                Progress::BytesWritten(n) => write!(f, "{cause} (after writing {n} bytes)"),
-                Progress::LinesRead(lines) => {
-                    write!(f, "{cause} (after reading {} lines)", lines.len())
-                }
-            },
+        }
+    }
+}
+
+impl Interrupted {
+    /// ` (after sending N bytes)`, if there is progress to tell.
+    fn fmt_progress(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.progress {
+            Some(Progress::BytesSent(n)) => write!(f, " (after sending {n} bytes)"),
+            Some(Progress::BytesWritten(n)) => write!(f, " (after writing {n} bytes)"),
+            None => Ok(()),
         }
     }
 }
@@ -237,7 +264,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::TaskError { cause } | Error::Partial { cause, .. } => Some(&**cause),
+            Error::TaskError { cause } => Some(&**cause),
             Error::Io(e) => Some(&**e),
             Error::Custom(e) => Some(&**e),
             _ => None,

@@ -84,7 +84,7 @@ pub use io::{net, socket, stream};
 pub use sync::queue;
 
 pub use curio_macros::{coroutine, task};
-pub use error::{Error, Progress, Result};
+pub use error::{Error, Interrupted, Progress, Result};
 pub use io::coop::BUDGET;
 pub use kernel::activation::Activation;
 pub use kernel::wait_queue::Sched;

@@ -417,9 +417,10 @@ pub(crate) struct Outgoing<B> {
     progress: fn(usize) -> Progress,
 }
 
-/// Writes all of `data` and hands it back, for reuse. Any failure is an
-/// [`Error::Partial`] that says how many bytes went out (`progress(n)`),
-/// as Curio puts `bytes_sent` / `bytes_written` on its exceptions.
+/// Writes all of `data` and hands it back, for reuse. A cancellation or
+/// timeout says how many bytes went out (`progress(n)`), as Curio puts
+/// `bytes_sent` / `bytes_written` on its `CancelledError`; other errors
+/// are returned as they are.
 pub(crate) fn write_all<T: Transport, B: AsRef<[u8]> + 'static>(
     io: T,
     data: B,
@@ -440,7 +441,7 @@ pub(crate) fn write_all<T: Transport, B: AsRef<[u8]> + 'static>(
         }
         Ok(out.data.take().expect("written once"))
     })
-    .on_error(|out, error| Error::partial(error, (out.progress)(out.sent)))
+    .on_error(|out, error| error.with_progress((out.progress)(out.sent)))
 }
 
 /// Closes `io` for every handle, the kernel forgetting it first. Closing

@@ -88,6 +88,24 @@ impl ReadBuffer {
         &self.data[self.start..]
     }
 
+    /// Puts `lines` back in front of the unread bytes, in order (what
+    /// `readlines` had read when it failed).
+    fn put_back(&mut self, lines: &[Vec<u8>]) {
+        let len: usize = lines.iter().map(Vec::len).sum();
+        if len <= self.start {
+            self.start -= len;
+            let mut at = self.start;
+            for line in lines {
+                self.data[at..at + line.len()].copy_from_slice(line);
+                at += line.len();
+            }
+        } else {
+            let front: Vec<u8> = lines.concat();
+            self.data.splice(..self.start, front);
+            self.start = 0;
+        }
+    }
+
     /// Takes the first `n` unread bytes (fewer if there are fewer).
     fn take(&mut self, n: usize) -> Vec<u8> {
         let n = n.min(self.len());
@@ -470,17 +488,21 @@ impl<T: Transport> Stream<T> {
     /// Reads every line until end of file.
     ///
     /// # Errors
-    /// [`Error::Partial`] with [`Progress::LinesRead`] (Curio's
-    /// `e.lines_read`), around the fd's error or the cancellation or
-    /// timeout: the lines read so far are in the error, and a partial line
-    /// stays buffered.
+    /// The fd's, [`Error::LineTooLong`], a cancellation or timeout, each
+    /// as itself: nothing is lost, as the lines read so far are put back
+    /// in the buffer, in front of any partial line (Curio hands them over
+    /// as `e.lines_read` on a cancellation and drops them on other
+    /// errors; here the next read gets them).
     pub async fn readlines(&self) -> Result<Vec<Vec<u8>>> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         loop {
             match self.next_line().await {
                 Ok(Some(line)) => lines.push(line),
                 Ok(None) => return Ok(lines),
-                Err(e) => return Err(Error::partial(e, Progress::LinesRead(lines))),
+                Err(e) => {
+                    self.buffer.bytes.borrow_mut().put_back(&lines);
+                    return Err(e);
+                }
             }
         }
     }
@@ -497,9 +519,8 @@ impl<T: Transport> Stream<T> {
     /// Writes all of `data`.
     ///
     /// # Errors
-    /// [`Error::Partial`] with [`Progress::BytesWritten`] (Curio's
-    /// `e.bytes_written`), around the fd's error or the cancellation or
-    /// timeout.
+    /// The fd's; a cancellation or timeout, with the bytes written by then
+    /// attached ([`Error::bytes_written`], Curio's `e.bytes_written`).
     pub async fn write<B: AsRef<[u8]> + 'static>(&self, data: B) -> Result<()> {
         crate::io::fd::write_all(self.io.clone(), data, Progress::BytesWritten).await?;
         Ok(())
@@ -515,14 +536,7 @@ impl<T: Transport> Stream<T> {
             let len = line.len();
             if let Err(e) = self.write(line).await {
                 let before = e.bytes_written().unwrap_or(0);
-                let cause = match e {
-                    Error::Partial { cause, .. } => *cause,
-                    other => other,
-                };
-                return Err(Error::partial(
-                    cause,
-                    Progress::BytesWritten(written + before),
-                ));
+                return Err(e.with_progress(Progress::BytesWritten(written + before)));
             }
             written += len;
         }

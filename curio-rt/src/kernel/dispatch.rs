@@ -46,7 +46,7 @@ impl Core {
             Trap::SetTimeout(deadline) => self.trap_set_timeout(task, deadline),
             Trap::UnsetTimeout(previous) => self.trap_unset_timeout(task, previous),
             Trap::Spawn(new) => self.trap_spawn(task, new),
-            Trap::CancelTask(target) => self.trap_cancel_task(target, Error::TaskCancelled),
+            Trap::CancelTask(target) => self.trap_cancel_task(target, Error::cancelled()),
             Trap::CancelTaskWith(request) => {
                 let request = *request;
                 self.trap_cancel_task(request.task, request.error)

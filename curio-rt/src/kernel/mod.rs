@@ -614,10 +614,9 @@ impl Core {
                     h.timeout.set(f64::INFINITY);
                     if h.allow_cancel.get() && h.is_blocked() {
                         self.unblock(&task);
-                        self.reschedule(task, Input::Throw(Error::TaskTimeout(now)));
+                        self.reschedule(task, Input::Throw(Error::timeout(now)));
                     } else {
-                        h.cancel_pending
-                            .set(Some(Box::new(Error::TaskTimeout(now))));
+                        h.cancel_pending.set(Some(Box::new(Error::timeout(now))));
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //!
 //! A task keeps a stack of the deadlines of the timeout blocks it is in.
 //! The kernel enforces the smallest. When it expires, the blocked
-//! operation fails with `TaskTimeout(clock)`, and each block on the way
+//! operation fails with `TaskTimeout` (carrying the clock), and each block on the way
 //! out decides what the error means for it, using the clock value:
 //!
 //! 1. The outermost block whose deadline has passed owns the timeout: it
@@ -106,20 +106,18 @@ fn settle<T>(
             Ok(Outcome::Done(value))
         }
         Err(error) => {
-            let (Error::TaskTimeout(clock) | Error::TimeoutCancellationError(clock)) =
-                *error.root()
+            let (Error::TaskTimeout(expired) | Error::TimeoutCancellationError(expired)) = error
             else {
                 return Err(error);
             };
-            // Partial progress around the timeout (`sendall`'s bytes sent,
-            // ...) stays with whichever error comes out.
+            let clock = expired.clock().unwrap_or(f64::NAN);
+            // The progress of what the timeout interrupted (`sendall`'s
+            // bytes sent, ...) stays with whichever error comes out.
             match stack.iter().position(|&deadline| deadline <= clock) {
-                None => Err(error.map_root(|_| Error::UncaughtTimeoutError)),
-                Some(outer) if outer < own => {
-                    Err(error.map_root(|_| Error::TimeoutCancellationError(clock)))
-                }
+                None => Err(Error::UncaughtTimeoutError),
+                Some(outer) if outer < own => Err(Error::TimeoutCancellationError(expired)),
                 Some(_) if ignore => Ok(Outcome::Expired),
-                Some(_) => Err(error.map_root(|_| Error::TaskTimeout(clock))),
+                Some(_) => Err(Error::TaskTimeout(expired)),
             }
         }
     }
@@ -147,7 +145,7 @@ fn settle<T>(
 ///
 /// A task keeps a stack of the deadlines of the timeout blocks it is in;
 /// the kernel enforces the smallest. When it expires, the blocked operation
-/// fails with `TaskTimeout(clock)`, and each block on the way out decides
+/// fails with `TaskTimeout` (carrying the clock), and each block on the way out decides
 /// what that means for it:
 ///
 /// 1. The outermost block whose deadline has passed owns the timeout: it
