@@ -34,11 +34,34 @@ mod unshadow;
 
 use proc_macro::TokenStream;
 
-/// Rewrites an `async fn` into a function returning `impl Coroutine`.
+/// Rewrites an `async fn` (or every `async fn` of an `impl` block) into a
+/// function returning `impl Coroutine`: an explicit state machine driven
+/// by `resume` and `throw`.
 ///
-/// See the crate documentation of `curio` for the accepted syntax, the
-/// rules (owned parameters, no `.await` in closures) and the shape of the
-/// expansion.
+/// ```
+/// use curio::{sleep, Result};
+///
+/// #[curio::task]
+/// async fn countdown(mut n: u32) -> Result<u32> {
+///     let mut ticks = 0;
+///     while n > 0 {
+///         sleep(0.0).await?;
+///         n -= 1;
+///         ticks += 1;
+///     }
+///     Ok(ticks)
+/// }
+/// assert_eq!(curio::run(countdown(3)).unwrap(), 3);
+/// ```
+///
+/// One optional argument, `crate = path`, says where the runtime is when
+/// the macro cannot find it in your `Cargo.toml` (a re-export from another
+/// crate): `#[curio::task(crate = my_crate::curio)]`.
+///
+/// The README's "What the macro does" shows the expansion; the rules
+/// follow.
+///
+#[doc = include_str!("../doc/task.md")]
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::task(attr.into(), item.into()).into()
@@ -46,6 +69,25 @@ pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// An inline coroutine: `coroutine!({ ... })` or `coroutine!(-> Type { ... })`,
 /// the analogue of an `async move` block. Captured variables are moved in.
+/// `coroutine!(crate = path, { ... })` names the runtime, as
+/// [`task`](macro@task)'s `crate = path` does. The rules are those of
+/// [`task`](macro@task).
+///
+/// ```
+/// use curio::{coroutine, sleep, timeout_after, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<u32> {
+///     let n = 20;
+///     // Python's `async with timeout_after(1):` around a block.
+///     timeout_after(1.0, coroutine!({
+///         sleep(0.0).await?;
+///         Ok::<_, curio::Error>(n + 1)
+///     }))
+///     .await
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), 21);
+/// ```
 #[proc_macro]
 pub fn coroutine(input: TokenStream) -> TokenStream {
     expand::block(input.into()).into()

@@ -15,6 +15,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Errors are cheap to clone (the I/O and custom payloads are shared), so a
 /// task's failure can be reported to every task that joins it, as Curio
 /// reports one exception object to all of them.
+///
+/// ```
+/// use curio::{sleep, timeout_after, Error, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<&'static str> {
+///     // Curio's `except TaskTimeout:` is a match on the variant.
+///     match timeout_after(0.01, sleep(1.0)).await {
+///         Err(Error::TaskTimeout(expired)) => {
+///             assert!(expired.clock().is_some());
+///             Ok("timed out")
+///         }
+///         Err(e) => Err(e),
+///         Ok(_) => Ok("slept"),
+///     }
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), "timed out");
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {

@@ -32,3 +32,16 @@ fn expand_file() {
     let text = std::fs::read_to_string(path).expect("readable");
     println!("{}", expand(&text));
 }
+
+/// The rules in the macro's rustdoc (`doc/task.md`) are the README's, word
+/// for word: one text, shown in both places.
+#[test]
+fn the_rustdoc_rules_are_the_readmes() {
+    let readme = include_str!("../../../README.md");
+    let rules = include_str!("../../doc/task.md");
+    assert!(
+        readme.contains(rules.trim()),
+        "curio-macros/doc/task.md and the README's sections from \"### Accepted syntax\" \
+         to \"## Python to Rust\" differ: copy the README's text into the doc file"
+    );
+}

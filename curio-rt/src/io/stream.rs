@@ -57,6 +57,25 @@ pub const MAX_LINE: usize = 65536;
 
 /// A buffered stream over a [`Transport`]. Cheap to clone; clones share
 /// the fd, the buffer and the line limit.
+///
+/// ```
+/// use curio::socket::{socketpair, Domain, Type};
+/// use curio::Result;
+///
+/// #[curio::task]
+/// async fn demo() -> Result<Vec<Vec<u8>>> {
+///     let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+///     let (a, b) = (a.as_stream(), b.as_stream());
+///     a.writelines(vec![b"one\n".to_vec(), b"two\n".to_vec()]).await?;
+///     a.close().await?;
+///     let mut lines = Vec::new();
+///     while let Some(line) = b.next_line().await? {
+///         lines.push(line);
+///     }
+///     Ok(lines)
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), [b"one\n".to_vec(), b"two\n".to_vec()]);
+/// ```
 #[derive(Clone)]
 pub struct Stream<T: Transport> {
     io: T,

@@ -1,34 +1,8 @@
 //! The kernel: a queuing system that runs tasks until they trap, and
 //! satisfies each trap by moving the task between queues.
 //!
-//! # The loop
-//!
-//! Each pass has three phases, as in Curio's `kernel_run`:
-//!
-//! 1. **Poll I/O.** Wait for file descriptors: not at all if tasks are
-//!    ready, else until the next timer is due (or without limit).
-//!    Tasks whose fd is ready go to the back of the ready queue.
-//! 2. **Expire timers.** Sleeps that are due reschedule their task with the
-//!    clock; timeouts that are due throw `TaskTimeout` into a blocked task
-//!    (or leave it pending for a running or shielded one).
-//! 3. **Run ready tasks.** Exactly the tasks ready at this point, in FIFO
-//!    order; tasks made ready meanwhile wait for the next pass, so a task
-//!    yielding with `sleep(0)` cannot starve the others. (The queue is a
-//!    vector, swapped for an empty one when the pass begins: running it
-//!    is a walk over an array.) Each task runs until it blocks: traps
-//!    that do not block (`clock`, `spawn`, ...) are answered at once and
-//!    the task continues in the same cycle.
-//!
-//! The trap handlers, one per trap, are in `dispatch.rs`. The kernel does
-//! no I/O of its own and knows nothing of sockets, locks or queues: those
-//! are coroutines over the traps.
-//!
-//! # Time
-//!
-//! The clock is monotonic, in seconds as `f64`. A kernel built with
-//! [`KernelBuilder::virtual_clock`] instead jumps its clock to the next
-//! timer whenever nothing is ready, so timed programs run instantly and
-//! deterministically (for tests and simulations).
+//! The rules a user needs are in the docs of [`Kernel`], where rustdoc
+//! shows them.
 
 pub(crate) mod activation;
 mod dispatch;
@@ -176,6 +150,35 @@ enum Status {
 /// assert_eq!(kernel.run(add(3, 4)).unwrap(), 7);
 /// kernel.shutdown().unwrap();
 /// ```
+///
+/// # The loop
+///
+/// Each pass has three phases, as in Curio's `kernel_run`:
+///
+/// 1. **Poll I/O.** Wait for file descriptors: not at all if tasks are
+///    ready, else until the next timer is due (or without limit).
+///    Tasks whose fd is ready go to the back of the ready queue.
+/// 2. **Expire timers.** Sleeps that are due reschedule their task with the
+///    clock; timeouts that are due throw `TaskTimeout` into a blocked task
+///    (or leave it pending for a running or shielded one).
+/// 3. **Run ready tasks.** Exactly the tasks ready at this point, in FIFO
+///    order; tasks made ready meanwhile wait for the next pass, so a task
+///    yielding with `sleep(0)` cannot starve the others. (The queue is a
+///    vector, swapped for an empty one when the pass begins: running it
+///    is a walk over an array.) Each task runs until it blocks: traps
+///    that do not block (`clock`, `spawn`, ...) are answered at once and
+///    the task continues in the same cycle.
+///
+/// The trap handlers, one per trap, are in `dispatch.rs`. The kernel does
+/// no I/O of its own and knows nothing of sockets, locks or queues: those
+/// are coroutines over the traps.
+///
+/// # Time
+///
+/// The clock is monotonic, in seconds as `f64`. A kernel built with
+/// [`KernelBuilder::virtual_clock`] instead jumps its clock to the next
+/// timer whenever nothing is ready, so timed programs run instantly and
+/// deterministically (for tests and simulations).
 pub struct Kernel {
     core: Core,
     status: Status,
@@ -188,6 +191,19 @@ impl std::fmt::Debug for Kernel {
 }
 
 /// Options for a [`Kernel`]: `Kernel::builder().….build()`.
+///
+/// ```
+/// use curio::{sleep, Kernel, Result};
+///
+/// #[curio::task]
+/// async fn slow() -> Result<f64> {
+///     sleep(3600.0).await?; // an hour, at once on the virtual clock
+///     curio::clock().await
+/// }
+///
+/// let mut kernel = Kernel::builder().virtual_clock().build();
+/// assert!(kernel.run(slow()).unwrap() >= 3600.0);
+/// ```
 #[derive(Default)]
 #[must_use = "call build() to make the kernel"]
 pub struct KernelBuilder {

@@ -1,78 +1,7 @@
 //! The protocol between a task and the kernel: [`Coroutine`], [`Step`], [`Value`].
 //!
-//! # Send and throw
-//!
-//! Python's Curio drives a coroutine with `coro.send(value)` and
-//! `coro.throw(exc)`. Each call runs the coroutine until it either finishes
-//! (`StopIteration`) or suspends on a *trap*, a small request to the kernel.
-//! Here the same two calls are [`Coroutine::resume`] and [`Coroutine::throw`],
-//! and the two outcomes are the two variants of [`Step`]:
-//!
-//! ```
-//! use curio::{Coroutine, Step, Trap, Value};
-//!
-//! #[curio::task]
-//! async fn main_task() -> curio::Result<&'static str> {
-//!     curio::traps::sleep(10.0).await?;
-//!     Ok("Awake at last!")
-//! }
-//!
-//! let mut c = main_task();
-//! // The first resume runs up to the sleep trap, like `c.send(None)`.
-//! let Step::Trap(request) = c.resume(Value::None) else { panic!() };
-//! assert_eq!(request, Trap::Sleep { seconds: 10.0, absolute: false });
-//! // The kernel satisfies the request, then resumes the task.
-//! let Step::Return(out) = c.resume(Value::None) else { panic!() };
-//! assert_eq!(out.unwrap(), "Awake at last!");
-//! ```
-//!
-//! # Rules every coroutine follows
-//!
-//! * The first call is `resume(Value::None)`; it starts the body.
-//! * After `Step::Trap(t)` the driver satisfies `t` and calls `resume` with
-//!   the reply, or `throw` with an error that surfaces at the suspended
-//!   `.await` (for a leaf trap, as `Err(error)`).
-//! * After `Step::Return(_)` the coroutine is finished; calling it again
-//!   panics.
-//! * Dropping a suspended coroutine drops its live locals and the awaited
-//!   sub-coroutine, exactly as dropping a suspended `async fn` future would.
-//!
-//! # The replies
-//!
-//! Everything the kernel tells a task travels as the value of `resume`
-//! (or as the error of `throw`), so a driver of its own can run any task
-//! by answering its traps. The kernel's answers, which a hand-written
-//! driver gives too:
-//!
-//! | trap | reply |
-//! |---|---|
-//! | [`Sleep`](Trap::Sleep) | `Value::Float(now)` when it wakes |
-//! | [`Clock`](Trap::Clock) | `Value::Float(now)` |
-//! | [`GetCurrent`](Trap::GetCurrent) | `Value::Task(task)`: the asker ([`Task::standalone`](crate::Task::standalone) makes one for a hand-driven coroutine) |
-//! | [`IoWaiting`](Trap::IoWaiting) | `Value::Waiting((reader, writer))` |
-//! | [`SetTimeout`](Trap::SetTimeout) | the previous deadline: `Value::Float(t)`, or `Value::None` for none |
-//! | [`UnsetTimeout`](Trap::UnsetTimeout) | `Value::Float(now)` |
-//! | every other trap | `Value::None` once satisfied |
-//!
-//! A cancellation, a timeout or a misuse (a bad fd, a foreign queue) is a
-//! `throw` at the blocking trap instead.
-//!
-//! # Outside the protocol
-//!
-//! Three things a task learns without a trap, each because the code that
-//! needs it is synchronous (no `.await`, so no trap to carry a reply):
-//!
-//! * **Which task is running**, for [`Local`](crate::Local): reading a
-//!   task-local is a plain function call. The kernel marks the running
-//!   task in a thread-local around each cycle; a hand driver marks none,
-//!   and `Local` then reports that it is outside a task.
-//! * **The fairness budget** (`coop.rs`): an I/O operation that succeeds
-//!   at once does not trap, which is the point of it; the kernel writes the
-//!   budget to a thread-local. A hand driver leaves it unlimited.
-//! * **File descriptors closed by `Drop`**: dropping the last handle of a
-//!   socket or file cannot trap, so it notes the fd for the kernels of the
-//!   thread, which forget their registration before the number is reused
-//!   (async code says so with the [`IoRelease`](Trap::IoRelease) trap).
+//! The rules a user needs are in the docs of [`Coroutine`], where rustdoc
+//! shows them.
 
 use crate::error::Error;
 use crate::protocol::trap::Trap;
@@ -111,6 +40,15 @@ impl<T> Step<T> {
 /// The layout is fixed (a 64-bit tag, then the payload): two aligned
 /// machine words, which every level of nested coroutines copies cheaply
 /// (a packed layout measured 4x slower through eight levels).
+///
+/// ```
+/// use curio::{clock, Coroutine, Step, Value};
+///
+/// // A hand driver answers the clock trap with `Value::Float`.
+/// let mut c = clock();
+/// assert!(matches!(c.resume(Value::None), Step::Trap(_)));
+/// assert!(matches!(c.resume(Value::Float(1.5)), Step::Return(Ok(t)) if t == 1.5));
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 #[repr(u64)]
@@ -269,6 +207,80 @@ impl std::fmt::Display for Location {
 ///
 /// Write one with `#[curio::task]` or [`coroutine!`](crate::coroutine);
 /// hand-write one only for a new leaf trap.
+///
+/// # Send and throw
+///
+/// Python's Curio drives a coroutine with `coro.send(value)` and
+/// `coro.throw(exc)`. Each call runs the coroutine until it either finishes
+/// (`StopIteration`) or suspends on a *trap*, a small request to the kernel.
+/// Here the same two calls are [`Coroutine::resume`] and [`Coroutine::throw`],
+/// and the two outcomes are the two variants of [`Step`]:
+///
+/// ```
+/// use curio::{Coroutine, Step, Trap, Value};
+///
+/// #[curio::task]
+/// async fn main_task() -> curio::Result<&'static str> {
+///     curio::traps::sleep(10.0).await?;
+///     Ok("Awake at last!")
+/// }
+///
+/// let mut c = main_task();
+/// // The first resume runs up to the sleep trap, like `c.send(None)`.
+/// let Step::Trap(request) = c.resume(Value::None) else { panic!() };
+/// assert_eq!(request, Trap::Sleep { seconds: 10.0, absolute: false });
+/// // The kernel satisfies the request, then resumes the task.
+/// let Step::Return(out) = c.resume(Value::None) else { panic!() };
+/// assert_eq!(out.unwrap(), "Awake at last!");
+/// ```
+///
+/// # Rules every coroutine follows
+///
+/// * The first call is `resume(Value::None)`; it starts the body.
+/// * After `Step::Trap(t)` the driver satisfies `t` and calls `resume` with
+///   the reply, or `throw` with an error that surfaces at the suspended
+///   `.await` (for a leaf trap, as `Err(error)`).
+/// * After `Step::Return(_)` the coroutine is finished; calling it again
+///   panics.
+/// * Dropping a suspended coroutine drops its live locals and the awaited
+///   sub-coroutine, exactly as dropping a suspended `async fn` future would.
+///
+/// # The replies
+///
+/// Everything the kernel tells a task travels as the value of `resume`
+/// (or as the error of `throw`), so a driver of its own can run any task
+/// by answering its traps. The kernel's answers, which a hand-written
+/// driver gives too:
+///
+/// | trap | reply |
+/// |---|---|
+/// | [`Sleep`](Trap::Sleep) | `Value::Float(now)` when it wakes |
+/// | [`Clock`](Trap::Clock) | `Value::Float(now)` |
+/// | [`GetCurrent`](Trap::GetCurrent) | `Value::Task(task)`: the asker ([`Task::standalone`](crate::Task::standalone) makes one for a hand-driven coroutine) |
+/// | [`IoWaiting`](Trap::IoWaiting) | `Value::Waiting((reader, writer))` |
+/// | [`SetTimeout`](Trap::SetTimeout) | the previous deadline: `Value::Float(t)`, or `Value::None` for none |
+/// | [`UnsetTimeout`](Trap::UnsetTimeout) | `Value::Float(now)` |
+/// | every other trap | `Value::None` once satisfied |
+///
+/// A cancellation, a timeout or a misuse (a bad fd, a foreign queue) is a
+/// `throw` at the blocking trap instead.
+///
+/// # Outside the protocol
+///
+/// Three things a task learns without a trap, each because the code that
+/// needs it is synchronous (no `.await`, so no trap to carry a reply):
+///
+/// * **Which task is running**, for [`Local`](crate::Local): reading a
+///   task-local is a plain function call. The kernel marks the running
+///   task in a thread-local around each cycle; a hand driver marks none,
+///   and `Local` then reports that it is outside a task.
+/// * **The fairness budget** (`coop.rs`): an I/O operation that succeeds
+///   at once does not trap, which is the point of it; the kernel writes the
+///   budget to a thread-local. A hand driver leaves it unlimited.
+/// * **File descriptors closed by `Drop`**: dropping the last handle of a
+///   socket or file cannot trap, so it notes the fd for the kernels of the
+///   thread, which forget their registration before the number is reused
+///   (async code says so with the [`IoRelease`](Trap::IoRelease) trap).
 #[must_use = "a coroutine does nothing unless it is awaited or spawned"]
 pub trait Coroutine {
     /// What the coroutine returns when it finishes.

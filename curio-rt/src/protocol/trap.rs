@@ -16,6 +16,22 @@ use crate::task::{Task, TaskState};
 /// The layout is fixed (a 64-bit tag, then aligned payload) because a trap
 /// is copied out of a state that was written a moment before: a packed
 /// layout made those copies stall on every switch.
+///
+/// ```
+/// use curio::{Coroutine, Step, Trap, Value};
+///
+/// #[curio::task]
+/// async fn nap() -> curio::Result<f64> {
+///     curio::sleep(2.5).await
+/// }
+///
+/// let mut c = nap();
+/// let Step::Trap(trap) = c.resume(Value::None) else { panic!() };
+/// assert_eq!(trap, Trap::Sleep { seconds: 2.5, absolute: false });
+/// // The kernel answers a sleep with the clock when it wakes.
+/// let Step::Return(clock) = c.resume(Value::Float(12.5)) else { panic!() };
+/// assert_eq!(clock.unwrap(), 12.5);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 #[repr(u64)]

@@ -67,6 +67,25 @@ where
 }
 
 /// An event to wait for (Curio's `Event`): `wait` blocks until `set`.
+///
+/// ```
+/// use curio::{spawn, Event, Result};
+///
+/// #[curio::task]
+/// async fn waiter(evt: Event) -> Result<&'static str> {
+///     evt.wait().await?;
+///     Ok("go")
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<&'static str> {
+///     let evt = Event::new();
+///     let t = spawn(waiter(evt.clone())).await?;
+///     evt.set().await?;
+///     t.join().await
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), "go");
+/// ```
 #[derive(Clone, Default)]
 pub struct Event {
     inner: Rc<EventInner>,
@@ -117,6 +136,20 @@ impl Event {
 }
 
 /// A mutual-exclusion lock (Curio's `Lock`). Any task may release it.
+///
+/// ```
+/// use curio::{Lock, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<bool> {
+///     let lock = Lock::new();
+///     lock.acquire().await?;
+///     let held = lock.locked();
+///     lock.release().await?;
+///     Ok(held && !lock.locked())
+/// }
+/// assert!(curio::run(demo()).unwrap());
+/// ```
 #[derive(Clone, Default)]
 pub struct Lock {
     inner: Rc<LockInner>,
@@ -185,6 +218,22 @@ impl Lock {
 
 /// A re-entrant lock (Curio's `RLock`): its owner may acquire it again, and
 /// must release it as many times. Only the owner may release it.
+///
+/// ```
+/// use curio::{RLock, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<bool> {
+///     let lock = RLock::new();
+///     lock.acquire().await?;
+///     lock.acquire().await?; // the owner may take it again
+///     lock.release().await?;
+///     let still = lock.locked();
+///     lock.release().await?;
+///     Ok(still && !lock.locked())
+/// }
+/// assert!(curio::run(demo()).unwrap());
+/// ```
 #[derive(Clone, Default)]
 pub struct RLock {
     inner: Rc<RLockInner>,
@@ -255,6 +304,21 @@ impl RLock {
 
 /// A counting semaphore (Curio's `Semaphore`). `release` may raise the
 /// value above its start.
+///
+/// ```
+/// use curio::{Result, Semaphore};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<(usize, bool)> {
+///     let sema = Semaphore::new(2);
+///     sema.acquire().await?;
+///     sema.acquire().await?;
+///     let (value, locked) = (sema.value(), sema.locked());
+///     sema.release().await?;
+///     Ok((value, locked))
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), (0, true));
+/// ```
 #[derive(Clone)]
 pub struct Semaphore {
     inner: Rc<SemaInner>,
@@ -269,6 +333,18 @@ struct SemaInner {
 
 /// A semaphore whose value may not be released above its start (Curio's
 /// `BoundedSemaphore`). It has all of [`Semaphore`]'s methods.
+///
+/// ```
+/// use curio::{BoundedSemaphore, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<bool> {
+///     let sema = BoundedSemaphore::new(1);
+///     // Releasing above the bound is an error.
+///     Ok(sema.release().await.is_err() && sema.bound() == 1)
+/// }
+/// assert!(curio::run(demo()).unwrap());
+/// ```
 #[derive(Clone)]
 pub struct BoundedSemaphore(Semaphore);
 
@@ -366,6 +442,31 @@ impl Semaphore {
 }
 
 /// A condition variable over a [`Lock`] (Curio's `Condition`).
+///
+/// ```
+/// use curio::{coroutine, spawn, Condition, Result};
+///
+/// #[curio::task]
+/// async fn waiter(cond: Condition) -> Result<&'static str> {
+///     let c = cond.clone();
+///     cond.with(coroutine!({
+///         c.wait().await?;
+///         Ok::<_, curio::Error>("notified")
+///     }))
+///     .await
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<&'static str> {
+///     let cond = Condition::new();
+///     let t = spawn(waiter(cond.clone())).await?;
+///     curio::sleep(0.0).await?; // let the waiter wait
+///     let c = cond.clone();
+///     cond.with(coroutine!({ c.notify(1).await })).await?;
+///     t.join().await
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), "notified");
+/// ```
 #[derive(Clone, Default)]
 pub struct Condition {
     inner: Rc<CondInner>,

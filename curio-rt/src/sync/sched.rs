@@ -2,55 +2,8 @@
 //! queues every synchronization primitive and queue is built from (Curio's
 //! `curio.sched`).
 //!
-//! A task suspends itself on one with the `scheduler_wait` trap and another
-//! task wakes it with `scheduler_wake`. The queue itself is a
-//! [`Sched`] (`kernel/wait_queue.rs`), which the kernel asks to add, pop
-//! and forget waiters.
-//!
-//! Here is the manual's `Event`, as written in Rust:
-//!
-//! ```
-//! use std::cell::Cell;
-//! use std::rc::Rc;
-//! use curio::{SchedBarrier, TaskState, Result, spawn, sleep};
-//!
-//! #[derive(Clone, Default)]
-//! struct Event {
-//!     value: Rc<Cell<bool>>,
-//!     sched: SchedBarrier,
-//! }
-//!
-//! #[curio::task]
-//! impl Event {
-//!     async fn wait(&self) -> Result<()> {
-//!         if !self.value.get() {
-//!             self.sched.suspend(TaskState::EventWait).await?;
-//!         }
-//!         Ok(())
-//!     }
-//!
-//!     async fn set(&self) -> Result<()> {
-//!         self.value.set(true);
-//!         self.sched.wake(self.sched.len()).await
-//!     }
-//! }
-//!
-//! #[curio::task]
-//! async fn waiter(e: Event) -> Result<&'static str> {
-//!     e.wait().await?;
-//!     Ok("woken")
-//! }
-//!
-//! #[curio::task]
-//! async fn demo() -> Result<&'static str> {
-//!     let e = Event::default();
-//!     let t = spawn(waiter(e.clone())).await?;
-//!     sleep(0.01).await?;
-//!     e.set().await?;
-//!     t.join().await
-//! }
-//! assert_eq!(curio::run(demo()).unwrap(), "woken");
-//! ```
+//! The rules a user needs are in the docs of [`SchedFifo`], where rustdoc
+//! shows them.
 
 use crate::kernel::wait_queue::Sched;
 use crate::protocol::trap::Trap;
@@ -59,6 +12,56 @@ use crate::task::TaskState;
 
 /// A FIFO wait queue (Curio's `SchedFIFO`): tasks are woken in the order
 /// they suspended. Locks, semaphores and queues use it.
+///
+/// A task suspends itself on one with the `scheduler_wait` trap and another
+/// task wakes it with `scheduler_wake`. The queue itself is a
+/// [`Sched`] (`kernel/wait_queue.rs`), which the kernel asks to add, pop
+/// and forget waiters.
+///
+/// Here is the manual's `Event`, as written in Rust:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use curio::{SchedBarrier, TaskState, Result, spawn, sleep};
+///
+/// #[derive(Clone, Default)]
+/// struct Event {
+///     value: Rc<Cell<bool>>,
+///     sched: SchedBarrier,
+/// }
+///
+/// #[curio::task]
+/// impl Event {
+///     async fn wait(&self) -> Result<()> {
+///         if !self.value.get() {
+///             self.sched.suspend(TaskState::EventWait).await?;
+///         }
+///         Ok(())
+///     }
+///
+///     async fn set(&self) -> Result<()> {
+///         self.value.set(true);
+///         self.sched.wake(self.sched.len()).await
+///     }
+/// }
+///
+/// #[curio::task]
+/// async fn waiter(e: Event) -> Result<&'static str> {
+///     e.wait().await?;
+///     Ok("woken")
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<&'static str> {
+///     let e = Event::default();
+///     let t = spawn(waiter(e.clone())).await?;
+///     sleep(0.01).await?;
+///     e.set().await?;
+///     t.join().await
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), "woken");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SchedFifo(Sched);
 

@@ -1,48 +1,7 @@
 //! [`TaskGroup`]: tasks managed together (Curio's `TaskGroup`).
 //!
-//! A member reports its own end to the group: the kernel does it when the
-//! member terminates, however it ends (a panic included), as Curio's task
-//! runner calls `taskgroup._task_done(task)` (see `task/group.rs`).
-//!
-//! # Failures
-//!
-//! `join` never fails because of a member: when a member fails (with the
-//! `All` policy) or finishes (`Any`, `Object`), `join` cancels the others
-//! and returns. The failure is reported by the group's accessors: `result`
-//! and `exception` describe the *first* task that completed, `results`
-//! returns the first failure in task-id order, and `exceptions` lists every
-//! member's error, cancelled ones included.
-//!
-//! ```
-//! use curio::{coroutine, sleep, Result, TaskGroup, Wait};
-//!
-//! #[curio::task]
-//! async fn add(x: u32, y: u32, delay: f64) -> Result<u32> {
-//!     sleep(delay).await?;
-//!     Ok(x + y)
-//! }
-//!
-//! #[curio::task]
-//! async fn demo() -> Result<(Vec<u32>, u32)> {
-//!     // `async with TaskGroup(wait=all) as g:`
-//!     let g = TaskGroup::new(Wait::All);
-//!     let h = g.clone();
-//!     g.with(coroutine!({
-//!         h.spawn(add(1, 1, 0.02)).await?;
-//!         h.spawn(add(2, 2, 0.01)).await?;
-//!         Ok::<_, curio::Error>(())
-//!     }))
-//!     .await?;
-//!     let all = g.results()?;
-//!
-//!     let first = TaskGroup::new(Wait::Any);
-//!     first.spawn(add(3, 3, 0.02)).await?;
-//!     first.spawn(add(4, 4, 0.01)).await?;
-//!     first.join().await?;              // the slower one is cancelled
-//!     Ok((all, first.result()?))
-//! }
-//! assert_eq!(curio::run(demo()).unwrap(), (vec![2, 4], 8));
-//! ```
+//! The rules a user needs are in the docs of [`TaskGroup`], where rustdoc
+//! shows them.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -89,6 +48,50 @@ struct Group<T: 'static> {
 /// dropped; a long-lived group that is never joined (a server's) should
 /// collect its members as they finish, as [`run_server`](crate::io::net::run_server)
 /// does. Adding, finishing and collecting a member cost `O(log n)`.
+///
+/// A member reports its own end to the group: the kernel does it when the
+/// member terminates, however it ends (a panic included), as Curio's task
+/// runner calls `taskgroup._task_done(task)` (see `task/group.rs`).
+///
+/// # Failures
+///
+/// `join` never fails because of a member: when a member fails (with the
+/// `All` policy) or finishes (`Any`, `Object`), `join` cancels the others
+/// and returns. The failure is reported by the group's accessors: `result`
+/// and `exception` describe the *first* task that completed, `results`
+/// returns the first failure in task-id order, and `exceptions` lists every
+/// member's error, cancelled ones included.
+///
+/// ```
+/// use curio::{coroutine, sleep, Result, TaskGroup, Wait};
+///
+/// #[curio::task]
+/// async fn add(x: u32, y: u32, delay: f64) -> Result<u32> {
+///     sleep(delay).await?;
+///     Ok(x + y)
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<(Vec<u32>, u32)> {
+///     // `async with TaskGroup(wait=all) as g:`
+///     let g = TaskGroup::new(Wait::All);
+///     let h = g.clone();
+///     g.with(coroutine!({
+///         h.spawn(add(1, 1, 0.02)).await?;
+///         h.spawn(add(2, 2, 0.01)).await?;
+///         Ok::<_, curio::Error>(())
+///     }))
+///     .await?;
+///     let all = g.results()?;
+///
+///     let first = TaskGroup::new(Wait::Any);
+///     first.spawn(add(3, 3, 0.02)).await?;
+///     first.spawn(add(4, 4, 0.01)).await?;
+///     first.join().await?;              // the slower one is cancelled
+///     Ok((all, first.result()?))
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), (vec![2, 4], 8));
+/// ```
 pub struct TaskGroup<T: 'static = ()> {
     group: Rc<Group<T>>,
 }

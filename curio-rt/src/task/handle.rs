@@ -18,6 +18,24 @@ use crate::task::{TaskRef, TaskState, Unknown};
 ///
 /// `T` is the task's result type; a handle from [`current_task`](crate::current_task)
 /// has the result type [`Unknown`].
+///
+/// ```
+/// use curio::{spawn, Result};
+///
+/// #[curio::task]
+/// async fn child(x: u32) -> Result<u32> {
+///     Ok(2 * x)
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<(u32, u32, String)> {
+///     let t = spawn(child(21)).await?;
+///     let first = t.join().await?;
+///     // A result can be read again, as in Curio.
+///     Ok((first, t.result()?, format!("{} {}", t.name(), t.state())))
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), (42, 42, "child TERMINATED".to_string()));
+/// ```
 pub struct Task<T: 'static = Unknown> {
     raw: TaskRef,
     result: PhantomData<fn() -> T>,

@@ -1,40 +1,7 @@
 //! [`Local`]: task-local storage (the older Curio's `curio.Local`).
 //!
-//! A value set in a task is visible only to that task and, as a copy, to
-//! the tasks it spawns afterwards. Reading and writing need no `.await`, so
-//! ordinary synchronous code (a logging function) can use it: the kernel
-//! marks which task is running while it runs it. That mark is the one
-//! thing a `Local` learns outside the coroutine protocol (a thread-local
-//! pointer to the running task's header, set by the kernel around each
-//! cycle): reading a variable is not a blocking operation, so it has no
-//! trap. Outside a running task (before the kernel runs, or in a task
-//! driven by hand) every access is an error, as in Curio.
-//!
-//! ```
-//! use curio::{spawn, Local, Result};
-//!
-//! thread_local! {
-//!     static REQUEST: Local<u32> = Local::new();
-//! }
-//!
-//! fn tag() -> curio::Result<String> {
-//!     REQUEST.with(|r| Ok(format!("request {:?}", r.get()?)))
-//! }
-//!
-//! #[curio::task]
-//! async fn helper() -> Result<String> {
-//!     tag()
-//! }
-//!
-//! #[curio::task]
-//! async fn handle(n: u32) -> Result<String> {
-//!     REQUEST.with(|r| r.set(n))?;
-//!     let h = spawn(helper()).await?;   // inherits the tag
-//!     h.join().await
-//! }
-//!
-//! assert_eq!(curio::run(handle(7)).unwrap(), "request Some(7)");
-//! ```
+//! The rules a user needs are in the docs of [`Local`], where rustdoc
+//! shows them.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -114,6 +81,42 @@ fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Result<R> {
 /// field, or pass it to the tasks that use it. Outside a running task (in
 /// code driven by hand, or before the kernel runs), every method fails
 /// with [`Error::RuntimeError`], as in Curio.
+///
+/// A value set in a task is visible only to that task and, as a copy, to
+/// the tasks it spawns afterwards. Reading and writing need no `.await`, so
+/// ordinary synchronous code (a logging function) can use it: the kernel
+/// marks which task is running while it runs it. That mark is the one
+/// thing a `Local` learns outside the coroutine protocol (a thread-local
+/// pointer to the running task's header, set by the kernel around each
+/// cycle): reading a variable is not a blocking operation, so it has no
+/// trap. Outside a running task (before the kernel runs, or in a task
+/// driven by hand) every access is an error, as in Curio.
+///
+/// ```
+/// use curio::{spawn, Local, Result};
+///
+/// thread_local! {
+///     static REQUEST: Local<u32> = Local::new();
+/// }
+///
+/// fn tag() -> curio::Result<String> {
+///     REQUEST.with(|r| Ok(format!("request {:?}", r.get()?)))
+/// }
+///
+/// #[curio::task]
+/// async fn helper() -> Result<String> {
+///     tag()
+/// }
+///
+/// #[curio::task]
+/// async fn handle(n: u32) -> Result<String> {
+///     REQUEST.with(|r| r.set(n))?;
+///     let h = spawn(helper()).await?;   // inherits the tag
+///     h.join().await
+/// }
+///
+/// assert_eq!(curio::run(handle(7)).unwrap(), "request Some(7)");
+/// ```
 pub struct Local<T: Clone + 'static> {
     key: u64,
     value: PhantomData<fn() -> T>,

@@ -1,43 +1,7 @@
 //! Timeouts: [`timeout_after`], [`ignore_after`] and [`ignore_after_with`].
 //!
-//! # Nested timeouts
-//!
-//! A task keeps a stack of the deadlines of the timeout blocks it is in.
-//! The kernel enforces the smallest. When it expires, the blocked
-//! operation fails with `TaskTimeout` (carrying the clock), and each block on the way
-//! out decides what the error means for it, using the clock value:
-//!
-//! 1. The outermost block whose deadline has passed owns the timeout: it
-//!    reports `TaskTimeout` (`timeout_after`) or returns its timeout result
-//!    (`ignore_after`).
-//! 2. A block inside it sees `TimeoutCancellationError`: it is being
-//!    cancelled because time ran out elsewhere.
-//! 3. A block none of whose enclosing deadlines has passed, seeing a
-//!    timeout error, reports `UncaughtTimeoutError`: an inner timeout
-//!    escaped its own block.
-//!
-//! A block with no deadline (`None`) leaves the enclosing deadlines in
-//! force and never owns a timeout (Curio's manual; Python Curio fails with a
-//! `TypeError` here).
-//!
-//! # Block form
-//!
-//! Curio's `async with timeout_after(s):` is a [`coroutine!`](crate::coroutine)
-//! block passed as the coroutine:
-//!
-//! ```
-//! use curio::{coroutine, ignore_after, sleep, Result};
-//!
-//! #[curio::task]
-//! async fn demo() -> Result<Option<&'static str>> {
-//!     ignore_after(0.01, coroutine!({
-//!         sleep(10.0).await?;
-//!         Ok("slept")
-//!     }))
-//!     .await
-//! }
-//! assert_eq!(curio::run(demo()).unwrap(), None);
-//! ```
+//! The rules a user needs are in the docs of [`timeout_after`], where rustdoc
+//! shows them.
 
 use crate::error::{Error, Result};
 use crate::protocol::coroutine::Coroutine;
@@ -169,6 +133,45 @@ fn settle<T>(
 /// `coroutine` starts) for a negative or NaN `seconds` (trio's rule; Curio
 /// would time out at once, or, for NaN, report a misleading
 /// `UncaughtTimeoutError`).
+///
+/// # Nested timeouts
+///
+/// A task keeps a stack of the deadlines of the timeout blocks it is in.
+/// The kernel enforces the smallest. When it expires, the blocked
+/// operation fails with `TaskTimeout` (carrying the clock), and each block on the way
+/// out decides what the error means for it, using the clock value:
+///
+/// 1. The outermost block whose deadline has passed owns the timeout: it
+///    reports `TaskTimeout` (`timeout_after`) or returns its timeout result
+///    (`ignore_after`).
+/// 2. A block inside it sees `TimeoutCancellationError`: it is being
+///    cancelled because time ran out elsewhere.
+/// 3. A block none of whose enclosing deadlines has passed, seeing a
+///    timeout error, reports `UncaughtTimeoutError`: an inner timeout
+///    escaped its own block.
+///
+/// A block with no deadline (`None`) leaves the enclosing deadlines in
+/// force and never owns a timeout (Curio's manual; Python Curio fails with a
+/// `TypeError` here).
+///
+/// # Block form
+///
+/// Curio's `async with timeout_after(s):` is a [`coroutine!`](crate::coroutine)
+/// block passed as the coroutine:
+///
+/// ```
+/// use curio::{coroutine, ignore_after, sleep, Result};
+///
+/// #[curio::task]
+/// async fn demo() -> Result<Option<&'static str>> {
+///     ignore_after(0.01, coroutine!({
+///         sleep(10.0).await?;
+///         Ok("slept")
+///     }))
+///     .await
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), None);
+/// ```
 #[crate::task]
 pub async fn timeout_after<C, T>(seconds: impl Into<Option<f64>>, coroutine: C) -> Result<T>
 where

@@ -48,6 +48,27 @@ use crate::protocol::coroutine::Coroutine;
 
 /// A non-blocking socket (Curio's `Socket`). Cheap to clone; clones share
 /// the socket, and dropping the last one closes it.
+///
+/// ```
+/// use curio::socket::{socketpair, Domain, Type};
+/// use curio::Result;
+///
+/// #[curio::task]
+/// async fn demo() -> Result<Vec<u8>> {
+///     let (a, b) = socketpair(Domain::UNIX, Type::STREAM)?;
+///     a.sendall(b"ping".to_vec()).await?;
+///     a.close().await?;
+///     let mut got = Vec::new();
+///     loop {
+///         let chunk = b.recv(16).await?;
+///         if chunk.is_empty() {
+///             return Ok(got); // end of file
+///         }
+///         got.extend(chunk);
+///     }
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), b"ping");
+/// ```
 #[derive(Clone)]
 pub struct Socket {
     inner: Rc<FdCell<socket2::Socket>>,
