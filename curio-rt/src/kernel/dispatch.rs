@@ -61,11 +61,11 @@ impl Core {
     /// `check_cancellation` inside the kernel).
     fn deliver_pending(&mut self, task: &TaskRef) -> Option<Next> {
         let h = task.header();
-        if !h.allow_cancel.get() {
+        if !h.cancel_allowed() {
             return None;
         }
-        let error = h.cancel_pending.take()?;
-        Some(Next::Resume(Input::Throw(*error)))
+        let error = h.take_pending()?;
+        Some(Next::Resume(Input::Throw(error)))
     }
 
     /// Sleeps: `seconds == 0` yields to the other ready tasks and returns
@@ -91,10 +91,10 @@ impl Core {
         let now = self.clock.now();
         let deadline = if absolute { seconds } else { now + seconds }.max(0.0);
         let h = task.header();
-        h.sleep.set(deadline);
+        h.sleep_until(deadline);
         if deadline.is_finite() {
             self.timers
-                .push(deadline, h.key.get() as usize, h.id, TimerKind::Sleep);
+                .push(deadline, h.key() as usize, h.id(), TimerKind::Sleep);
         }
         self.suspend(task, TaskState::TimeSleep, Blocked::Sleep)
     }
@@ -166,7 +166,7 @@ impl Core {
     /// Starts a task built by the caller's `spawn`.
     fn trap_spawn(&mut self, task: &TaskRef, new: Task) -> Next {
         let raw = new.raw().clone();
-        if raw.header().state.get() != TaskState::Initial {
+        if raw.header().state() != TaskState::Initial {
             return Next::Resume(Input::Throw(Error::runtime(format!(
                 "{new} was already spawned"
             ))));
@@ -176,14 +176,14 @@ impl Core {
             let copy = Rc::new(crate::task::local::LocalMap::copy_of(&map));
             raw.header().extras(|e| e.locals = Some(copy));
         }
-        self.admit(raw, task.header().id);
+        self.admit(raw, task.header().id());
         answer(Value::None)
     }
 
     /// The error for a task handle used in a kernel that does not run it,
     /// if `task` is one: its key and wait numbers mean nothing here.
     fn foreign(&self, task: &TaskRef) -> Option<Next> {
-        let kernel = task.header().kernel.get();
+        let kernel = task.header().kernel();
         if kernel == self.serial {
             return None;
         }
@@ -214,19 +214,18 @@ impl Core {
     fn trap_cancel_task(&mut self, target: Task, error: Error) -> Next {
         let target = target.raw().clone();
         let h = target.header();
-        if h.cancelled.get() || h.terminated.get() {
+        if h.cancelled() || h.terminated() {
             return answer(Value::None);
         }
         if let Some(refused) = self.foreign(&target) {
             return refused;
         }
-        h.cancelled.set(true);
         // A cancelled task no longer cares about its timeout.
-        if h.timeout.replace(f64::INFINITY).is_finite() {
+        if h.mark_cancelled() {
             self.forget_timer();
         }
-        if !h.allow_cancel.get() || !h.is_blocked() {
-            h.cancel_pending.set(Some(Box::new(error)));
+        if !h.cancel_allowed() || !h.is_blocked() {
+            h.set_pending(error);
             return answer(Value::None);
         }
         self.unblock(&target);
@@ -237,7 +236,7 @@ impl Core {
     /// Waits for `target` to terminate.
     fn trap_task_wait(&mut self, task: &TaskRef, target: Task) -> Next {
         let target = target.raw().clone();
-        if target.header().terminated.get() {
+        if target.header().terminated() {
             return answer(Value::None);
         }
         if let Some(refused) = self.foreign(&target) {
@@ -253,15 +252,15 @@ impl Core {
         }
         let next = self.suspend(task, TaskState::TaskJoin, Blocked::Join);
         let me = Joiner {
-            key: task.header().key.get(),
-            seq: task.header().wait_seq.get(),
+            key: task.header().key(),
+            seq: task.header().suspension(),
         };
         let th = target.header();
-        let first = th.joiner.get();
+        let first = th.first_joiner();
         if first == Joiner::NONE || self.joiner_task(first).is_none() {
-            th.joiner.set(me);
+            th.set_first_joiner(me);
         } else {
-            let more = self.more_joiners.entry(th.id).or_default();
+            let more = self.more_joiners.entry(th.id()).or_default();
             // Joiners that timed out or were cancelled leave stale
             // entries: drop them each time the list doubles, so a task
             // joined with a timeout again and again costs no memory.
@@ -285,8 +284,8 @@ impl Core {
         let next = self.suspend(task, state, Blocked::Sched(sched.clone()));
         let h = task.header();
         let me = Joiner {
-            key: h.key.get(),
-            seq: h.wait_seq.get(),
+            key: h.key(),
+            seq: h.suspension(),
         };
         sched.add(self.serial, me, |e| self.sched_waiter(e).is_some());
         next
@@ -296,7 +295,7 @@ impl Core {
     fn sched_waiter(&self, entry: Joiner) -> Option<TaskRef> {
         let task = self.tasks.get(entry.key as usize)?;
         let h = task.header();
-        (h.wait_seq.get() == entry.seq && h.is_on_queue()).then(|| task.clone())
+        (h.suspension() == entry.seq && h.is_on_queue()).then(|| task.clone())
     }
 
     /// Wakes up to `n` tasks of a scheduler primitive, oldest first.
@@ -329,14 +328,14 @@ impl Core {
             )));
         }
         let h = task.header();
-        let old = h.timeout.get();
+        let old = h.timeout_deadline();
         // An infinite deadline is no deadline.
         if let Some(deadline) = deadline.filter(|d| d.is_finite()) {
             let deadline = deadline.max(0.0);
             self.timers
-                .push(deadline, h.key.get() as usize, h.id, TimerKind::Timeout);
+                .push(deadline, h.key() as usize, h.id(), TimerKind::Timeout);
             if deadline <= old {
-                h.timeout.set(deadline);
+                h.set_timeout_deadline(deadline);
                 if old.is_finite() {
                     // The old entry is stale until the block is left.
                     self.forget_timer();
@@ -356,22 +355,19 @@ impl Core {
     /// clock.
     fn trap_unset_timeout(&mut self, task: &TaskRef, previous: Option<f64>) -> Next {
         let h = task.header();
-        if h.timeout.replace(f64::INFINITY).is_finite() {
+        if h.clear_timeout() {
             self.forget_timer();
         }
         let now = self.clock.now();
         if let Some(previous) = previous.map(|p| p.max(0.0)) {
-            h.timeout.set(previous);
+            h.set_timeout_deadline(previous);
             self.timers
-                .push(previous, h.key.get() as usize, h.id, TimerKind::Timeout);
+                .push(previous, h.key() as usize, h.id(), TimerKind::Timeout);
             if previous < now {
                 return answer(Value::Float(now));
             }
         }
-        let pending = h.cancel_pending.take();
-        if !matches!(pending.as_deref(), Some(Error::TaskTimeout(_))) {
-            h.cancel_pending.set(pending);
-        }
+        h.drop_pending_timeout();
         answer(Value::Float(now))
     }
 }

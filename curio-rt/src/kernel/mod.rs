@@ -310,7 +310,7 @@ impl Kernel {
         let main = TaskRef(TaskCell::new(coroutine));
         self.core.admit(main.clone(), 0);
         self.run_main(&main)?;
-        main.header().joined.set(true);
+        main.header().mark_joined();
         Task::<<C::Output as TaskResult>::Ok>::from_raw(main).take_result()
     }
 
@@ -450,7 +450,7 @@ enum Next {
 fn joiner_task(tasks: &Slab<TaskRef>, joiner: Joiner) -> Option<TaskRef> {
     let task = tasks.get(joiner.key as usize)?;
     let h = task.header();
-    (h.wait_seq.get() == joiner.seq && h.is_joining()).then(|| task.clone())
+    (h.suspension() == joiner.seq && h.is_joining()).then(|| task.clone())
 }
 
 /// Whether `entry` is the timer its task is still waiting for.
@@ -458,10 +458,10 @@ fn timer_task(tasks: &Slab<TaskRef>, entry: &Entry) -> Option<TaskRef> {
     let task = tasks.get(entry.key as usize)?;
     let h = task.header();
     let armed = match entry.kind {
-        TimerKind::Sleep => h.sleep.get(),
-        TimerKind::Timeout => h.timeout.get(),
+        TimerKind::Sleep => h.sleep_deadline(),
+        TimerKind::Timeout => h.timeout_deadline(),
     };
-    (h.id == entry.id && armed == entry.deadline()).then(|| task.clone())
+    (h.id() == entry.id && armed == entry.deadline()).then(|| task.clone())
 }
 
 impl Core {
@@ -473,12 +473,9 @@ impl Core {
 
     /// Puts a new task in the table and on the ready queue.
     fn admit(&mut self, task: TaskRef, parent_id: u64) {
-        let h = task.header();
-        h.parent_id.set(parent_id);
-        h.kernel.set(self.serial);
         let key = self.tasks.insert(task.clone());
-        h.key
-            .set(u32::try_from(key).expect("fewer than 4 billion tasks"));
+        let key = u32::try_from(key).expect("fewer than 4 billion tasks");
+        task.header().admit(parent_id, self.serial, key);
         self.reschedule(task.clone(), Input::start());
         if !self.activations.is_empty() {
             let handle = Task::from_raw(task);
@@ -495,11 +492,8 @@ impl Core {
 
     /// Blocks the task in `state` until something reschedules it.
     fn suspend(&mut self, task: &TaskRef, state: TaskState, on: Blocked) -> Next {
-        let h = task.header();
-        h.state.set(state);
-        h.block(on);
         self.seq = self.seq.wrapping_add(1);
-        h.wait_seq.set(self.seq);
+        task.header().suspend(state, on, self.seq);
         Next::Suspend
     }
 
@@ -510,7 +504,7 @@ impl Core {
             Blocked::None | Blocked::Join => {}
             Blocked::Sleep => {
                 // An infinite sleep armed no timer.
-                if h.sleep.replace(f64::INFINITY).is_finite() {
+                if h.clear_sleep() {
                     self.forget_timer();
                 }
             }
@@ -536,7 +530,7 @@ impl Core {
             self.expire_timers();
             self.run_ready();
             match main {
-                Some(main) if !main.header().terminated.get() => {}
+                Some(main) if !main.header().terminated() => {}
                 _ => return Ok(()),
             }
         }
@@ -623,16 +617,16 @@ impl Core {
             let h = task.header();
             match entry.kind {
                 TimerKind::Sleep => {
-                    h.sleep.set(f64::INFINITY);
+                    h.clear_sleep();
                     self.reschedule(task, Input::Resume(Value::Float(now)));
                 }
                 TimerKind::Timeout => {
-                    h.timeout.set(f64::INFINITY);
-                    if h.allow_cancel.get() && h.is_blocked() {
+                    h.clear_timeout();
+                    if h.cancel_allowed() && h.is_blocked() {
                         self.unblock(&task);
                         self.reschedule(task, Input::Throw(Error::timeout(now)));
                     } else {
-                        h.cancel_pending.set(Some(Box::new(Error::timeout(now))));
+                        h.set_pending(Error::timeout(now));
                     }
                 }
             }
@@ -649,8 +643,7 @@ impl Core {
             }
         }
         let h = task.header();
-        h.state.set(TaskState::Running);
-        h.cycles.set(h.cycles.get() + 1);
+        h.start_cycle();
         let _current = crate::task::local::Current::enter(h);
         crate::io::coop::refill();
         let mut last_trap = None;
@@ -669,7 +662,7 @@ impl Core {
         }
         crate::io::coop::unlimited();
         if let Some(handle) = &handle {
-            let terminated = h.terminated.get();
+            let terminated = h.terminated();
             for a in &mut self.activations {
                 a.suspended(handle, last_trap.as_ref().filter(|_| !terminated));
                 if terminated {
@@ -694,17 +687,15 @@ impl Core {
     /// Records a task's end: out of the table, joiners woken.
     fn terminate(&mut self, task: &TaskRef) {
         let h = task.header();
-        h.terminated.set(true);
-        h.state.set(TaskState::Terminated);
-        h.clear_blocked();
-        self.tasks.remove(h.key.replace(u32::MAX) as usize);
-        if h.timeout.replace(f64::INFINITY).is_finite() {
+        let (key, timer_armed) = h.finish();
+        self.tasks.remove(key as usize);
+        if timer_armed {
             self.forget_timer();
         }
-        let first = h.joiner.replace(Joiner::NONE);
+        let first = h.take_first_joiner();
         if first != Joiner::NONE {
             self.wake_joiner(first);
-            for joiner in self.more_joiners.remove(&h.id).unwrap_or_default() {
+            for joiner in self.more_joiners.remove(&h.id()).unwrap_or_default() {
                 self.wake_joiner(joiner);
             }
         }

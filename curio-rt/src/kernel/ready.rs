@@ -11,7 +11,7 @@ use crate::task::{TaskRef, TaskState};
 #[inline(always)]
 pub(super) fn push_ready(ready: &mut Vec<(TaskRef, Input)>, task: TaskRef, input: Input) {
     let h = task.header();
-    h.state.set(TaskState::Ready);
+    h.set_state(TaskState::Ready);
     h.clear_blocked();
     ready.push((task, input));
 }

@@ -54,9 +54,9 @@ pub async fn disable_cancellation<C: Coroutine>(coroutine: C) -> C::Output {
     let task = current_task()
         .await
         .expect("disable_cancellation runs inside a curio kernel");
-    let allowed = task.raw().header().allow_cancel.replace(false);
+    let allowed = task.raw().header().allow_cancel(false);
     let output = coroutine.await;
-    task.raw().header().allow_cancel.set(allowed);
+    task.raw().header().allow_cancel(allowed);
     output
 }
 
@@ -71,10 +71,10 @@ pub async fn disable_cancellation<C: Coroutine>(coroutine: C) -> C::Output {
 pub async fn check_cancellation() -> Result<Option<Error>> {
     let task = current_task().await?;
     let h = task.raw().header();
-    if h.allow_cancel.get()
-        && let Some(error) = h.cancel_pending.take()
+    if h.cancel_allowed()
+        && let Some(error) = h.take_pending()
     {
-        return Err(*error);
+        return Err(error);
     }
     Ok(h.peek_pending())
 }
@@ -93,8 +93,8 @@ pub async fn check_cancellation_if(matches: impl Fn(&Error) -> bool) -> Result<O
     if !h.peek_pending().is_some_and(|e| matches(&e)) {
         return Ok(None);
     }
-    let error = *h.cancel_pending.take().expect("peeked");
-    if h.allow_cancel.get() {
+    let error = h.take_pending().expect("peeked");
+    if h.cancel_allowed() {
         Err(error)
     } else {
         Ok(Some(error))
@@ -110,6 +110,5 @@ pub async fn check_cancellation_if(matches: impl Fn(&Error) -> bool) -> Result<O
 pub async fn set_cancellation(error: Option<Error>) -> Result<Option<Error>> {
     let task = current_task().await?;
     let h = task.raw().header();
-    let previous = h.cancel_pending.replace(error.map(Box::new));
-    Ok(previous.map(|e| *e))
+    Ok(h.replace_pending(error))
 }

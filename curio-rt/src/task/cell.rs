@@ -9,7 +9,10 @@
 //! table, ready queue and wait lists; a [`Task<T>`](crate::Task) handle
 //! holds another clone. The header is all `Cell`s: the kernel writes it
 //! between steps and handles read it synchronously, as Curio's `Task`
-//! attributes are read.
+//! attributes are read. Its fields are private to this file: the kernel
+//! and the handles change them through methods named after what happens
+//! (`admit`, `suspend`, `mark_cancelled`, `finish`, ...), which check the
+//! invariants below in debug builds.
 //!
 //! # Invariants
 //!
@@ -17,7 +20,12 @@
 //!   it only after `terminated` is set, so a task inspecting itself never
 //!   meets a borrowed body.
 //! * `blocked` is not [`Blocked::None`] exactly while the task is
-//!   suspended on something it can be taken off (Curio's `cancel_func`).
+//!   suspended on something it can be taken off (Curio's `cancel_func`):
+//!   `suspend` finds it `None`, and readying or finishing the task clears
+//!   it.
+//! * A task is admitted to one kernel once, cancelled at most once,
+//!   terminates once, and keeps its state after that; `joined` never goes
+//!   back to false.
 //! * A timer entry for the task is live only while `sleep` (or `timeout`)
 //!   still holds that entry's deadline; clearing the field is how a timer is
 //!   cancelled.
@@ -85,45 +93,45 @@ impl Joiner {
 /// The attributes of a task, shared by the kernel and every handle.
 pub(crate) struct Header {
     /// Unique, increasing id (per thread, starting at 1).
-    pub id: u64,
+    id: u64,
     /// The coroutine's name (`#[curio::task]` function name).
-    pub name: &'static str,
+    name: &'static str,
     /// Id of the spawning task; 0 for a task started by `Kernel::run`.
-    pub parent_id: Cell<u64>,
+    parent_id: Cell<u64>,
     /// Key in the kernel's task table while the task is in it.
-    pub key: Cell<u32>,
+    key: Cell<u32>,
     /// The serial number of the kernel that runs the task (0 before it is
     /// spawned): a handle used in another kernel is refused.
-    pub kernel: Cell<u32>,
+    kernel: Cell<u32>,
     /// Curio's state name.
-    pub state: Cell<TaskState>,
+    state: Cell<TaskState>,
     /// Daemon tasks are not joined and are cancelled at shutdown.
-    pub daemon: Cell<bool>,
+    daemon: Cell<bool>,
     /// A cancellation was requested (`cancel` sets it once).
-    pub cancelled: Cell<bool>,
+    cancelled: Cell<bool>,
     /// The task has finished (returned, failed or panicked).
-    pub terminated: Cell<bool>,
+    terminated: Cell<bool>,
     /// Someone collected the task's outcome.
-    pub joined: Cell<bool>,
+    joined: Cell<bool>,
     /// Cancellation may be delivered (cleared by `disable_cancellation`).
-    pub allow_cancel: Cell<bool>,
+    allow_cancel: Cell<bool>,
     /// Scheduling cycles run.
-    pub cycles: Cell<u64>,
+    cycles: Cell<u64>,
     /// A cancellation waiting for the next blocking operation.
-    pub cancel_pending: Cell<Option<Box<Error>>>,
+    cancel_pending: Cell<Option<Box<Error>>>,
     /// Effective timeout deadline (`f64::INFINITY`: none).
-    pub timeout: Cell<f64>,
+    timeout: Cell<f64>,
     /// Wake-up time of the current sleep (`f64::INFINITY`: none).
-    pub sleep: Cell<f64>,
+    sleep: Cell<f64>,
     /// What to undo if the task is cancelled while suspended (read it
     /// with the `blocked_*` methods).
     blocked: Cell<Blocked>,
     /// The kernel's number for the current suspension, so stale joiner
     /// entries can be recognised.
-    pub wait_seq: Cell<u32>,
+    wait_seq: Cell<u32>,
     /// The first task waiting for this one to terminate (more are kept by
     /// the kernel): most tasks have at most one joiner.
-    pub joiner: Cell<Joiner>,
+    joiner: Cell<Joiner>,
     /// What few tasks use (task-locals, timeout blocks, a task group), in
     /// one box made on first use: one word in every task instead of five.
     extras: Cell<Option<Box<Extras>>>,
@@ -179,6 +187,246 @@ impl Header {
         }
     }
 
+    // ---- Identity and the kernel's bookkeeping -------------------------
+
+    /// Unique, increasing id (per thread, starting at 1).
+    #[inline]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The coroutine's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The spawning task's id; 0 for a task started by `Kernel::run`.
+    pub fn parent_id(&self) -> u64 {
+        self.parent_id.get()
+    }
+
+    /// The task's key in its kernel's table (`u32::MAX` outside one).
+    #[inline]
+    pub fn key(&self) -> u32 {
+        self.key.get()
+    }
+
+    /// The serial number of the kernel running the task (0: none yet).
+    pub fn kernel(&self) -> u32 {
+        self.kernel.get()
+    }
+
+    /// Enters a kernel: spawned by `parent_id` (0 for a main task), in
+    /// the kernel `serial`, at `key` in its table. Once per task.
+    pub fn admit(&self, parent_id: u64, serial: u32, key: u32) {
+        debug_assert_eq!(self.kernel.get(), 0, "a task is admitted once");
+        self.parent_id.set(parent_id);
+        self.kernel.set(serial);
+        self.key.set(key);
+    }
+
+    // ---- State ---------------------------------------------------------
+
+    /// Curio's state name.
+    #[inline]
+    pub fn state(&self) -> TaskState {
+        self.state.get()
+    }
+
+    /// Shows `state` (ready, running, or what the task waits in).
+    #[inline]
+    pub fn set_state(&self, state: TaskState) {
+        debug_assert!(!self.terminated.get(), "a terminated task keeps its state");
+        self.state.set(state);
+    }
+
+    /// The kernel runs the task for one more cycle.
+    #[inline]
+    pub fn start_cycle(&self) {
+        self.set_state(TaskState::Running);
+        self.cycles.set(self.cycles.get() + 1);
+    }
+
+    /// Scheduling cycles run.
+    pub fn cycles(&self) -> u64 {
+        self.cycles.get()
+    }
+
+    /// Marks the task finished and out of its kernel's table; returns the
+    /// key it had there. Clears what it waited on and any timeout (the
+    /// result says whether a timeout timer was armed). Once per task.
+    pub fn finish(&self) -> (u32, bool) {
+        debug_assert!(!self.terminated.get(), "a task terminates once");
+        self.state.set(TaskState::Terminated);
+        self.terminated.set(true);
+        self.clear_blocked();
+        let armed = self.clear_timeout();
+        (self.key.replace(u32::MAX), armed)
+    }
+
+    /// Whether the task has finished (returned, failed or panicked).
+    #[inline]
+    pub fn terminated(&self) -> bool {
+        self.terminated.get()
+    }
+
+    /// Whether the task is a daemon (not joined; cancelled at shutdown).
+    pub fn daemon(&self) -> bool {
+        self.daemon.get()
+    }
+
+    /// Makes the task a daemon or not (before it is spawned).
+    pub fn set_daemon(&self, daemon: bool) {
+        self.daemon.set(daemon);
+    }
+
+    /// Whether someone collected the task's outcome.
+    pub fn joined(&self) -> bool {
+        self.joined.get()
+    }
+
+    /// Someone collected the outcome (a join, `result`, a cancel of a
+    /// finished task, the kernel for a main task). It stays so.
+    pub fn mark_joined(&self) {
+        self.joined.set(true);
+    }
+
+    // ---- Cancellation --------------------------------------------------
+
+    /// Whether a cancellation was requested.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+
+    /// Records the one cancellation request a task gets. Its timeout no
+    /// longer matters: the result says whether a timeout timer was armed.
+    pub fn mark_cancelled(&self) -> bool {
+        debug_assert!(!self.cancelled.get(), "a task is cancelled once");
+        self.cancelled.set(true);
+        self.clear_timeout()
+    }
+
+    /// Whether a cancellation may be delivered now.
+    #[inline]
+    pub fn cancel_allowed(&self) -> bool {
+        self.allow_cancel.get()
+    }
+
+    /// Allows or forbids delivering cancellations (`disable_cancellation`);
+    /// returns the previous setting.
+    pub fn allow_cancel(&self, allowed: bool) -> bool {
+        self.allow_cancel.replace(allowed)
+    }
+
+    /// Leaves `error` pending, for the next blocking operation.
+    pub fn set_pending(&self, error: Error) {
+        self.cancel_pending.set(Some(Box::new(error)));
+    }
+
+    /// Takes the pending cancellation, if any.
+    pub fn take_pending(&self) -> Option<Error> {
+        self.cancel_pending.take().map(|e| *e)
+    }
+
+    /// Replaces the pending cancellation; returns the previous one.
+    pub fn replace_pending(&self, error: Option<Error>) -> Option<Error> {
+        self.cancel_pending.replace(error.map(Box::new)).map(|e| *e)
+    }
+
+    // ---- Sleeping ------------------------------------------------------
+
+    /// When the current sleep ends (`f64::INFINITY`: not sleeping).
+    pub fn sleep_deadline(&self) -> f64 {
+        self.sleep.get()
+    }
+
+    /// The task sleeps until `deadline`.
+    pub fn sleep_until(&self, deadline: f64) {
+        self.sleep.set(deadline);
+    }
+
+    /// The sleep is over (woken or cancelled); whether a timer was armed
+    /// for it (a finite deadline), which is now stale.
+    pub fn clear_sleep(&self) -> bool {
+        self.sleep.replace(f64::INFINITY).is_finite()
+    }
+
+    // ---- Timeouts: all of a task's timeout state, in one place ---------
+    //
+    // `timeout` is the deadline in force: the earliest of the enclosing
+    // timeout blocks' (`f64::INFINITY`: none). The kernel's timer entry
+    // for the task is live while `timeout` holds that entry's deadline
+    // (clearing it is how the timer is cancelled). Each block's own
+    // deadline is kept too (`extras.deadlines`, outermost first), so that
+    // a block can tell whether an expired timeout is its own, an outer
+    // one's, or one that escaped (see `task/timeout.rs`).
+
+    /// The deadline in force (`f64::INFINITY`: none).
+    pub fn timeout_deadline(&self) -> f64 {
+        self.timeout.get()
+    }
+
+    /// Puts `deadline` in force (it is earlier than the one it replaces,
+    /// or restores the one before a block).
+    pub fn set_timeout_deadline(&self, deadline: f64) {
+        self.timeout.set(deadline);
+    }
+
+    /// No deadline in force any more (it expired, the block ended, the
+    /// task was cancelled or finished); whether one was armed, whose timer
+    /// entry is now stale.
+    pub fn clear_timeout(&self) -> bool {
+        self.timeout.replace(f64::INFINITY).is_finite()
+    }
+
+    /// Drops a pending timeout (its block is over); a pending cancellation
+    /// of another kind stays.
+    pub fn drop_pending_timeout(&self) {
+        let pending = self.cancel_pending.take();
+        if !matches!(pending.as_deref(), Some(Error::TaskTimeout(_))) {
+            self.cancel_pending.set(pending);
+        }
+    }
+
+    /// Runs `f` on the deadlines of the enclosing timeout blocks,
+    /// outermost first (`f64::INFINITY` for a block without one).
+    pub fn with_block_deadlines<R>(&self, f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
+        self.extras(|e| f(&mut e.deadlines))
+    }
+
+    // ---- Joiners -------------------------------------------------------
+
+    /// The kernel's number for the task's current suspension.
+    #[inline]
+    pub fn suspension(&self) -> u32 {
+        self.wait_seq.get()
+    }
+
+    /// Suspends the task in `state`, on `on`, as suspension number `seq`.
+    #[inline(always)]
+    pub fn suspend(&self, state: TaskState, on: Blocked, seq: u32) {
+        self.set_state(state);
+        self.block(on);
+        self.wait_seq.set(seq);
+    }
+
+    /// The first task waiting for this one to end (`Joiner::NONE`).
+    pub fn first_joiner(&self) -> Joiner {
+        self.joiner.get()
+    }
+
+    /// Records the first joiner.
+    pub fn set_first_joiner(&self, joiner: Joiner) {
+        self.joiner.set(joiner);
+    }
+
+    /// Takes the first joiner, to wake it.
+    pub fn take_first_joiner(&self) -> Joiner {
+        self.joiner.replace(Joiner::NONE)
+    }
+
+    // ---- What the task is blocked on -----------------------------------
+
     /// The pending cancellation, if any (left pending).
     pub fn peek_pending(&self) -> Option<Error> {
         let pending = self.cancel_pending.take();
@@ -190,7 +438,7 @@ impl Header {
     /// Records what the task is suspended on (it was on nothing: see
     /// [`clear_blocked`](Self::clear_blocked)).
     #[inline(always)]
-    pub fn block(&self, on: Blocked) {
+    fn block(&self, on: Blocked) {
         let before = self.blocked.replace(on);
         debug_assert!(
             before == Blocked::None,
@@ -253,11 +501,6 @@ impl Header {
         let out = f(extras.as_deref_mut());
         self.extras.set(extras);
         out
-    }
-
-    /// Runs `f` on the deadline stack.
-    pub fn with_deadlines<R>(&self, f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
-        self.extras(|e| f(&mut e.deadlines))
     }
 
     /// The task-locals, if the task has any.

@@ -193,9 +193,9 @@ impl<T: 'static> TaskGroup<T> {
     /// already in a group, or it runs in another kernel.
     pub async fn add_task(&self, task: Task<T>) -> Result<()> {
         self.check_open()?;
-        let here = current_task().await?.raw().header().kernel.get();
+        let here = current_task().await?.raw().header().kernel();
         let h = task.raw().header();
-        if h.kernel.get() != here {
+        if h.kernel() != here {
             return Err(Error::runtime(format!(
                 "{task} runs in another kernel: it cannot join this one's task group"
             )));
@@ -231,7 +231,7 @@ impl<T: 'static> TaskGroup<T> {
         }
         let next = m.pop_finished();
         Ok(next.map(|raw| {
-            m.remove(raw.header().id);
+            m.remove(raw.header().id());
             raw.header().leave_group();
             Task::from_raw(raw)
         }))

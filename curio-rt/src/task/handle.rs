@@ -87,50 +87,50 @@ impl<T: 'static> Task<T> {
 
     /// The task's id: unique in this thread, increasing, starting at 1.
     pub fn id(&self) -> u64 {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// The id of the task that spawned this one; `None` for a task started
     /// by [`Kernel::run`](crate::Kernel::run).
     pub fn parent_id(&self) -> Option<u64> {
-        Some(self.raw.header().parent_id.get()).filter(|&id| id != 0)
+        Some(self.raw.header().parent_id()).filter(|&id| id != 0)
     }
 
     /// The task's name: its `#[curio::task]` function's name.
     pub fn name(&self) -> &'static str {
-        self.raw.header().name
+        self.raw.header().name()
     }
 
     /// The task's state, with Curio's names.
     pub fn state(&self) -> TaskState {
-        self.raw.header().state.get()
+        self.raw.header().state()
     }
 
     /// How many scheduling cycles the task has run.
     pub fn cycles(&self) -> u64 {
-        self.raw.header().cycles.get()
+        self.raw.header().cycles()
     }
 
     /// Whether the task is a daemon (not joined; cancelled at shutdown).
     pub fn daemon(&self) -> bool {
-        self.raw.header().daemon.get()
+        self.raw.header().daemon()
     }
 
     /// Whether a cancellation was requested. Stays `false` if `cancel` was
     /// called on a task that had already terminated, as in Curio.
     pub fn cancelled(&self) -> bool {
-        self.raw.header().cancelled.get()
+        self.raw.header().cancelled()
     }
 
     /// Whether the task has finished.
     pub fn terminated(&self) -> bool {
-        self.raw.header().terminated.get()
+        self.raw.header().terminated()
     }
 
     /// Whether the task's outcome has been collected (by `join`, `result`,
     /// `cancel` or the kernel for a main task).
     pub fn joined(&self) -> bool {
-        self.raw.header().joined.get()
+        self.raw.header().joined()
     }
 
     /// Where the task is waiting: its innermost `.await` (Curio's
@@ -167,7 +167,7 @@ impl<T: 'static> Task<T> {
         T: Clone,
     {
         self.check_terminated()?;
-        self.raw.header().joined.set(true);
+        self.raw.header().mark_joined();
         if let Some(value) = self.peek_value(T::clone) {
             return Ok(value);
         }
@@ -185,7 +185,7 @@ impl<T: 'static> Task<T> {
     /// was already taken; the task's own error if it failed.
     pub fn take_result(&self) -> Result<T> {
         self.check_terminated()?;
-        self.raw.header().joined.set(true);
+        self.raw.header().mark_joined();
         self.outcome()
     }
 
@@ -275,7 +275,7 @@ impl<T: 'static> Task<T> {
     fn collect(&self) {
         let h = self.raw.header();
         if let Some(group) = h.leave_group() {
-            group.remove(h.id);
+            group.remove(h.id());
         }
     }
 
@@ -421,7 +421,7 @@ impl Coroutine for Cancel {
         match self.stage {
             CancelStage::Start => {
                 if self.task.terminated() {
-                    self.task.raw.header().joined.set(true);
+                    self.task.raw.header().mark_joined();
                     return self.done();
                 }
                 self.stage = CancelStage::Requested;

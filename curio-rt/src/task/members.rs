@@ -48,7 +48,7 @@ pub(crate) struct Members {
 impl Members {
     /// Records a new member that is still running.
     pub fn add_running(&self, task: TaskRef, daemon: bool) {
-        let id = task.header().id;
+        let id = task.header().id();
         if daemon {
             self.daemonic.borrow_mut().insert(id, task);
         } else {
@@ -59,10 +59,10 @@ impl Members {
 
     /// Records a member that had already finished when it was added.
     pub fn add_finished(&self, task: TaskRef) {
-        if !task.header().daemon.get() {
+        if !task.header().daemon() {
             self.tasks
                 .borrow_mut()
-                .insert(task.header().id, task.clone());
+                .insert(task.header().id(), task.clone());
             self.finished.borrow_mut().push_back(task);
         }
     }
@@ -76,7 +76,7 @@ impl Members {
     /// group's waiters must be woken (a non-daemon member that was still
     /// counted as running finished).
     pub fn exited(&self, task: &TaskRef) -> bool {
-        let id = task.header().id;
+        let id = task.header().id();
         if self.daemonic.borrow_mut().remove(&id).is_some() {
             return false;
         }
@@ -109,7 +109,7 @@ impl Members {
         let mut finished = self.finished.borrow_mut();
         while finished
             .front()
-            .is_some_and(|t| !tasks.contains_key(&t.header().id))
+            .is_some_and(|t| !tasks.contains_key(&t.header().id()))
         {
             finished.pop_front();
         }

@@ -55,7 +55,7 @@ impl<T: 'static> Spawn<T> {
     /// to join it, and kernel shutdown cancels it.
     pub fn daemon(self, daemon: bool) -> Self {
         if let Some(task) = &self.task {
-            task.raw().header().daemon.set(daemon);
+            task.raw().header().set_daemon(daemon);
         }
         self
     }

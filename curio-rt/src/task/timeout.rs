@@ -37,14 +37,16 @@ where
     let prior: Option<f64> = TrapCall::new(Trap::SetTimeout(seconds.map(|_| deadline))).await?;
     task.raw()
         .header()
-        .with_deadlines(|stack| stack.push(deadline));
+        .with_block_deadlines(|stack| stack.push(deadline));
     let result = coroutine.await;
     let now: f64 = TrapCall::new(Trap::UnsetTimeout(prior)).await?;
     let outcome = task
         .raw()
         .header()
-        .with_deadlines(|stack| settle(stack, result, now, ignore, &task));
-    task.raw().header().with_deadlines(|stack| stack.pop());
+        .with_block_deadlines(|stack| settle(stack, result, now, ignore, &task));
+    task.raw()
+        .header()
+        .with_block_deadlines(|stack| stack.pop());
     outcome
 }
 
