@@ -29,6 +29,24 @@ mod user {
         Ok(x + block.await?)
     }
 
+    /// The user's names that an expansion must not take: types, a static
+    /// and locals named like the frame's parts.
+    #[allow(non_camel_case_types)]
+    pub struct S1(pub u32);
+    #[allow(non_camel_case_types)]
+    pub struct L_from(pub u32);
+    pub static HERE: u32 = 3;
+
+    #[::curio::task]
+    pub async fn generated_names(from: u32) -> ::curio::Result<u32> {
+        let s1 = S1(from);
+        ::curio::sleep(0.0).await?;
+        let at = L_from(s1.0 + HERE);
+        ::curio::sleep(0.0).await?;
+        let walk = at.0 + s1.0;
+        Ok(walk)
+    }
+
     #[::curio::task]
     pub async fn shadowed(x: u32) -> ::curio::Result<String> {
         let v = vec![x];
@@ -36,6 +54,11 @@ mod user {
         let n = v[0] + through_reexport(1).await?;
         Ok(format!("{n}"))
     }
+}
+
+#[test]
+fn generated_names_leave_the_users_alone() {
+    assert_eq!(::curio::run(user::generated_names(1)).unwrap(), 5);
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! `syn::Error` at its own span, with a hint of the fix. All problems in one
 //! function are collected and reported together.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::quote;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Block, Expr, Ident};
+use syn::{Block, Expr, Ident, ImplItem, ItemImpl};
 
 use crate::scan::bindings;
 
@@ -309,4 +310,133 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             self.errors.extend(inner);
         }
     }
+}
+
+/// Methods of one `impl` block that await each other in a cycle (`even`
+/// awaits `Self::odd`, `odd` awaits `self.even`): each task's state would
+/// contain the other's, which rustc reports as a recursive opaque type. An
+/// error at each `.await` of the cycle, with the fix. (A task awaiting
+/// itself is reported by the task's own check.)
+pub fn await_cycles(block: &ItemImpl) -> HashMap<String, Vec<syn::Error>> {
+    let tasks: Vec<&syn::ImplItemFn> = block
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ImplItem::Fn(f) if f.sig.asyncness.is_some() => Some(f),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<String> = tasks.iter().map(|f| f.sig.ident.to_string()).collect();
+    struct Awaited<'n> {
+        names: &'n [String],
+        found: Vec<(usize, Expr)>,
+    }
+    impl<'ast> Visit<'ast> for Awaited<'_> {
+        fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+            let callee = match &*a.base {
+                Expr::Call(c) => match &*c.func {
+                    Expr::Path(p)
+                        if p.path.segments.len() == 2 && p.path.segments[0].ident == "Self" =>
+                    {
+                        Some(p.path.segments[1].ident.to_string())
+                    }
+                    _ => None,
+                },
+                Expr::MethodCall(m) => match &*m.receiver {
+                    Expr::Path(p) if p.path.is_ident("self") => Some(m.method.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(index) = callee.and_then(|c| self.names.iter().position(|n| *n == c)) {
+                self.found.push((index, (*a.base).clone()));
+            }
+            syn::visit::visit_expr_await(self, a);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    // Per method: the methods it awaits, with the awaited expression.
+    let edges: Vec<Vec<(usize, Expr)>> = tasks
+        .iter()
+        .map(|f| {
+            let mut awaited = Awaited {
+                names: &names,
+                found: Vec::new(),
+            };
+            awaited.visit_block(&f.block);
+            awaited.found
+        })
+        .collect();
+    let reaches = |start: usize, goal: usize| -> bool {
+        let mut seen = vec![false; names.len()];
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            if n == goal {
+                return true;
+            }
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            stack.extend(edges[n].iter().map(|(to, _)| *to));
+        }
+        false
+    };
+    let mut errors: HashMap<String, Vec<syn::Error>> = HashMap::new();
+    for (from, list) in edges.iter().enumerate() {
+        for (to, base) in list {
+            if *to != from && reaches(*to, from) {
+                errors.entry(names[from].clone()).or_default().push(syn::Error::new_spanned(
+                    base,
+                    format!(
+                        "`{}` and `{}` await each other: each task's state would contain the other's\n\
+                         help: box one of the awaits in the cycle: `curio::boxed({}).await`",
+                        names[from],
+                        names[*to],
+                        quote!(#base).to_string().replace(" :: ", "::")
+                    ),
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// Two nested items with one name: the task's nested items are hoisted to
+/// one scope, so the second would clash with the first.
+pub fn duplicate_items(items: &[syn::Item]) -> Vec<syn::Error> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    for item in items {
+        let Some(name) = item_name(item) else {
+            continue;
+        };
+        if seen.contains(&name) {
+            errors.push(syn::Error::new_spanned(
+                item,
+                format!(
+                    "a task's nested items share one scope, and `{name}` is declared twice\n\
+                     help: rename one of them"
+                ),
+            ));
+        }
+        seen.push(name);
+    }
+    errors
+}
+
+/// The name an item declares, if any.
+fn item_name(item: &syn::Item) -> Option<String> {
+    let ident = match item {
+        syn::Item::Const(i) => &i.ident,
+        syn::Item::Enum(i) => &i.ident,
+        syn::Item::Fn(i) => &i.sig.ident,
+        syn::Item::Static(i) => &i.ident,
+        syn::Item::Struct(i) => &i.ident,
+        syn::Item::Trait(i) => &i.ident,
+        syn::Item::Type(i) => &i.ident,
+        syn::Item::Union(i) => &i.ident,
+        syn::Item::Mod(i) => &i.ident,
+        _ => return None,
+    };
+    Some(ident.to_string())
 }

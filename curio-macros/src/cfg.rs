@@ -744,7 +744,7 @@ impl Lowerer<'_> {
             let mut visible = rest.visible.to_vec();
             let mut names = Vec::new();
             for b in bindings(&arm.pat) {
-                let id = self.bind(&b, block, false, crate::scan::borrowed(&m.expr));
+                let id = self.bind(&b, block, false, crate::moves::borrowed(&m.expr));
                 visible.push(id);
                 names.push(b.ident);
             }

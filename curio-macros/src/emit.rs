@@ -1,14 +1,15 @@
-//! Emission: the frame, the step function over its blocks, the traceback
-//! walker.
+//! Emission: prints the frame, the step function over its blocks and the
+//! traceback walker. The rewriting is done before (`normalise`, `cfg`,
+//! `mentions`, `inline`); what is decided here is only how to spell it.
 //!
 //! The shape, for a task with one `.await` in a loop:
 //!
 //! ```text
 //! enum __CurioAt { Start, Loop1, Await1Sleep, AfterLoop1, __Done }   // the blocks
-//! enum __CurioSub<S1> { None, Await1Sleep(S1) }                      // what it waits on
-//! struct __CurioFrame<S1, L_n> {                                     // the state
+//! union __CurioSub<__curio_S1> { __curio_s1: S1 }                   // what it waits on
+//! struct __CurioFrame<__curio_S1, __curio_L_n> {                     // the state
 //!     __curio_at: __CurioAt, __curio_live: Live<1>, __curio_sub: __CurioSub<S1>,
-//!     n: MaybeUninit<L_n>,                                           // a local kept in place
+//!     n: MaybeUninit<__curio_L_n>,                                   // a local kept in place
 //! }
 //! machine(frame, |__curio_f, input| loop { match pc {
 //!     Start => { let n = &mut slot n; … jump Loop1 }
@@ -26,6 +27,7 @@ use quote::{format_ident, quote};
 use syn::{Expr, Ident, Stmt, Type, parse_quote};
 
 use crate::cfg::{BlockKind, Cfg};
+use crate::inline::{duplicable, flatten, inline_jumps, token_count, without_inlining};
 use crate::locals::Locals;
 use crate::mentions::{Slots, Walk};
 use crate::normalise::AwaitSite;
@@ -55,97 +57,19 @@ const INLINE_BLOCKS: usize = 32;
 /// callers (so a trap passes through small wrappers without a call each).
 const SMALL_MACHINE_TOKENS: usize = 1500;
 
-fn token_count(tokens: &TokenStream) -> usize {
-    tokens
-        .clone()
-        .into_iter()
-        .map(|tt| match tt {
-            proc_macro2::TokenTree::Group(g) => 1 + token_count(&g.stream()),
-            _ => 1,
-        })
-        .sum()
-}
-
-/// Whether code can be written twice without changing what it means: no
-/// closure, `async` block or item (each written copy would be a type of its
-/// own, which a slot holding it could not be), and no macro but the
-/// formatting, assertion and logging macros and a few that expand to plain
-/// expressions (any other may expand to one of those).
-fn duplicable(tokens: &TokenStream) -> bool {
-    // Besides the formatting, assertion and logging macros: these expand
-    // to plain expressions.
-    const MACROS: &[&str] = &[
-        "vec",
-        "matches",
-        "concat",
-        "stringify",
-        "line",
-        "file",
-        "column",
-    ];
-    const ITEMS: &[&str] = &[
-        "async",
-        "move",
-        "fn",
-        "struct",
-        "enum",
-        "union",
-        "impl",
-        "trait",
-        "static",
-        "mod",
-        "type",
-        "macro_rules",
-    ];
-    let mut previous: Option<proc_macro2::Ident> = None;
-    for tt in tokens.clone() {
-        match tt {
-            proc_macro2::TokenTree::Group(g) => {
-                if !duplicable(&g.stream()) {
-                    return false;
-                }
-                previous = None;
-            }
-            proc_macro2::TokenTree::Punct(p) => {
-                if p.as_char() == '|' {
-                    return false;
-                }
-                if p.as_char() == '!'
-                    && let Some(name) = &previous
-                    && !MACROS
-                        .iter()
-                        .chain(crate::mentions::BY_REFERENCE)
-                        .any(|m| name == m)
-                {
-                    return false;
-                }
-                previous = None;
-            }
-            proc_macro2::TokenTree::Ident(i) => {
-                if ITEMS.iter().any(|k| i == k) {
-                    return false;
-                }
-                previous = Some(i);
-            }
-            proc_macro2::TokenTree::Literal(_) => previous = None,
-        }
-    }
-    true
-}
-
 /// The type parameter of a slot: `L_name`.
 fn slot_type(name: &Ident) -> Ident {
-    format_ident!("L_{}", name.to_string().trim_start_matches("r#"))
+    format_ident!("__curio_L_{}", name.to_string().trim_start_matches("r#"))
 }
 
 /// The type parameter of an `.await`'s sub-coroutine: `S1`, `S2`, ...
 fn sub_type(k: usize) -> Ident {
-    format_ident!("S{}", k + 1)
+    format_ident!("__curio_S{}", k + 1)
 }
 
 /// The union field of an `.await`'s sub-coroutine: `s1`, `s2`, ...
 fn sub_field(k: usize) -> Ident {
-    format_ident!("s{}", k + 1)
+    format_ident!("__curio_s{}", k + 1)
 }
 
 /// The expression that builds the coroutine.
@@ -271,7 +195,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         .filter_map(|(i, name)| Some((i, name, locals.flags[i]?)))
         .map(|(i, name, bit)| {
             quote! {
-                if #i >= from && self.__curio_live.take(#bit) {
+                if #i >= __curio_from && self.__curio_live.take(#bit) {
                     // SAFETY: the flag says the slot holds a value; it is
                     // cleared first, so it is dropped once.
                     unsafe { self.#name.assume_init_drop() };
@@ -285,8 +209,8 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
             /// # Safety
             /// The flags are exact.
             #[inline]
-            unsafe fn __curio_drop_from(&mut self, from: usize) {
-                let _ = from;
+            unsafe fn __curio_drop_from(&mut self, __curio_from: usize) {
+                let _ = __curio_from;
                 #(#drops)*
             }
         }
@@ -582,152 +506,16 @@ fn walker(function: &str, sites: &[AwaitSite], sub_of: &[(Ident, Ident, usize)])
         quote! {
             // SAFETY: at this resume point, the field holds the coroutine
             // awaited.
-            __CurioAt::#at => #rt::__private::walk_sub(&HERE[#index], unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit),
+            __CurioAt::#at => #rt::__private::walk_sub(&__curio_HERE[#index], unsafe { &*__curio_f.__curio_sub.#field }, __curio_visit),
         }
     });
     quote! {
         |__curio_f, __curio_visit| {
-            static HERE: [#rt::__private::Location; #count] = [#(#locations),*];
+            static __curio_HERE: [#rt::__private::Location; #count] = [#(#locations),*];
             match __curio_f.__curio_at {
                 #(#walks)*
                 _ => {}
             }
         }
     }
-}
-
-/// `stmts` with the blocks in statement position that declare nothing
-/// spliced into the list (the lowering opens a block per scope and the
-/// markers expand to blocks; most declare nothing), recursively.
-fn flatten(stmts: Vec<Stmt>) -> Vec<Stmt> {
-    struct Flatten;
-    impl syn::visit_mut::VisitMut for Flatten {
-        fn visit_block_mut(&mut self, b: &mut syn::Block) {
-            syn::visit_mut::visit_block_mut(self, b);
-            b.stmts = splice(std::mem::take(&mut b.stmts));
-        }
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-        fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
-    }
-    fn declares(stmts: &[Stmt]) -> bool {
-        stmts.iter().any(|s| match s {
-            Stmt::Local(_) | Stmt::Item(_) => true,
-            // A macro of the user's may declare a local; the standard
-            // formatting ones do not.
-            Stmt::Macro(m) => !m.mac.path.segments.last().is_some_and(|s| {
-                crate::mentions::BY_REFERENCE.contains(&s.ident.to_string().as_str())
-            }),
-            Stmt::Expr(..) => false,
-        })
-    }
-    fn splice(stmts: Vec<Stmt>) -> Vec<Stmt> {
-        let count = stmts.len();
-        let mut out = Vec::with_capacity(count);
-        for (index, stmt) in stmts.into_iter().enumerate() {
-            let is_tail = index + 1 == count;
-            match stmt {
-                Stmt::Expr(Expr::Block(b), semi)
-                    if b.label.is_none()
-                        && b.attrs.is_empty()
-                        && (semi.is_some() || !is_tail)
-                        && !declares(&b.block.stmts) =>
-                {
-                    // The block's value was discarded: its tail becomes
-                    // a statement (other statements without `;` are
-                    // block-like, of type `()`).
-                    let inner_count = b.block.stmts.len();
-                    for (inner_index, inner) in b.block.stmts.into_iter().enumerate() {
-                        out.push(match inner {
-                            Stmt::Expr(e, None)
-                                if inner_index + 1 == inner_count || !is_block_like(&e) =>
-                            {
-                                Stmt::Expr(e, Some(Default::default()))
-                            }
-                            other => other,
-                        });
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        out
-    }
-    let mut block = syn::Block {
-        brace_token: Default::default(),
-        stmts,
-    };
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Flatten, &mut block);
-    block.stmts
-}
-
-/// An expression that may stand as a statement without a `;`.
-fn is_block_like(e: &Expr) -> bool {
-    crate::normalise::is_construct(e) || matches!(e, Expr::Const(_))
-}
-
-/// `body` with each `__curio_inline!(target)` placeholder a plain jump
-/// through the dispatch.
-fn without_inlining(body: Vec<Stmt>, names: &[Ident]) -> Vec<Stmt> {
-    replace_inlines(body, &mut |target| {
-        let name = &names[target];
-        parse_quote!({
-            __curio_pc = __CurioAt::#name;
-            continue '__curio_dispatch;
-        })
-    })
-}
-
-/// Block `from`'s code, each jump placeholder replaced by the target's code
-/// when `inlined` has it (and it is not `from` itself), else by a jump.
-fn inline_jumps(
-    body: Vec<Stmt>,
-    from: usize,
-    inlined: &HashMap<usize, TokenStream>,
-    names: &[Ident],
-) -> Vec<Stmt> {
-    replace_inlines(body, &mut |target| match inlined.get(&target) {
-        Some(code) if target != from => parse_quote!(break '__curio_dispatch ({ #code })),
-        _ => {
-            let name = &names[target];
-            parse_quote!({
-                __curio_pc = __CurioAt::#name;
-                continue '__curio_dispatch;
-            })
-        }
-    })
-}
-
-/// Replaces each `__curio_inline!(n)` expression in `body` by `with(n)`.
-fn replace_inlines(body: Vec<Stmt>, with: &mut dyn FnMut(usize) -> Expr) -> Vec<Stmt> {
-    struct Replace<'a>(&'a mut dyn FnMut(usize) -> Expr);
-    impl syn::visit_mut::VisitMut for Replace<'_> {
-        fn visit_expr_mut(&mut self, e: &mut Expr) {
-            if let Expr::Macro(m) = e
-                && m.mac.path.is_ident("__curio_inline")
-            {
-                let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
-                *e = (self.0)(target.base10_parse().expect("a block number"));
-                return;
-            }
-            syn::visit_mut::visit_expr_mut(self, e);
-        }
-        fn visit_stmt_mut(&mut self, s: &mut Stmt) {
-            if let Stmt::Macro(m) = s
-                && m.mac.path.is_ident("__curio_inline")
-            {
-                let target: syn::LitInt = m.mac.parse_body().expect("the emitter's marker");
-                let e = (self.0)(target.base10_parse().expect("a block number"));
-                *s = Stmt::Expr(e, Some(Default::default()));
-                return;
-            }
-            syn::visit_mut::visit_stmt_mut(self, s);
-        }
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-    }
-    let mut block = syn::Block {
-        brace_token: Default::default(),
-        stmts: body,
-    };
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Replace(with), &mut block);
-    block.stmts
 }

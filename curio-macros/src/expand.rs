@@ -2,7 +2,7 @@
 //! errors plus a fallback with the same signature, so callers see the
 //! real problem and not a cascade.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -93,7 +93,7 @@ fn task_impl(mut block: ItemImpl) -> TokenStream {
             syn::GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let mut cycles = await_cycles(&block);
+    let mut cycles = crate::analyse::await_cycles(&block);
     for item in &mut block.items {
         if let ImplItem::Fn(f) = item
             && f.sig.asyncness.is_some()
@@ -114,95 +114,6 @@ fn task_impl(mut block: ItemImpl) -> TokenStream {
         }
     }
     quote!(#block)
-}
-
-/// Methods of one `impl` block that await each other in a cycle (`even`
-/// awaits `Self::odd`, `odd` awaits `self.even`): each task's state would
-/// contain the other's, which rustc reports as a recursive opaque type. An
-/// error at each `.await` of the cycle, with the fix. (A task awaiting
-/// itself is reported by the task's own check.)
-fn await_cycles(block: &ItemImpl) -> HashMap<String, Vec<syn::Error>> {
-    let tasks: Vec<&syn::ImplItemFn> = block
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            ImplItem::Fn(f) if f.sig.asyncness.is_some() => Some(f),
-            _ => None,
-        })
-        .collect();
-    let names: Vec<String> = tasks.iter().map(|f| f.sig.ident.to_string()).collect();
-    struct Awaited<'n> {
-        names: &'n [String],
-        found: Vec<(usize, Expr)>,
-    }
-    impl<'ast> Visit<'ast> for Awaited<'_> {
-        fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
-            let callee = match &*a.base {
-                Expr::Call(c) => match &*c.func {
-                    Expr::Path(p)
-                        if p.path.segments.len() == 2 && p.path.segments[0].ident == "Self" =>
-                    {
-                        Some(p.path.segments[1].ident.to_string())
-                    }
-                    _ => None,
-                },
-                Expr::MethodCall(m) => match &*m.receiver {
-                    Expr::Path(p) if p.path.is_ident("self") => Some(m.method.to_string()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some(index) = callee.and_then(|c| self.names.iter().position(|n| *n == c)) {
-                self.found.push((index, (*a.base).clone()));
-            }
-            syn::visit::visit_expr_await(self, a);
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    // Per method: the methods it awaits, with the awaited expression.
-    let edges: Vec<Vec<(usize, Expr)>> = tasks
-        .iter()
-        .map(|f| {
-            let mut awaited = Awaited {
-                names: &names,
-                found: Vec::new(),
-            };
-            awaited.visit_block(&f.block);
-            awaited.found
-        })
-        .collect();
-    let reaches = |start: usize, goal: usize| -> bool {
-        let mut seen = vec![false; names.len()];
-        let mut stack = vec![start];
-        while let Some(n) = stack.pop() {
-            if n == goal {
-                return true;
-            }
-            if std::mem::replace(&mut seen[n], true) {
-                continue;
-            }
-            stack.extend(edges[n].iter().map(|(to, _)| *to));
-        }
-        false
-    };
-    let mut errors: HashMap<String, Vec<syn::Error>> = HashMap::new();
-    for (from, list) in edges.iter().enumerate() {
-        for (to, base) in list {
-            if *to != from && reaches(*to, from) {
-                errors.entry(names[from].clone()).or_default().push(syn::Error::new_spanned(
-                    base,
-                    format!(
-                        "`{}` and `{}` await each other: each task's state would contain the other's\n\
-                         help: box one of the awaits in the cycle: `curio::boxed({}).await`",
-                        names[from],
-                        names[*to],
-                        quote!(#base).to_string().replace(" :: ", "::")
-                    ),
-                ));
-            }
-        }
-    }
-    errors
 }
 
 /// `curio::coroutine!`.
@@ -457,44 +368,10 @@ fn hoist_items(root: &mut Block) -> syn::Result<Vec<syn::Item>> {
     }
     let mut hoist = Hoist(Vec::new());
     syn::visit_mut::VisitMut::visit_block_mut(&mut hoist, root);
-    let mut seen: Vec<String> = Vec::new();
-    let mut errors = Vec::new();
-    for item in &hoist.0 {
-        let Some(name) = item_name(item) else {
-            continue;
-        };
-        if seen.contains(&name) {
-            errors.push(syn::Error::new_spanned(
-                item,
-                format!(
-                    "a task's nested items share one scope, and `{name}` is declared twice\n\
-                     help: rename one of them"
-                ),
-            ));
-        }
-        seen.push(name);
-    }
-    match combine(errors) {
+    match combine(crate::analyse::duplicate_items(&hoist.0)) {
         Some(error) => Err(error),
         None => Ok(hoist.0),
     }
-}
-
-/// The name an item declares, if any.
-fn item_name(item: &syn::Item) -> Option<String> {
-    let ident = match item {
-        syn::Item::Const(i) => &i.ident,
-        syn::Item::Enum(i) => &i.ident,
-        syn::Item::Fn(i) => &i.sig.ident,
-        syn::Item::Static(i) => &i.ident,
-        syn::Item::Struct(i) => &i.ident,
-        syn::Item::Trait(i) => &i.ident,
-        syn::Item::Type(i) => &i.ident,
-        syn::Item::Union(i) => &i.ident,
-        syn::Item::Mod(i) => &i.ident,
-        _ => return None,
-    };
-    Some(ident.to_string())
 }
 
 /// Lints that fire on the expansion rather than on the user's code: code
@@ -503,7 +380,7 @@ fn item_name(item: &syn::Item) -> Option<String> {
 pub fn lints() -> TokenStream {
     quote! {
         unreachable_code, unused_mut, unused_labels, unused_braces, unused_parens, unused_unsafe,
-        unused_variables, unused_assignments, non_camel_case_types, clippy::all,
+        unused_variables, unused_assignments, non_camel_case_types, non_upper_case_globals, clippy::all,
         clippy::never_loop, clippy::diverging_sub_expression, clippy::let_unit_value,
         clippy::needless_return, clippy::redundant_locals, clippy::let_and_return,
         clippy::unused_unit, clippy::needless_continue
@@ -543,10 +420,7 @@ fn signature_with(sig: &TaskSig, body: TokenStream, impl_params: Option<&[Ident]
         quote!(#arg: #ty)
     });
     let output = &sig.output;
-    let has_impl_arg = sig.params.iter().any(|p| {
-        let ty = &p.ty;
-        quote!(#ty).to_string().contains("impl ")
-    });
+    let has_impl_arg = sig.params.iter().any(|p| has_impl_trait(&p.ty));
     let bound = (sig.receiver == Receiver::Cloned).then(|| {
         let Some(impl_params) = impl_params.filter(|_| !has_impl_arg) else {
             return quote!(+ 'static);
@@ -577,7 +451,7 @@ fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
     let mut sig = item.sig.clone();
     sig.asyncness = None;
     let output: Type = match &sig.output {
-        syn::ReturnType::Type(_, ty) if !quote!(#ty).to_string().contains("impl") => (**ty).clone(),
+        syn::ReturnType::Type(_, ty) if !has_impl_trait(ty) => (**ty).clone(),
         _ => parse_quote!(()),
     };
     sig.output = parse_quote!(-> impl #rt::Coroutine<Output = #output>);
@@ -588,6 +462,20 @@ fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
         #[allow(unused_variables)]
         #vis #sig { #rt::__private::rejected() }
     }
+}
+
+/// Whether `ty` has an `impl Trait` anywhere in it (found by `syn`, so a
+/// type whose name merely contains "impl" is not mistaken for one).
+fn has_impl_trait(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    find.visit_type(ty);
+    find.0
 }
 
 /// `coroutine!({ … })` or `coroutine!(-> Type { … })`.
@@ -711,7 +599,7 @@ fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
                 }
                 return;
             }
-            let exprs = crate::scan::macro_exprs(m).unwrap_or_default();
+            let exprs = crate::moves::macro_exprs(m).unwrap_or_default();
             // Names bound inside the arguments (a closure's parameters)
             // are theirs.
             let saved = self.bound.clone();
@@ -723,7 +611,7 @@ fn free_variables(block: &Block, bound: &HashSet<String>) -> Vec<Ident> {
                 self.visit_expr(e);
             }
             self.bound = saved;
-            for name in crate::scan::macro_format_names(m) {
+            for name in crate::moves::macro_format_names(m) {
                 self.add(&Ident::new(&name, m.path.span()));
             }
         }

@@ -3,25 +3,41 @@
 //!
 //! This is the only file that touches `proc_macro` types; everything else
 //! works on `proc_macro2`, so the expansion can be tested and snapshotted
-//! directly (see `src/tests/`). The pipeline is in `expand`:
+//! directly (see `src/tests/`). `expand.rs` only orchestrates the phases,
+//! each a file that does one thing:
 //!
-//! 1. `parse`: the signature into a `parse::TaskSig` (owned parameters,
-//!    receiver, output type), keeping spans for errors;
-//! 2. `analyse`: rejections (each a `syn::Error` with a hint), plus the
-//!    usage scanner that decides which locals a state stores;
-//! 3. `normalise`: desugar `while`/`for`/`&&`/`||` around `.await`, hoist
-//!    operands evaluated before an `.await` into temporaries, number the
-//!    suspension points in evaluation order;
-//! 4. `lower`: one continuation per suspension point and the set of live
-//!    locals it stores;
-//! 5. `emit`: the state enum, the step closure, the traceback walker.
+//! 1. **parse** (`parse.rs`): the signature into a `parse::TaskSig`
+//!    (owned parameters, receiver, output type), keeping spans for errors;
+//!    `runtime.rs` finds the runtime's path;
+//! 2. **analyse** (`analyse.rs`, and the borrow checks of `locals.rs`):
+//!    the rejections, each a `syn::Error` at the user's span with a hint
+//!    (awaits in closures and macros, tasks awaiting each other,
+//!    duplicate nested items, borrows across an `.await`, ...);
+//! 3. **normalise** (`normalise.rs`, `rename.rs`, `unshadow.rs`): desugar
+//!    `while`/`for`/`&&`/`||` around `.await`, hoist operands evaluated
+//!    before an `.await` into temporaries, number the suspension points in
+//!    evaluation order, rename shadowed bindings;
+//! 4. **lower** (`cfg.rs`: blocks written once; `locals.rs`: which locals
+//!    live in the frame, using `moves.rs`, what counts as a move;
+//!    `mentions.rs`: locals through their slots, `?` and `return` as the
+//!    step's exits; `inline.rs`: small jumps written out);
+//! 5. **emit** (`emit.rs`): prints the frame, the step function and the
+//!    traceback walker; `shadow.rs` prints the never-run async copy that
+//!    rustc checks.
+//!
+//! `scan.rs` holds the small syntactic queries every phase shares. Every
+//! identifier the expansion declares starts with `__curio_` (or
+//! `__Curio` for its types), and it names the runtime, `core` and `std`
+//! by absolute paths (`tests/runtime_path.rs`).
 
 mod analyse;
 mod cfg;
 mod emit;
 mod expand;
+mod inline;
 mod locals;
 mod mentions;
+mod moves;
 mod normalise;
 mod parse;
 mod rename;

@@ -355,7 +355,7 @@ fn first_operand_move(stmt: &Stmt, name: &Ident) -> bool {
     match stmt {
         Stmt::Local(local) => local.init.as_ref().is_some_and(|init| {
             matches!(local.pat, syn::Pat::Ident(_) | syn::Pat::Type(_))
-                && crate::scan::binds_by_value(&local.pat)
+                && crate::moves::binds_by_value(&local.pat)
                 && expr(&init.expr, name, &Use::Move)
         }),
         Stmt::Expr(e, _) => expr(e, name, &Use::Place),

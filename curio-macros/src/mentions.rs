@@ -37,7 +37,8 @@ use quote::quote_spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Ident, Stmt, parse_quote};
 
-use crate::scan::{bindings, binds_by_value, consumes, format_arguments, is_coroutine_macro};
+use crate::moves::{binds_by_value, consumes, format_arguments};
+use crate::scan::{bindings, is_coroutine_macro};
 
 /// A position in the source: line and column of a mention.
 pub type Pos = (usize, usize);

@@ -768,7 +768,7 @@ impl Normaliser {
             Expr::Index(_) => vec![true, false],
             // A receiver is a place unless the method consumes it (by
             // the conventions of `scan::consumes`): then nothing is kept.
-            Expr::MethodCall(m) => std::iter::once(!crate::scan::consumes(&m.method.to_string()))
+            Expr::MethodCall(m) => std::iter::once(!crate::moves::consumes(&m.method.to_string()))
                 .chain(m.args.iter().map(|_| false))
                 .collect(),
             Expr::Reference(_) => vec![true],
