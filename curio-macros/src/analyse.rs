@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Block, Expr, Ident, ImplItem, ItemImpl};
+use syn::{Block, Expr, Ident, ImplItem, ItemImpl, Type};
 
 use crate::scan::bindings;
 
@@ -439,4 +439,121 @@ fn item_name(item: &syn::Item) -> Option<String> {
         _ => return None,
     };
     Some(ident.to_string())
+}
+
+/// Rejections of a signature that cannot become a self-contained state
+/// machine: not `async`, variadic, lifetime parameters, `&mut self`, a
+/// borrowed parameter, an `impl Trait` output. All are reported together.
+pub fn check_signature(sig: &syn::Signature) -> Vec<syn::Error> {
+    let mut errors: Vec<syn::Error> = Vec::new();
+    if sig.asyncness.is_none() {
+        errors.push(syn::Error::new(
+            sig.fn_token.span,
+            "`#[curio::task]` needs an `async fn`\n\
+             help: write `async fn`: `async` marks a function whose `.await`s become suspension points",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new(
+            variadic.span(),
+            "a task cannot be variadic",
+        ));
+    }
+    for param in sig.generics.lifetimes() {
+        errors.push(syn::Error::new(
+            param.span(),
+            "a task cannot have lifetime parameters: a suspended task keeps its arguments, so they must be owned\n\
+             help: take owned values (`String`, `Vec<u8>`) or cheap handles (`Rc`, `Arc`)",
+        ));
+    }
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_some() => {
+                errors.push(syn::Error::new_spanned(
+                    r,
+                    "a task cannot take `&mut self`: the coroutine outlives the borrow\n\
+                     help: take `self` by value, or `&self` on a cheap `Clone` handle (the coroutine keeps a clone)",
+                ));
+            }
+            syn::FnArg::Receiver(r) => {
+                if let Some((_, Some(lifetime))) = &r.reference {
+                    errors.push(syn::Error::new(
+                        lifetime.span(),
+                        "a task's `&self` cannot name a lifetime: the coroutine keeps a clone of `self`, not the borrow",
+                    ));
+                }
+            }
+            syn::FnArg::Typed(pt) => {
+                if let Some(tokens) = borrowed_type(&pt.ty) {
+                    errors.push(syn::Error::new_spanned(
+                        tokens,
+                        "task parameters must be owned: a suspended task keeps its arguments, like a spawned thread\n\
+                         help: pass an owned value (`String` for `&str`, `Vec<T>` for `&[T]`) or a cheap handle (`Rc`, `Arc`); `&'static` references are fine",
+                    ));
+                }
+            }
+        }
+    }
+    if let syn::ReturnType::Type(_, ty) = &sig.output
+        && let Some(tokens) = impl_trait(ty)
+    {
+        errors.push(syn::Error::new_spanned(
+            tokens,
+            "a task's output cannot be `impl Trait`: the generated step function must name it\n\
+             help: name the type, or return a `Box<dyn Trait>`",
+        ));
+    }
+    errors
+}
+
+/// The tokens of a non-`'static` reference or lifetime inside `ty`.
+///
+/// An elided lifetime inside `Fn(&T)` or `fn(&T)` is higher-ranked, not a
+/// borrow the task would keep: `impl Fn(&Error) -> bool` is owned.
+fn borrowed_type(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    struct Find(Option<proc_macro2::TokenStream>, usize);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
+            let higher_ranked = self.1 > 0 && r.lifetime.is_none();
+            if !is_static && !higher_ranked && self.0.is_none() {
+                self.0 = Some(r.to_token_stream());
+            }
+            syn::visit::visit_type_reference(self, r);
+        }
+        fn visit_parenthesized_generic_arguments(
+            &mut self,
+            args: &'ast syn::ParenthesizedGenericArguments,
+        ) {
+            self.1 += 1;
+            syn::visit::visit_parenthesized_generic_arguments(self, args);
+            self.1 -= 1;
+        }
+        fn visit_type_bare_fn(&mut self, f: &'ast syn::TypeBareFn) {
+            self.1 += 1;
+            syn::visit::visit_type_bare_fn(self, f);
+            self.1 -= 1;
+        }
+        fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
+            if l.ident != "static" && self.0.is_none() {
+                self.0 = Some(l.to_token_stream());
+            }
+        }
+    }
+    let mut find = Find(None, 0);
+    find.visit_type(ty);
+    find.0
+}
+
+/// The tokens of an `impl Trait` inside `ty`.
+fn impl_trait(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    struct Find(Option<proc_macro2::TokenStream>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+            self.0.get_or_insert(t.to_token_stream());
+        }
+    }
+    let mut find = Find(None);
+    find.visit_type(ty);
+    find.0
 }

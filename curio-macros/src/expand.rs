@@ -144,18 +144,12 @@ fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenS
     let rt = crate::runtime::path();
     let name = item.sig.ident.clone();
     let locals = local_names(&item.block, typed_patterns(&item));
-    let mut errors = check_body(&item.block, Some(&name), &locals);
-    let sig = match parse::signature(item) {
-        Ok(sig) => Some(sig),
-        Err(e) => {
-            errors.insert(0, e);
-            None
-        }
-    };
+    let mut errors = crate::analyse::check_signature(&item.sig);
+    errors.extend(check_body(&item.block, Some(&name), &locals));
     if let Some(error) = combine(errors) {
         return Err(error);
     }
-    let sig = sig.expect("no errors, so the signature parsed");
+    let sig = parse::signature(item);
 
     // Each parameter is a local of the body whose slot holds the argument
     // from the start. A pattern parameter is bound to a hidden local first
