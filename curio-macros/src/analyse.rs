@@ -304,7 +304,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         // when it expands), so that a rejection inside it rejects the task
         // at once, before rustc reports what follows from it.
         if self.context.is_none()
-            && let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.tokens.clone())
+            && let Ok(block) = syn::parse2::<crate::parse::BlockInput>(m.tokens.clone())
         {
             let inner = check_body(&block.block, None, self.locals);
             self.errors.extend(inner);
@@ -556,4 +556,12 @@ fn impl_trait(ty: &Type) -> Option<proc_macro2::TokenStream> {
     let mut find = Find(None);
     find.visit_type(ty);
     find.0
+}
+
+/// All the errors as one (`None` when there are none).
+pub fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
+    errors.into_iter().reduce(|mut all, e| {
+        all.combine(e);
+        all
+    })
 }

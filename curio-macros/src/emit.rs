@@ -463,7 +463,7 @@ pub fn machine(m: Machine<'_>) -> TokenStream {
         }
     };
     let walk = walker(function, sites, &walk_sites);
-    let lints = crate::expand::lints();
+    let lints = crate::wrap::lints();
     quote! {
         // The machine's code is the user's, rearranged: lints about its
         // shape (unreachable code after a jump, ...) are not the user's.

@@ -36,6 +36,7 @@ mod emit;
 mod expand;
 mod inline;
 mod locals;
+mod lower;
 mod mentions;
 mod moves;
 mod normalise;
@@ -47,6 +48,7 @@ mod shadow;
 #[cfg(test)]
 mod tests;
 mod unshadow;
+mod wrap;
 
 use proc_macro::TokenStream;
 

@@ -814,7 +814,7 @@ impl<'a> Walk<'a> {
     /// `async move` block would): its free variables.
     fn coroutine_macro(&mut self, e: &mut Expr) {
         let Expr::Macro(m) = e else { unreachable!() };
-        let names: Vec<Ident> = crate::expand::captures(&m.mac)
+        let names: Vec<Ident> = crate::lower::captures(&m.mac)
             .into_iter()
             .filter(|ident| self.is_tracked(&ident.to_string()))
             .collect();

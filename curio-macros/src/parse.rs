@@ -4,7 +4,8 @@
 
 use proc_macro2::Span;
 use quote::format_ident;
-use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+use syn::parse::{Parse, ParseStream};
+use syn::{Block, FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 /// How a method task holds `self`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -84,5 +85,79 @@ pub fn signature(item: ItemFn) -> TaskSig {
         receiver,
         params,
         output,
+    }
+}
+
+/// The attribute's arguments: only `crate = path`, where the runtime is
+/// (see `runtime.rs`).
+#[derive(Default)]
+pub struct TaskArgs {
+    pub krate: Option<syn::Path>,
+}
+
+impl Parse for TaskArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = TaskArgs::default();
+        if input.is_empty() {
+            return Ok(args);
+        }
+        args.krate = Some(parse_crate_arg(input)?);
+        if !input.is_empty() {
+            return Err(input.error("`#[curio::task]` takes one argument at most: `crate = path`"));
+        }
+        Ok(args)
+    }
+}
+
+/// `crate = path`.
+pub fn parse_crate_arg(input: ParseStream) -> syn::Result<syn::Path> {
+    let hint = "the only argument is `crate = path`, the path of the curio runtime \
+                (for a re-export the macro cannot find: `crate = my_crate::curio`)";
+    if !input.peek(syn::Token![crate]) {
+        return Err(input.error(hint));
+    }
+    input.parse::<syn::Token![crate]>()?;
+    input
+        .parse::<syn::Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), hint))?;
+    syn::Path::parse_mod_style(input)
+}
+
+/// `coroutine!({ … })` or `coroutine!(-> Type { … })`.
+pub struct BlockInput {
+    /// `crate = path,` before the block: where the runtime is.
+    pub krate: Option<syn::Path>,
+    pub output: Option<Type>,
+    pub block: Block,
+}
+
+impl Parse for BlockInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let krate = if input.peek(syn::Token![crate]) {
+            let path = parse_crate_arg(input)?;
+            input.parse::<syn::Token![,]>()?;
+            Some(path)
+        } else {
+            None
+        };
+        let output = if input.peek(syn::Token![->]) {
+            input.parse::<syn::Token![->]>()?;
+            Some(input.parse::<Type>()?)
+        } else {
+            None
+        };
+        if !input.peek(syn::token::Brace) {
+            return Err(input
+                .error("expected a block: `coroutine!({ … })` or `coroutine!(-> Output { … })`"));
+        }
+        let block = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the coroutine's block"));
+        }
+        Ok(BlockInput {
+            krate,
+            output,
+            block,
+        })
     }
 }

@@ -65,7 +65,7 @@ impl VisitMut for Awaits {
                 *a.base = parse_quote!(#rt::__private::shadow(#base));
             }
             Expr::Macro(m) if crate::scan::is_coroutine_macro(&m.mac) => {
-                if let Ok(block) = syn::parse2::<crate::expand::BlockInput>(m.mac.tokens.clone()) {
+                if let Ok(block) = syn::parse2::<crate::parse::BlockInput>(m.mac.tokens.clone()) {
                     let mut inner = block.block;
                     self.visit_block_mut(&mut inner);
                     let output = match block.output {
