@@ -6,8 +6,9 @@
 //! directly (see `src/tests/`). `expand.rs` only orchestrates the phases,
 //! each a file that does one thing:
 //!
-//! 1. **parse** (`parse.rs`): the signature into a `parse::TaskSig`
-//!    (owned parameters, receiver, output type), keeping spans for errors;
+//! 1. **parse** (`parse.rs`): the attribute's and `coroutine!`'s
+//!    arguments, and the signature into a `parse::TaskSig` (owned
+//!    parameters, receiver, output type), keeping spans for errors;
 //!    `runtime.rs` finds the runtime's path;
 //! 2. **analyse** (`analyse.rs`, and the borrow checks of `locals.rs`):
 //!    the rejections, each a `syn::Error` at the user's span with a hint
@@ -17,13 +18,15 @@
 //!    `while`/`for`/`&&`/`||` around `.await`, hoist operands evaluated
 //!    before an `.await` into temporaries, number the suspension points in
 //!    evaluation order, rename shadowed bindings;
-//! 4. **lower** (`cfg.rs`: blocks written once; `locals.rs`: which locals
+//! 4. **lower** (`lower.rs`: parameters' slots, hoisted nested items,
+//!    captures; `cfg.rs`: blocks written once; `locals.rs`: which locals
 //!    live in the frame, using `moves.rs`, what counts as a move;
 //!    `mentions.rs`: locals through their slots, `?` and `return` as the
 //!    step's exits; `inline.rs`: small jumps written out);
 //! 5. **emit** (`emit.rs`): prints the frame, the step function and the
-//!    traceback walker; `shadow.rs` prints the never-run async copy that
-//!    rustc checks.
+//!    traceback walker; `wrap.rs` the function around it (or the fallback
+//!    of a rejected task); `shadow.rs` the never-run async copy that rustc
+//!    checks.
 //!
 //! `scan.rs` holds the small syntactic queries every phase shares. Every
 //! identifier the expansion declares starts with `__curio_` (or
