@@ -19,17 +19,8 @@ use crate::task::{Blocked, Joiner, TaskRef};
 use crate::task::{Task, TaskState};
 
 /// The reply to a trap that answers at once.
-fn answer(value: Value) -> Next {
+pub(super) fn answer(value: Value) -> Next {
     Next::Resume(Input::Resume(value))
-}
-
-/// A deadline as a reply: `None` for no deadline.
-fn deadline_value(deadline: f64) -> Value {
-    if deadline.is_finite() {
-        Value::Float(deadline)
-    } else {
-        Value::None
-    }
 }
 
 impl Core {
@@ -316,58 +307,5 @@ impl Core {
             };
             self.reschedule(waiter, Input::start());
         }
-    }
-
-    /// Enters a timeout block: the effective deadline becomes the earlier
-    /// of `deadline` and the one in force (`None` keeps the one in force).
-    /// Answers the previous effective deadline.
-    fn trap_set_timeout(&mut self, task: &TaskRef, deadline: Option<f64>) -> Next {
-        if deadline.is_some_and(f64::is_nan) {
-            return Next::Resume(Input::Throw(Error::value(
-                "set_timeout: the deadline must be a number, not NaN",
-            )));
-        }
-        let h = task.header();
-        let old = h.timeout_deadline();
-        // An infinite deadline is no deadline.
-        if let Some(deadline) = deadline.filter(|d| d.is_finite()) {
-            let deadline = deadline.max(0.0);
-            self.timers
-                .push(deadline, h.key() as usize, h.id(), TimerKind::Timeout);
-            if deadline <= old {
-                h.set_timeout_deadline(deadline);
-                if old.is_finite() {
-                    // The old entry is stale until the block is left.
-                    self.forget_timer();
-                }
-            } else {
-                // The new entry is stale from the start.
-                self.forget_timer();
-            }
-        }
-        answer(deadline_value(old))
-    }
-
-    /// Leaves a timeout block, restoring `previous`. If `previous` has
-    /// already passed, its timeout fires on the next pass (delivered at the
-    /// next blocking operation, never here). Otherwise a `TaskTimeout` still
-    /// pending from the block is dropped: the block is over. Answers the
-    /// clock.
-    fn trap_unset_timeout(&mut self, task: &TaskRef, previous: Option<f64>) -> Next {
-        let h = task.header();
-        if h.clear_timeout() {
-            self.forget_timer();
-        }
-        let now = self.clock.now();
-        if let Some(previous) = previous.map(|p| p.max(0.0)) {
-            h.set_timeout_deadline(previous);
-            self.timers
-                .push(previous, h.key() as usize, h.id(), TimerKind::Timeout);
-            if previous < now {
-                return answer(Value::Float(now));
-            }
-        }
-        h.drop_pending_timeout();
-        answer(Value::Float(now))
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod activation;
 mod dispatch;
 mod io;
 mod ready;
+mod timeouts;
 mod timer;
 pub(crate) mod wait_queue;
 
@@ -620,15 +621,7 @@ impl Core {
                     h.clear_sleep();
                     self.reschedule(task, Input::Resume(Value::Float(now)));
                 }
-                TimerKind::Timeout => {
-                    h.clear_timeout();
-                    if h.cancel_allowed() && h.is_blocked() {
-                        self.unblock(&task);
-                        self.reschedule(task, Input::Throw(Error::timeout(now)));
-                    } else {
-                        h.set_pending(Error::timeout(now));
-                    }
-                }
+                TimerKind::Timeout => self.timeout_expired(task, now),
             }
         }
     }
