@@ -185,7 +185,7 @@ fn build(
     let sites = normalise::normalise(&mut body);
     let cfg = crate::cfg::lower(&body, &sites, &params.bindings);
     let locals = crate::locals::classify(&cfg, loops);
-    if let Some(error) = combine(crate::locals::borrow_errors(&cfg, &locals)) {
+    if let Some(error) = combine(crate::analyse::borrow_errors(&cfg, &locals)) {
         return Err(error);
     }
     let machine = emit::machine(emit::Machine {

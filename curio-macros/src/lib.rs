@@ -10,10 +10,12 @@
 //!    arguments, and the signature into a `parse::TaskSig` (owned
 //!    parameters, receiver, output type), keeping spans for errors;
 //!    `runtime.rs` finds the runtime's path;
-//! 2. **analyse** (`analyse.rs`, and the borrow checks of `locals.rs`):
-//!    the rejections, each a `syn::Error` at the user's span with a hint
-//!    (awaits in closures and macros, tasks awaiting each other,
-//!    duplicate nested items, borrows across an `.await`, ...);
+//! 2. **analyse** (`analyse/`): every rejection, each a `syn::Error` at
+//!    the user's span with a hint (the signature, awaits in closures and
+//!    macros, tasks awaiting each other, duplicate nested items; and, in
+//!    `analyse/borrows.rs`, run on the lowered blocks, borrows held across
+//!    an `.await`). The one exception is a shadowed binding made by
+//!    another macro, which `unshadow.rs` cannot rename;
 //! 3. **normalise** (`normalise.rs`, `rename.rs`, `unshadow.rs`): desugar
 //!    `while`/`for`/`&&`/`||` around `.await`, hoist operands evaluated
 //!    before an `.await` into temporaries, number the suspension points in

@@ -2,6 +2,10 @@
 //! `syn::Error` at its own span, with a hint of the fix. All problems in one
 //! function are collected and reported together.
 
+mod borrows;
+
+pub use borrows::borrow_errors;
+
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
