@@ -66,6 +66,10 @@ impl Coroutine for HandCounter {
                         self.i += 1;
                     }
                 }
+            } else {
+                // Nothing awaited yet: the reply (the start's `None`) is
+                // not needed. Consuming it here leaves no drop behind.
+                value.discard();
             }
             if self.i >= self.n {
                 return Step::Return(self.total);
@@ -187,6 +191,10 @@ impl Coroutine for HandBig {
                         self.i += 1;
                     }
                 }
+            } else {
+                // Nothing awaited yet: the reply (the start's `None`) is
+                // not needed. Consuming it here leaves no drop behind.
+                value.discard();
             }
             if self.i >= self.n {
                 return Step::Return(self.buf.iter().map(|b| u64::from(*b)).sum());
