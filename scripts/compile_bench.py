@@ -104,7 +104,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-curio = {{ path = "{ROOT}" }}
+curio = {{ path = "{ROOT}", package = "curio-kernel" }}
 
 [workspace]
 """)
