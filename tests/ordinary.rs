@@ -309,3 +309,32 @@ fn a_consuming_method_on_self_is_awaited() {
     assert_eq!(run_task(consumes_self_result(Builder(4))).unwrap(), 5);
     assert_eq!(take_log(), ["tick 4"]);
 }
+
+// A local moved before the next `.await`, with an early `return` or `?`
+// before the move (the echo server's `let (n, data) = …; if n == 0 {
+// return } … sendall(data).await`): it stays an ordinary local, and the
+// drops on every path are an `async fn`'s, in the same order.
+both!(moved_after_an_early_exit(k: i64) -> curio::Result<i64> {
+    let a = D::new("a");
+    let data = D::new("data");
+    if k == 0 {
+        return Ok(-1);
+    }
+    let checked = if k < 0 { Err(curio::Error::msg("negative")) } else { Ok(k) }?;
+    let got = tick(D::take_it(data) + checked).await?;
+    log(format!("a is {}", a.0));
+    Ok(got)
+} with [(0), (-1), (3)]);
+
+// The same with a local declared between the declaration and the exit:
+// the order of drops on the exit must stay "latest first".
+both!(declared_between_then_exit(k: i64) -> curio::Result<i64> {
+    let data = D::new("data");
+    let later = D::new("later");
+    if k == 0 {
+        return Ok(-1);
+    }
+    let got = tick(D::take_it(data)).await?;
+    log(format!("{} {}", later.0, got));
+    Ok(got)
+} with [(0), (2)]);

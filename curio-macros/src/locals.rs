@@ -213,6 +213,11 @@ fn moved_in_block(cfg: &Cfg, block: usize, name: &Ident, param: bool) -> bool {
         return false;
     };
     let tracked: HashSet<String> = std::iter::once(name.to_string()).collect();
+    // Whether a local was declared after `name` on the way: an exit of
+    // the task after that would drop that local (a slot, dropped when the
+    // frame finishes) after `name` (dropped by Rust as the exit leaves its
+    // scope), the wrong way round.
+    let mut declared_since = false;
     for stmt in list {
         let mut copy = stmt.clone();
         let mut walk = Walk::find(&tracked);
@@ -222,11 +227,73 @@ fn moved_in_block(cfg: &Cfg, block: usize, name: &Ident, param: bool) -> bool {
         if first_moves {
             return true;
         }
-        if !found.is_empty() || has_marker(stmt) {
+        if !found.is_empty() {
             return false;
         }
+        match markers(stmt) {
+            Markers::None => {}
+            // An exit of the whole task (`return`, `?`) on some path: there
+            // `name` is an ordinary Rust local, dropped as the exit leaves
+            // its scope, as an `async fn` drops it on return.
+            Markers::ExitsOnly if !declared_since && !declares_any(stmt) => {}
+            _ => return false,
+        }
+        declared_since |= declares_any(stmt);
     }
     false
+}
+
+/// Whether `stmt` declares a local (a lowered `let`, at any depth).
+fn declares_any(stmt: &Stmt) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            self.0 = true;
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_stmt(&mut find, stmt);
+    find.0
+}
+
+/// What markers a statement holds.
+enum Markers {
+    None,
+    /// Only exits of the whole task: `__curio_return`, `__curio_try`.
+    ExitsOnly,
+    /// A suspension, a jump, the end of a scope.
+    Other,
+}
+
+/// The markers in `stmt` that leave the block's straight line (a
+/// suspension, a jump, a return, `?`, the end of a scope).
+fn markers(stmt: &Stmt) -> Markers {
+    struct Find(bool, bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func
+                && let Some(i) = p.path.get_ident()
+            {
+                let i = i.to_string();
+                if i == "__curio_return" || i == "__curio_try" {
+                    self.0 = true;
+                } else if i.starts_with("__curio_") {
+                    self.1 = true;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut find = Find(false, false);
+    syn::visit::Visit::visit_stmt(&mut find, stmt);
+    match find {
+        Find(_, true) => Markers::Other,
+        Find(true, false) => Markers::ExitsOnly,
+        Find(false, false) => Markers::None,
+    }
 }
 
 /// The statements after `name`'s declaration, in the list that declares it.
@@ -298,28 +365,6 @@ fn collect_lists<'e>(e: &'e Expr, out: &mut Vec<&'e [Stmt]>) {
         }
         _ => {}
     }
-}
-
-/// Whether `stmt` contains a marker that leaves the block's straight line
-/// (a suspension, a jump, a return, `?`, the end of a scope).
-fn has_marker(stmt: &Stmt) -> bool {
-    struct Find(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Find {
-        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-            if let Expr::Path(p) = &*c.func
-                && p.path
-                    .get_ident()
-                    .is_some_and(|i| i.to_string().starts_with("__curio_"))
-            {
-                self.0 = true;
-            }
-            syn::visit::visit_expr_call(self, c);
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut find = Find(false);
-    syn::visit::Visit::visit_stmt(&mut find, stmt);
-    find.0
 }
 
 /// Whether `stmt` moves `name` as a whole in an operand that always runs
