@@ -334,14 +334,66 @@ macro_rules! queue_type {
 
 queue_type!(
     /// A first-in, first-out queue (Curio's `Queue`).
+    ///
+    /// ```
+    /// use curio::{spawn, Queue, Result};
+    ///
+    /// #[curio::task]
+    /// async fn producer(q: Queue<u32>) -> Result<()> {
+    ///     for n in 1..=3 {
+    ///         q.put(n).await?; // waits while the queue is full
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// #[curio::task]
+    /// async fn demo() -> Result<Vec<u32>> {
+    ///     let q = Queue::new(1);
+    ///     let p = spawn(producer(q.clone())).await?;
+    ///     let mut got = Vec::new();
+    ///     for _ in 0..3 {
+    ///         got.push(q.get().await?);
+    ///     }
+    ///     p.join().await?;
+    ///     Ok(got)
+    /// }
+    /// assert_eq!(curio::run(demo()).unwrap(), [1, 2, 3]);
+    /// ```
     Queue, Fifo, []
 );
 queue_type!(
     /// A queue that hands out its smallest item first (Curio's
     /// `PriorityQueue`; use `(priority, item)` tuples as in Python).
+    ///
+    /// ```
+    /// use curio::{PriorityQueue, Result};
+    ///
+    /// #[curio::task]
+    /// async fn demo() -> Result<Vec<(u8, &'static str)>> {
+    ///     let q = PriorityQueue::unbounded();
+    ///     q.put((2, "later")).await?;
+    ///     q.put((1, "first")).await?;
+    ///     let (a, b) = (q.get().await?, q.get().await?);
+    ///     Ok(vec![a, b])
+    /// }
+    /// assert_eq!(curio::run(demo()).unwrap(), [(1, "first"), (2, "later")]);
+    /// ```
     PriorityQueue, Priority, [Ord +]
 );
 queue_type!(
     /// A last-in, first-out queue (Curio's `LifoQueue`).
+    ///
+    /// ```
+    /// use curio::{LifoQueue, Result};
+    ///
+    /// #[curio::task]
+    /// async fn demo() -> Result<(u32, u32)> {
+    ///     let q = LifoQueue::unbounded();
+    ///     q.put(1).await?;
+    ///     q.put(2).await?;
+    ///     Ok((q.get().await?, q.get().await?))
+    /// }
+    /// assert_eq!(curio::run(demo()).unwrap(), (2, 1));
+    /// ```
     LifoQueue, Lifo, []
 );
