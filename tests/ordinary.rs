@@ -338,3 +338,22 @@ both!(declared_between_then_exit(k: i64) -> curio::Result<i64> {
     log(format!("{} {}", later.0, got));
     Ok(got)
 } with [(0), (2)]);
+
+// `.await` and `?` in the arguments of the standard macros that evaluate
+// every argument in order: the arguments are evaluated first, in order,
+// as an `async fn` evaluates them; places are named where they are.
+both!(awaits_in_standard_macros(k: i64) -> curio::Result<(String, Vec<i64>, i64)> {
+    use std::fmt::Write;
+    let name = String::from("n");
+    let line = format!("{name} {} {}", tick(k).await?, tick(k + 1).await? * 2);
+    log(line.clone());
+    let v = vec![k, tick(3).await?, name.len() as i64];
+    assert_eq!(tick(v[1]).await?, 3, "three");
+    assert!(tick(1).await? > 0, "positive");
+    let mut out = String::new();
+    write!(out, "{} {k}", tick(4).await?).unwrap();
+    let parsed = format!("{}", "7".parse::<i64>().map_err(curio::Error::custom)?);
+    log(format!("{out} {parsed} {five}", five = tick(5).await?));
+    let n = format!("{name}!").len() as i64 + tick(vec![tick(6).await?; 2].len() as i64).await?;
+    Ok((line, v, n))
+} with [(1), (2)]);

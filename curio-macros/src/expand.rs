@@ -98,8 +98,9 @@ pub fn block(input: TokenStream) -> TokenStream {
     })
 }
 
-fn lower_task(item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenStream> {
+fn lower_task(mut item: ItemFn, impl_params: Option<&[Ident]>) -> syn::Result<TokenStream> {
     let rt = crate::runtime::path();
+    crate::macros::hoist_awaits(&mut item.block);
     let name = item.sig.ident.clone();
     let locals = local_names(&item.block, typed_patterns(&item));
     let mut errors = crate::analyse::check_signature(&item.sig);
@@ -199,8 +200,9 @@ fn build(
     Ok(quote!(#(#items)* #shadow #machine))
 }
 
-fn lower_block(input: BlockInput) -> syn::Result<TokenStream> {
+fn lower_block(mut input: BlockInput) -> syn::Result<TokenStream> {
     let rt = crate::runtime::path();
+    crate::macros::hoist_awaits(&mut input.block);
     let locals = local_names(&input.block, std::iter::empty());
     if let Some(error) = combine(check_body(&input.block, None, &locals)) {
         return Err(error);

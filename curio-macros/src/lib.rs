@@ -42,6 +42,7 @@ mod expand;
 mod inline;
 mod locals;
 mod lower;
+mod macros;
 mod mentions;
 mod moves;
 mod normalise;

@@ -149,12 +149,12 @@ impl Checker<'_> {
             match &tt {
                 TokenTree::Punct(p) if p.as_char() == '?' && at_task_level && !previous_await => self.error(
                     p.span(),
-                    "`?` inside a macro call cannot be lowered: the macro's arguments are opaque tokens\n\
+                    "`?` inside this macro call cannot be lowered: this macro may not evaluate the argument, or its syntax is its own (the standard macros that always evaluate theirs, `println!`, `format!`, `write!`, `panic!`, `vec!` and the compared operands of `assert!`/`assert_eq!`/`assert_ne!`, accept it)\n\
                      help: bind the value first: `let value = expr?;` then use `value` in the macro",
                 ),
                 TokenTree::Ident(i) if i == "await" && previous_dot => self.error(
                     i.span(),
-                    "`.await` inside a macro call cannot be lowered: the macro's arguments are opaque tokens\n\
+                    "`.await` inside this macro call cannot be lowered: this macro may not evaluate the argument, or its syntax is its own (the standard macros that always evaluate theirs, `println!`, `format!`, `write!`, `panic!`, `vec!` and the compared operands of `assert!`/`assert_eq!`/`assert_ne!`, accept it)\n\
                      help: bind the awaited value first: `let value = ….await;` then use `value` in the macro",
                 ),
                 TokenTree::Group(g) => self.macro_tokens(&g.stream()),
@@ -308,8 +308,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         // when it expands), so that a rejection inside it rejects the task
         // at once, before rustc reports what follows from it.
         if self.context.is_none()
-            && let Ok(block) = syn::parse2::<crate::parse::BlockInput>(m.tokens.clone())
+            && let Ok(mut block) = syn::parse2::<crate::parse::BlockInput>(m.tokens.clone())
         {
+            // As its own expansion will see it (see `macros.rs`).
+            crate::macros::hoist_awaits(&mut block.block);
             let inner = check_body(&block.block, None, self.locals);
             self.errors.extend(inner);
         }
