@@ -45,12 +45,13 @@ impl Core {
             Trap::TaskWait(target) => self.trap_task_wait(task, target),
             Trap::SchedulerWait { sched, state } => self.trap_sched_wait(task, sched, state),
             Trap::SchedulerWake { sched, n } => self.trap_sched_wake(sched, n),
+            Trap::ExternalWait(work) => self.trap_external_wait(task, work),
         }
     }
 
     /// A pending cancellation, delivered instead of blocking (Curio's
     /// `check_cancellation` inside the kernel).
-    fn deliver_pending(&mut self, task: &TaskRef) -> Option<Next> {
+    pub(super) fn deliver_pending(&mut self, task: &TaskRef) -> Option<Next> {
         let h = task.header();
         if !h.cancel_allowed() {
             return None;

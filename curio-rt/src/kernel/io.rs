@@ -27,14 +27,13 @@ use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::ready::push_ready;
+use super::waker::KernelWaker;
 use crate::error::Error;
 use crate::protocol::coroutine::Input;
 use crate::task::TaskRef;
@@ -201,9 +200,7 @@ impl Io {
 
     /// Whether another thread asked the kernel to wake up.
     pub fn woken(&self) -> bool {
-        self.waker
-            .as_ref()
-            .is_some_and(|w| w.woken.load(Ordering::Relaxed))
+        self.waker.as_ref().is_some_and(KernelWaker::woken)
     }
 
     /// Blocks `task` until `fd` is readable (`read`) or writable; returns
@@ -323,7 +320,7 @@ impl Io {
         for event in events.iter() {
             if event.token() == WAKER {
                 if let Some(w) = &self.waker {
-                    w.woken.store(false, Ordering::Relaxed);
+                    w.clear();
                 }
                 continue;
             }
@@ -360,31 +357,8 @@ impl Io {
     pub fn waker(&mut self) -> io::Result<KernelWaker> {
         if self.waker.is_none() {
             let waker = mio::Waker::new(self.poll()?.registry(), WAKER)?;
-            self.waker = Some(KernelWaker {
-                waker: Arc::new(waker),
-                woken: Arc::new(AtomicBool::new(false)),
-            });
+            self.waker = Some(KernelWaker::new(waker));
         }
         Ok(self.waker.clone().expect("just created"))
-    }
-}
-
-/// Wakes a kernel blocked waiting for I/O or time, from any thread
-/// (see [`Kernel::waker`](crate::Kernel::waker)).
-#[derive(Clone, Debug)]
-pub struct KernelWaker {
-    waker: Arc<mio::Waker>,
-    woken: Arc<AtomicBool>,
-}
-
-impl KernelWaker {
-    /// Interrupts the kernel's wait: it runs one more scheduling cycle
-    /// (I/O, timers, ready tasks) at once.
-    ///
-    /// # Errors
-    /// The operating system's, if the wake-up could not be written.
-    pub fn wake(&self) -> io::Result<()> {
-        self.woken.store(true, Ordering::Relaxed);
-        self.waker.wake()
     }
 }

@@ -5,15 +5,18 @@
 //! shows them.
 
 pub(crate) mod activation;
+mod cross_thread;
 mod dispatch;
+pub(crate) mod external;
 mod io;
 mod ready;
 mod timeouts;
 mod timer;
 pub(crate) mod wait_queue;
+mod waker;
 
-pub use io::KernelWaker;
 pub(crate) use io::note_closed;
+pub use waker::KernelWaker;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -84,6 +87,10 @@ impl Clock {
 struct Core {
     /// Every live task, by key (`Header::key`).
     tasks: Slab<TaskRef>,
+    /// Completions posted from other threads (`external.rs`).
+    inbox: std::sync::Arc<external::Inbox>,
+    /// Tasks waiting for another thread's work.
+    external_waiting: usize,
     /// Tasks ready to run, each with what it will be resumed with, in
     /// order: the next scheduling pass runs them all.
     ready: Vec<(TaskRef, Input)>,
@@ -263,6 +270,8 @@ impl KernelBuilder {
                 more_joiners: HashMap::new(),
                 seq: 0,
                 serial: next_serial(),
+                inbox: std::sync::Arc::default(),
+                external_waiting: 0,
             },
             status: Status::Usable,
         }
@@ -513,6 +522,10 @@ impl Core {
             Blocked::Write(fd) => self.io.unregister(fd, false),
             // The entry stays in the queue, stale; it no longer counts.
             Blocked::Sched(sched) => sched.forget(),
+            Blocked::External(work) => {
+                work.0.abandon();
+                self.external_waiting -= 1;
+            }
         }
     }
 
@@ -564,6 +577,7 @@ impl Core {
     /// Phase 1: wait for I/O, as long as nothing else can happen.
     fn poll_io(&mut self, single_step: bool) -> Result<()> {
         self.forget_closed();
+        self.drain_inbox();
         let busy = self.io.has_waiters() || self.io.woken();
         if !self.ready.is_empty() || single_step {
             if busy {
@@ -583,6 +597,7 @@ impl Core {
                     Duration::try_from_secs_f64((deadline - monotonic()).max(0.0)).ok()
                 });
                 self.io.wait(timeout, &mut self.ready)?;
+                self.drain_inbox();
             }
             Clock::Virtual(now) => {
                 if busy {
@@ -591,7 +606,10 @@ impl Core {
                 if self.ready.is_empty() {
                     match next {
                         Some(deadline) => *now = now.max(deadline),
-                        None if self.io.has_waiters() => self.io.wait(None, &mut self.ready)?,
+                        None if self.io.has_waiters() || self.external_waiting > 0 => {
+                            self.io.wait(None, &mut self.ready)?;
+                            self.drain_inbox();
+                        }
                         None => {
                             return Err(Error::runtime(
                                 "deadlock: no task is ready and none waits for time or I/O",

@@ -5,6 +5,7 @@
 use std::os::fd::RawFd;
 
 use crate::error::Error;
+use crate::kernel::external::External;
 use crate::kernel::wait_queue::Sched;
 use crate::task::{Task, TaskState};
 
@@ -82,6 +83,10 @@ pub enum Trap {
         /// How many to wake at most.
         n: usize,
     },
+    /// Wait until another thread completes `External` (Curio's
+    /// `_future_wait`): the kernel arms it with a way to ready the task
+    /// from any thread, and abandons it if the task is cancelled first.
+    ExternalWait(External),
     /// Push a timeout deadline on the task's timeout stack (`_set_timeout`).
     SetTimeout(Option<f64>),
     /// Pop a timeout deadline, restoring the previous one (`_unset_timeout`).

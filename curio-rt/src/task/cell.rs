@@ -38,6 +38,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 
 use crate::error::{Error, Result};
+use crate::kernel::external::External;
 use crate::kernel::wait_queue::Sched;
 use crate::protocol::coroutine::Input;
 use crate::protocol::coroutine::{Coroutine, Location, Step};
@@ -65,6 +66,10 @@ pub(crate) enum Blocked {
     /// or [`SchedBarrier`](crate::SchedBarrier)), which forgets the task
     /// if it leaves early.
     Sched(Sched),
+    /// On work another thread will complete, which the kernel abandons if
+    /// the task leaves early.
+    /// (Boxed: a fat pointer would make every header 8 bytes larger.)
+    External(Box<External>),
 }
 
 #[cold]
@@ -453,7 +458,7 @@ impl Header {
     #[inline(always)]
     pub fn clear_blocked(&self) {
         match self.blocked.take() {
-            on @ Blocked::Sched(_) => drop_blocked(on),
+            on @ (Blocked::Sched(_) | Blocked::External(_)) => drop_blocked(on),
             other => std::mem::forget(other),
         }
     }
@@ -472,6 +477,11 @@ impl Header {
     /// Whether the task waits on another task's end.
     pub fn is_joining(&self) -> bool {
         self.peek_blocked(|b| *b == Blocked::Join)
+    }
+
+    /// Whether the task waits for another thread's work.
+    pub fn is_waiting_external(&self) -> bool {
+        self.peek_blocked(|b| matches!(b, Blocked::External(_)))
     }
 
     /// Whether the task waits on a scheduler primitive's queue.
@@ -637,7 +647,7 @@ impl<B: ?Sized + AnyTask> Drop for TaskCell<B> {
 }
 
 /// The message of a caught panic.
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
         Err(payload) => match payload.downcast::<&'static str>() {

@@ -34,7 +34,7 @@ mod members;
 mod spawn;
 pub(crate) mod timeout;
 
-pub(crate) use cell::{Blocked, Header, Joiner, TaskCell, TaskRef};
+pub(crate) use cell::{Blocked, Header, Joiner, TaskCell, TaskRef, panic_message};
 pub use handle::{Cancel, Task};
 pub(crate) use members::Members;
 pub use spawn::{Spawn, current_task, spawn};
@@ -80,6 +80,9 @@ pub enum TaskState {
     /// Suspended on a scheduler primitive for no named reason (Curio's
     /// default, `SUSPEND`).
     Suspend,
+    /// Waiting for work done on another thread (`run_in_thread`; Curio's
+    /// `FUTURE_WAIT`).
+    FutureWait,
 }
 
 impl TaskState {
@@ -102,6 +105,7 @@ impl TaskState {
             TaskState::QueuePut => "QUEUE_PUT",
             TaskState::QueueJoin => "QUEUE_JOIN",
             TaskState::Suspend => "SUSPEND",
+            TaskState::FutureWait => "FUTURE_WAIT",
         }
     }
 }
