@@ -160,3 +160,35 @@ fn a_virtual_clock_kernel_waits_for_the_thread() {
         .unwrap();
     assert_eq!(got, "done");
 }
+
+/// One closure, written once: at most one thread runs it at a time.
+#[curio::task]
+async fn one_callable(busy: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Result<()> {
+    curio::block_in_thread(move || {
+        let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+        peak.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(15));
+        busy.fetch_sub(1, Ordering::SeqCst);
+    })
+    .await
+}
+
+#[curio::task]
+async fn serialised() -> Result<(usize, usize)> {
+    let (busy, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        tasks.push(spawn(one_callable(busy.clone(), peak.clone())).await?);
+    }
+    // Another callable is not held up by the first.
+    let other = run_in_thread(|| 5).await?;
+    for t in tasks {
+        t.join().await?;
+    }
+    Ok((peak.load(Ordering::SeqCst), other))
+}
+
+#[test]
+fn block_in_thread_runs_one_callable_on_one_thread_at_a_time() {
+    assert_eq!(curio::run(serialised()).unwrap(), (1, 5));
+}

@@ -103,7 +103,7 @@ pub use task::group::{TaskGroup, Wait};
 pub use task::local::Local;
 pub use task::timeout::{ignore_after, ignore_after_with, timeout_after};
 pub use task::{Cancel, Spawn, Task, TaskResult, TaskState, Unknown, current_task, spawn};
-pub use thread::run_in_thread;
+pub use thread::{block_in_thread, run_in_thread};
 
 /// The leaf trap coroutines: the only way into the kernel.
 pub mod traps {

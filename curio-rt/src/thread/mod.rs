@@ -18,6 +18,80 @@ use crate::protocol::trap::Trap;
 
 pub use pool::{KEEP_ALIVE, MAX_WORKERS, workers};
 
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::sync::Lock;
+
+thread_local! {
+    /// `block_in_thread`'s one lock per callable, with how many tasks use
+    /// it (dropped when none does).
+    static BARRIERS: RefCell<HashMap<TypeId, (Lock, usize)>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` on a worker thread, like [`run_in_thread`], but at most one
+/// thread at a time runs a given callable: the other tasks calling it wait
+/// in the kernel, in order (Curio's `block_in_thread`, for calls that block
+/// for an unknown time, such as a foreign lock or queue: a thousand tasks
+/// waiting on it use one thread, not a thousand).
+///
+/// "A given callable" is its type, as Curio keys by the callable object:
+/// a closure written once (in a loop, or in a task spawned many times),
+/// or a function named by its path. Two closures written apart are two
+/// callables.
+///
+/// ```
+/// use curio::{block_in_thread, spawn, Result};
+///
+/// fn blocking_get() -> u32 {
+///     std::thread::sleep(std::time::Duration::from_millis(5));
+///     7
+/// }
+///
+/// #[curio::task]
+/// async fn caller() -> Result<u32> {
+///     block_in_thread(blocking_get).await
+/// }
+///
+/// #[curio::task]
+/// async fn demo() -> Result<u32> {
+///     let a = spawn(caller()).await?;
+///     let b = spawn(caller()).await?; // waits for a's call to finish
+///     Ok(a.join().await? + b.join().await?)
+/// }
+/// assert_eq!(curio::run(demo()).unwrap(), 14);
+/// ```
+///
+/// # Errors
+/// As [`run_in_thread`]; a cancellation or timeout while waiting for the
+/// callable's thread.
+#[crate::task]
+pub async fn block_in_thread<F, T>(f: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let key = TypeId::of::<F>();
+    let lock = BARRIERS.with(|b| {
+        let mut b = b.borrow_mut();
+        let entry = b.entry(key).or_insert_with(|| (Lock::new(), 0));
+        entry.1 += 1;
+        entry.0.clone()
+    });
+    let result = lock.with(run_in_thread(f)).await;
+    BARRIERS.with(|b| {
+        let mut b = b.borrow_mut();
+        if let Some(entry) = b.get_mut(&key) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                b.remove(&key);
+            }
+        }
+    });
+    result
+}
+
 /// Runs `f` on a worker thread and returns its result (Curio's
 /// `run_in_thread`). The task waits in state `FUTURE_WAIT`; the others
 /// run meanwhile.
