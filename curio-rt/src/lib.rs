@@ -73,6 +73,7 @@ extern crate self as curio;
 
 pub mod debug;
 mod error;
+mod future_wait;
 mod io;
 mod kernel;
 mod protocol;
@@ -86,6 +87,7 @@ pub use sync::queue;
 
 pub use curio_macros::{coroutine, task};
 pub use error::{Error, Interrupted, Progress, Result};
+pub use future_wait::{FutureWait, future_wait};
 pub use io::coop::BUDGET;
 pub use kernel::activation::Activation;
 pub use kernel::wait_queue::Sched;

@@ -1,3 +1,6 @@
+//! An `async` block is a Rust future (awaited with `curio::future_wait`):
+//! a curio coroutine awaited inside it is rustc's "is not a future".
+//! For an inline coroutine, write `curio::coroutine!({ … })`.
 use curio::traps::sleep;
 
 #[curio::task]

@@ -203,6 +203,13 @@ impl Checker<'_> {
                 syn::visit::visit_expr_reference(self, r);
             }
             fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+            fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+                // An `async move` block owns what it captures: a borrow
+                // inside it is of its own copy.
+                if a.capture.is_none() {
+                    syn::visit::visit_expr_async(self, a);
+                }
+            }
         }
         let mut borrows = Borrows(self.locals, Vec::new());
         borrows.visit_expr(base);
@@ -227,11 +234,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                 "`.await` inside a closure cannot be lowered: the closure is not part of the task's state machine\n\
                  help: await before the closure and capture the value, or make the closure a `#[curio::task] async fn`",
             ),
-            Some(Context::AsyncBlock) => self.error(
-                span,
-                "`.await` inside an `async` block cannot be lowered: `async` blocks are Rust futures, not curio coroutines\n\
-                 help: use `curio::coroutine!({ … })` for an inline coroutine",
-            ),
+            // An `async` block is a Rust future, awaited with
+            // `curio::future_wait`; its `.await`s are Rust's.
+            Some(Context::AsyncBlock) => {}
             Some(Context::NestedFn) => self.error(
                 span,
                 "`.await` inside a nested function cannot be lowered by the outer task\n\

@@ -83,7 +83,7 @@ impl Waiter {
     }
 
     /// Readies the task (from any thread).
-    fn notify(self) {
+    pub(crate) fn notify(self) {
         self.inbox.post(self.key, self.seq);
         // A kernel that is gone has nobody left to wake.
         let _ = self.waker.wake();
