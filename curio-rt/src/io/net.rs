@@ -95,8 +95,9 @@ pub const BACKLOG: i32 = 1024;
 
 /// A listening TCP socket on `host:port` (`""` for every address), with
 /// `SO_REUSEADDR` (Curio's `tcp_server_socket`). A host name is looked up
-/// first, blocking the kernel meanwhile (see
-/// [`create_connection`](crate::io::socket::create_connection)); an IPv4
+/// first; this function is synchronous, so the lookup blocks the kernel
+/// meanwhile (resolve it first with
+/// [`getaddrinfo`](crate::io::socket::getaddrinfo) to avoid that); an IPv4
 /// address of the name is preferred, as Curio's default `AF_INET` family.
 ///
 /// # Errors
@@ -304,16 +305,16 @@ where
 
 /// Connects to `host:port` and returns a stream (Curio's
 /// `open_connection`): each of the host's addresses in turn, until one
-/// accepts. A numeric host costs nothing; a name is looked up with the
-/// system's resolver, which blocks the kernel while it runs (see
-/// [`create_connection`](crate::io::socket::create_connection)).
+/// accepts. A numeric host costs nothing; a name is looked up on a worker
+/// thread ([`getaddrinfo`](crate::io::socket::getaddrinfo)), so it blocks
+/// only this task.
 ///
 /// # Errors
 /// A name that does not resolve, or the last connection's failure; a
 /// cancellation or timeout at once.
 #[crate::task]
 pub async fn open_connection(host: String, port: u16) -> Result<SocketStream> {
-    let addrs = crate::io::socket::resolve(&host, port)?;
+    let addrs = crate::io::socket::getaddrinfo(host, port).await?;
     let sock = crate::io::socket::connect_any(addrs).await?;
     Ok(SocketStream::new(sock))
 }

@@ -39,6 +39,7 @@ mod resolve;
 
 pub use msg::{Cmsg, Message};
 use msg::{Outgoing, recvmsg_once, sendmsg_once};
+pub use resolve::getaddrinfo;
 pub(crate) use resolve::resolve;
 use resolve::split_host_port;
 
@@ -125,21 +126,20 @@ pub fn fromfd(fd: impl AsFd) -> Result<Socket> {
 /// the host's addresses is tried in turn, as Python does, until one
 /// accepts; the error is the last address's.
 ///
-/// A numeric host costs nothing. A name is looked up with the system's
-/// resolver (`getaddrinfo`), which **blocks the kernel** while it runs:
-/// quick for `localhost` and names in `/etc/hosts`, as long as a DNS
-/// query for others (Curio runs the lookup in a thread; this port will
-/// once threads land).
+/// A numeric host costs nothing. A name is looked up with
+/// [`getaddrinfo`], on a worker thread, as Curio does: a slow DNS query
+/// blocks only this task.
 ///
 /// # Errors
 /// A malformed address, a name that does not resolve, or the last
 /// connection's failure; a cancellation or timeout at once.
 #[crate::task]
 pub async fn create_connection(addr: String) -> Result<Socket> {
-    let addrs = {
+    let (host, port) = {
         let (host, port) = split_host_port(&addr)?;
-        resolve(host, port)?
+        (host.to_string(), port)
     };
+    let addrs = getaddrinfo(host, port).await?;
     connect_any(addrs).await
 }
 

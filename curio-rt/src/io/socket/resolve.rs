@@ -22,7 +22,9 @@ pub(crate) fn split_host_port(addr: &str) -> Result<(&str, u16)> {
 }
 
 /// The addresses of `host` at `port`: a numeric host at once, a name from
-/// the system's resolver (blocking: see [`create_connection`](super::create_connection)).
+/// the system's resolver (blocking: tasks use [`getaddrinfo`], which runs
+/// it on a worker thread; the servers' synchronous socket makers call it
+/// directly).
 pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![std::net::SocketAddr::new(ip, port)]);
@@ -34,4 +36,31 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>
         return Err(Error::msg(format!("{host:?} has no address")));
     }
     Ok(found)
+}
+
+/// Looks `host` up with the system's resolver on a worker thread (Curio's
+/// `getaddrinfo`, run in a thread as Curio does), so that a slow DNS query
+/// blocks only the task that asked. A numeric host is answered at once,
+/// without a thread.
+///
+/// ```
+/// use curio::socket::getaddrinfo;
+///
+/// #[curio::task]
+/// async fn demo() -> curio::Result<bool> {
+///     let found = getaddrinfo("localhost".into(), 80).await?;
+///     Ok(found.iter().all(|a| a.port() == 80 && a.ip().is_loopback()))
+/// }
+/// assert!(curio::run(demo()).unwrap());
+/// ```
+///
+/// # Errors
+/// A name that does not resolve; a cancellation or timeout while waiting
+/// (the lookup finishes in the background, its answer dropped).
+#[crate::task]
+pub async fn getaddrinfo(host: String, port: u16) -> Result<Vec<std::net::SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    crate::thread::run_in_thread(move || resolve(&host, port)).await?
 }
