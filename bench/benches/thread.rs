@@ -72,9 +72,10 @@ fn tokio_parallel(rt: &tokio::runtime::Runtime, callers: usize, n: usize) -> usi
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Median, and the range as `min-max`.
+fn summary(mut v: Vec<f64>) -> (f64, String) {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    (v[v.len() / 2], format!("{:.0}-{:.0}", v[0], v[v.len() - 1]))
 }
 
 fn main() {
@@ -96,9 +97,10 @@ fn main() {
         assert_eq!(tokio_parallel(&rt, callers, per), callers * (per / 2));
         t_par.push(s.elapsed().as_secs_f64() * 1e9 / (callers * per) as f64);
     }
-    let (cs, ts, cp, tp) = (median(c_seq), median(t_seq), median(c_par), median(t_par));
-    println!("| case | curio ns/call | tokio ns/call | throughput ratio (tokio time / curio time) |");
+    let ((cs, csr), (ts, tsr)) = (summary(c_seq), summary(t_seq));
+    let ((cp, cpr), (tp, tpr)) = (summary(c_par), summary(t_par));
+    println!("| case | curio ns/call (median, range) | tokio ns/call (median, range) | ratio (tokio / curio) |");
     println!("|---|---|---|---|");
-    println!("| one caller (round trip) | {cs:.0} | {ts:.0} | {:.2}x |", ts / cs);
-    println!("| 64 callers | {cp:.0} | {tp:.0} | {:.2}x |", tp / cp);
+    println!("| one caller (round trip) | {cs:.0} ({csr}) | {ts:.0} ({tsr}) | {:.2}x |", ts / cs);
+    println!("| 64 callers | {cp:.0} ({cpr}) | {tp:.0} ({tpr}) | {:.2}x |", tp / cp);
 }

@@ -5,9 +5,9 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::visit::Visit;
 use syn::{Ident, ItemFn, Type, parse_quote};
 
+use crate::analyse::impl_trait;
 use crate::parse::{Receiver, TaskSig};
 
 /// Lints that fire on the expansion rather than on the user's code: code
@@ -60,7 +60,7 @@ pub fn signature_with(
         quote!(#arg: #ty)
     });
     let output = &sig.output;
-    let has_impl_arg = sig.params.iter().any(|p| has_impl_trait(&p.ty));
+    let has_impl_arg = sig.params.iter().any(|p| impl_trait(&p.ty).is_some());
     let bound = (sig.receiver == Receiver::Cloned).then(|| {
         let Some(impl_params) = impl_params.filter(|_| !has_impl_arg) else {
             return quote!(+ 'static);
@@ -91,7 +91,7 @@ pub fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
     let mut sig = item.sig.clone();
     sig.asyncness = None;
     let output: Type = match &sig.output {
-        syn::ReturnType::Type(_, ty) if !has_impl_trait(ty) => (**ty).clone(),
+        syn::ReturnType::Type(_, ty) if impl_trait(ty).is_none() => (**ty).clone(),
         _ => parse_quote!(()),
     };
     sig.output = parse_quote!(-> impl #rt::Coroutine<Output = #output>);
@@ -102,18 +102,4 @@ pub fn fallback(item: &ItemFn, error: syn::Error) -> TokenStream {
         #[allow(unused_variables)]
         #vis #sig { #rt::__private::rejected() }
     }
-}
-
-/// Whether `ty` has an `impl Trait` anywhere in it (found by `syn`, so a
-/// type whose name merely contains "impl" is not mistaken for one).
-pub fn has_impl_trait(ty: &Type) -> bool {
-    struct Find(bool);
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    find.visit_type(ty);
-    find.0
 }

@@ -556,8 +556,9 @@ fn borrowed_type(ty: &Type) -> Option<proc_macro2::TokenStream> {
     find.0
 }
 
-/// The tokens of an `impl Trait` inside `ty`.
-fn impl_trait(ty: &Type) -> Option<proc_macro2::TokenStream> {
+/// The tokens of an `impl Trait` inside `ty` (found by `syn`, so a type
+/// whose name merely contains "impl" is not one).
+pub fn impl_trait(ty: &Type) -> Option<proc_macro2::TokenStream> {
     struct Find(Option<proc_macro2::TokenStream>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
